@@ -1,0 +1,25 @@
+"""tinygrad_reg: a small, readable reverse-mode autodiff over numpy.
+
+Start reading at ``tensor.py`` (the Tensor), then ``engine.py`` (how backward works), then any
+file in ``ops/`` (each op's forward and gradient rule side by side).
+"""
+
+from .engine import grad, is_grad_enabled, no_grad
+from .ops.linalg import linear
+from .ops.select import maximum, minimum, where
+from .ops.shape import concatenate, stack
+from .tensor import Tensor
+
+__all__ = [
+    "Tensor",
+    "concatenate",
+    "grad",
+    "is_grad_enabled",
+    "linear",
+    "maximum",
+    "minimum",
+    "no_grad",
+    "stack",
+    "where",
+]
+__version__ = "0.1.0"

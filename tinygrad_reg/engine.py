@@ -1,0 +1,366 @@
+"""The reverse-mode engine: graph nodes, grad mode, and backpropagation.
+
+Forward: every op is a ``Function``. Calling one runs its numpy ``forward`` and, when some input
+needs a gradient, records a node: the input Tensors (the edges of the graph) and the arrays the
+op's ``backward`` rule will read.
+
+Backward: ``backpropagate`` visits the graph once, outputs first (reverse topological order),
+calls each node's rule with the gradient arriving from above, reduces every result to its
+input's shape with ``unbroadcast`` (the only place broadcasting is undone) and adds up the
+gradients of tensors that were used more than once.
+
+The same rules serve first and higher order: they receive numpy arrays, or Tensors when the
+backward pass is itself being recorded (``grad(..., create_graph=True)``).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
+# ---------------------------------------------------------------------------------------------
+# Grad mode
+# ---------------------------------------------------------------------------------------------
+
+_grad_enabled = True
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def is_grad_enabled() -> bool:
+    """True unless inside ``no_grad``."""
+    return _grad_enabled
+
+
+class no_grad:
+    """Context manager and decorator: ops inside it record no graph.
+
+    >>> with no_grad():
+    ...     y = w * 2          # y.requires_grad is False
+    """
+
+    def __enter__(self) -> None:
+        global _grad_enabled
+        self._previous = _grad_enabled
+        _grad_enabled = False
+
+    def __exit__(self, *exc_info: object) -> None:
+        global _grad_enabled
+        _grad_enabled = self._previous
+
+    def __call__(self, func: F) -> F:
+        @functools.wraps(func)
+        def without_grad(*args: Any, **kwargs: Any) -> Any:
+            with no_grad():
+                return func(*args, **kwargs)
+
+        return without_grad  # type: ignore[return-value]
+
+
+# ---------------------------------------------------------------------------------------------
+# Graph nodes
+# ---------------------------------------------------------------------------------------------
+
+
+class Function:
+    """One op: its numpy ``forward`` and its ``backward`` rule (a vector-Jacobian product).
+
+    Subclasses define
+
+    - ``forward(self, *arrays) -> array``: numpy in, numpy out;
+    - ``backward(self, g, out, *inputs) -> tuple``: ``g`` is dLoss/d(out); return one gradient
+      (or ``None``) per input. A gradient may keep the broadcast shape of ``out``: the engine
+      reduces it to the input's shape.
+
+    ``backward`` is written with operators and the helpers in ``ops/helpers.py`` so that it runs
+    on numpy arrays (an ordinary backward pass) and on Tensors (recording the backward pass for
+    higher derivatives) alike.
+
+    Use an op by calling an instance: ``Mul()(a, b)``, ``Sum(axis=0, keepdims=False)(x)``.
+    """
+
+    __slots__ = ("inputs", "needs_input_grad", "out", "saved")
+
+    #: What the op expects of its inputs; quoted when numpy rejects them.
+    expects = "inputs whose shapes broadcast together"
+
+    inputs: tuple[Tensor, ...] | None
+    saved: tuple[np.ndarray, ...] | None
+    out: np.ndarray | None
+    needs_input_grad: tuple[bool, ...]
+
+    def forward(self, *arrays: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, g: Any, out: Any, *inputs: Any) -> tuple[Any, ...]:
+        raise NotImplementedError
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    def __call__(self, *inputs: Tensor) -> Tensor:
+        arrays = tuple([x.data for x in inputs])
+        try:
+            out = self.forward(*arrays)
+        except (ValueError, TypeError, IndexError) as error:
+            raise type(error)(self._describe_failure(arrays, error)) from error
+        if type(out) is not np.ndarray:  # numpy reductions return scalars
+            out = np.asarray(out)
+        out.setflags(write=False)  # saved arrays must not change under a live graph
+
+        if _grad_enabled:
+            needs = tuple([x.requires_grad for x in inputs])
+            if True in needs:
+                self.inputs, self.saved, self.out, self.needs_input_grad = inputs, arrays, out, needs
+                return Tensor._from_op(out, self)
+        return Tensor._from_op(out, None)
+
+    def _describe_failure(self, arrays: Sequence[np.ndarray], error: Exception) -> str:
+        shapes = ", ".join(str(a.shape) for a in arrays)
+        dtypes = ", ".join(str(a.dtype) for a in arrays)
+        return (
+            f"{self.name}: cannot apply to inputs of shapes {shapes} (dtypes {dtypes}); "
+            f"expected {self.expects}. numpy said: {error}"
+        )
+
+    def release(self) -> None:
+        """Drop what the node saved; a later backward through it raises."""
+        self.inputs = self.saved = self.out = None
+
+    def values_for_backward(self, output: Tensor, create_graph: bool) -> tuple[Any, ...]:
+        """The ``out, *inputs`` passed to ``backward``: arrays, or Tensors to record a graph."""
+        if not create_graph:
+            return (self.out, *self.saved)  # type: ignore[misc]
+        assert self.inputs is not None and self.saved is not None
+        for x, saved in zip((output, *self.inputs), (self.out, *self.saved)):
+            if x.data is not saved:
+                raise RuntimeError(
+                    f"{self.name}: the .data of one of its tensors (shape {x.shape}) was "
+                    "replaced after the forward pass, so a graph of the backward pass cannot be "
+                    "built from it. Recompute the forward pass after updating parameters."
+                )
+        return (output, *self.inputs)
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+
+# ---------------------------------------------------------------------------------------------
+# Backpropagation
+# ---------------------------------------------------------------------------------------------
+
+
+def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
+    """Sum ``g`` over the axes that broadcasting added or stretched, so it has ``shape``.
+
+    If ``x`` of shape (3, 1) was broadcast against (2, 3, 4), each element of ``x`` was used
+    2·4 times, so its gradient is the sum of those 8 upstream gradients.
+    """
+    if g.shape == shape:
+        return g
+    extra = g.ndim - len(shape)
+    stretched = tuple(
+        extra + i for i, n in enumerate(shape) if n == 1 and g.shape[extra + i] != 1
+    )
+    return g.sum(axis=tuple(range(extra)) + stretched, keepdims=True).reshape(shape)
+
+
+def topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
+    """Every tensor that needs a gradient and leads to ``roots``, inputs before outputs.
+
+    Iterative depth-first search, so a chain of 100 000 ops needs no recursion.
+    """
+    order: list[Tensor] = []
+    visited: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(r, False) for r in reversed(roots)]
+    while stack:
+        tensor, children_done = stack.pop()
+        if children_done:
+            order.append(tensor)
+            continue
+        if id(tensor) in visited:
+            continue
+        visited.add(id(tensor))
+        stack.append((tensor, True))
+        fn = tensor.grad_fn
+        if fn is None:
+            continue
+        if fn.inputs is None:
+            raise RuntimeError(
+                f"backward through a graph that was already freed (at {fn.name}, output shape "
+                f"{tensor.shape}). A backward pass frees the graph it used; pass "
+                "retain_graph=True to the first backward to go through it again."
+            )
+        for x in fn.inputs:
+            if x.requires_grad and id(x) not in visited:
+                stack.append((x, False))
+    return order
+
+
+def backpropagate(
+    roots: Sequence[Tensor],
+    seeds: Sequence[Any],
+    *,
+    retain_graph: bool = False,
+    create_graph: bool = False,
+    capture: Sequence[Tensor] | None = None,
+) -> dict[int, Any]:
+    """Send ``seeds`` (dLoss/d root) back through the graph.
+
+    Without ``capture``, gradients are added into the ``.grad`` of leaves (and of tensors that
+    called ``retain_grad``). With ``capture``, nothing's ``.grad`` changes: the gradients of the
+    captured tensors are returned, keyed by ``id``.
+    """
+    pending: dict[int, Any] = {}  # id(tensor) -> gradient arrived so far
+    for root, seed in zip(roots, seeds):
+        key = id(root)
+        pending[key] = pending[key] + seed if key in pending else seed
+    captured: dict[int, Any] = {} if capture is None else {id(x): None for x in capture}
+
+    order = topological_order(roots)
+    while order:
+        # Popping drops the list's reference, so tensors are freed as soon as they are done.
+        tensor = order.pop()
+        g = pending.pop(id(tensor), None)
+        if g is None:
+            continue
+        fn = tensor.grad_fn
+        if capture is not None:
+            if id(tensor) in captured:
+                captured[id(tensor)] = g
+        elif fn is None or tensor._retains_grad:
+            _accumulate_grad(tensor, g)
+        if fn is None:
+            continue
+
+        grads = fn.backward(g, *fn.values_for_backward(tensor, create_graph))
+        for x, gx, needed in zip(fn.inputs, grads, fn.needs_input_grad):  # type: ignore[arg-type]
+            if needed and gx is not None:
+                gx = unbroadcast(gx, x.shape)
+                key = id(x)
+                pending[key] = pending[key] + gx if key in pending else gx
+        if not retain_graph:
+            fn.release()
+    return captured
+
+
+def _accumulate_grad(tensor: Tensor, g: np.ndarray) -> None:
+    """``tensor.grad += g`` into a new array: never aliases g, data, or an array the user holds."""
+    if tensor.grad is None:
+        tensor.grad = np.array(g, dtype=tensor.dtype)
+    else:
+        tensor.grad = (tensor.grad + g).astype(tensor.dtype, copy=False)
+
+
+def _seed(output: Tensor, grad_output: Any, where: str) -> np.ndarray:
+    """The starting gradient dLoss/d(output): 1 for a one-element output, else given."""
+    if grad_output is None:
+        if output.size != 1:
+            raise RuntimeError(
+                f"{where}: the output has shape {output.shape}, so a gradient of that shape must "
+                "be given (it is implicit only for one-element outputs). "
+                "Reduce to a scalar first (e.g. .sum()) or pass grad=..."
+            )
+        return np.ones_like(output.data)
+    g = grad_output.data if isinstance(grad_output, Tensor) else np.asarray(grad_output)
+    if g.shape != output.shape:
+        raise ValueError(
+            f"{where}: the gradient has shape {g.shape} but the output has shape "
+            f"{output.shape}; expected equal shapes."
+        )
+    if g.dtype.kind not in "fiub":
+        raise TypeError(f"{where}: the gradient has dtype {g.dtype}; expected a real dtype.")
+    return g.astype(output.dtype, copy=False)
+
+
+def backward(tensor: Tensor, grad: Any = None, retain_graph: bool = False) -> None:
+    """Implements ``Tensor.backward``; see there."""
+    if not tensor.requires_grad:
+        raise RuntimeError(
+            f"backward: this tensor (shape {tensor.shape}) does not require grad, so no graph "
+            "leads to it. Create the leaves with Tensor(..., requires_grad=True)."
+        )
+    seed = _seed(tensor, grad, "backward")
+    backpropagate([tensor], [seed], retain_graph=retain_graph)
+
+
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Any = None,
+    create_graph: bool = False,
+    retain_graph: bool | None = None,
+    allow_unused: bool = False,
+) -> tuple[Tensor | None, ...]:
+    """Gradients of ``outputs`` with respect to ``inputs``, returned as Tensors.
+
+    Unlike ``backward``, no ``.grad`` is touched. With ``create_graph=True`` the backward pass is
+    itself recorded, so the returned gradients can be differentiated again (second derivatives).
+    ``retain_graph`` defaults to ``create_graph``, as in PyTorch.
+
+    >>> x = Tensor(3.0, requires_grad=True)
+    >>> (dx,) = grad(x**3, x, create_graph=True)   # 3x² = 27
+    >>> (dxx,) = grad(dx, x)                        # 6x = 18
+    """
+    if isinstance(outputs, Tensor):  # one output: grad_outputs is its one gradient
+        outputs, grad_outputs = [outputs], [grad_outputs]
+    outputs = list(outputs)
+    grad_outputs = [None] * len(outputs) if grad_outputs is None else list(grad_outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(
+            f"grad: {len(outputs)} outputs but {len(grad_outputs)} grad_outputs; expected one "
+            "gradient per output."
+        )
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Tensor) or not x.requires_grad:
+            raise RuntimeError(f"grad: input {i} is not a Tensor that requires grad.")
+    for i, y in enumerate(outputs):
+        if not y.requires_grad:
+            raise RuntimeError(
+                f"grad: output {i} (shape {y.shape}) does not require grad, so it does not "
+                "depend on any input that does."
+            )
+
+    seeds: list[Any] = []
+    for y, g in zip(outputs, grad_outputs):
+        if create_graph and isinstance(g, Tensor) and g.shape == y.shape:
+            seeds.append(g)  # keeps its own graph, so the result can depend on it
+        else:
+            seed = _seed(y, g, "grad")
+            seeds.append(Tensor._from_op(seed, None) if create_graph else seed)
+
+    found = backpropagate(
+        outputs,
+        seeds,
+        retain_graph=create_graph if retain_graph is None else retain_graph,
+        create_graph=create_graph,
+        capture=inputs,
+    )
+    results: list[Tensor | None] = []
+    for i, x in enumerate(inputs):
+        g = found[id(x)]
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    f"grad: input {i} (shape {x.shape}) was not used to compute the outputs. "
+                    "Pass allow_unused=True to get None for it."
+                )
+            results.append(None)
+        elif isinstance(g, Tensor):
+            results.append(g)
+        else:
+            results.append(Tensor._from_op(np.array(g, dtype=x.dtype), None))
+    return tuple(results)
+
+
+# Tensor's methods call ops built on Function, and Function makes Tensors: each module imports
+# the other at its end, once its own names exist.
+from .tensor import Tensor  # noqa: E402

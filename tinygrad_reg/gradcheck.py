@@ -1,0 +1,135 @@
+"""Check analytic gradients against finite differences.
+
+The numerical gradient of a scalar function f at x, element by element, is the central
+difference (f(x + eps) - f(x - eps)) / (2 eps): its error shrinks like eps², but rounding
+error grows like 1/eps, so it needs float64.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .engine import grad, no_grad
+from .tensor import Tensor
+
+TensorFunction = Callable[..., Tensor]
+
+
+def relative_difference(a: Any, b: Any) -> float:
+    """||a - b|| / (||a|| + ||b||), and 0 when both are zero."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    scale = np.linalg.norm(a) + np.linalg.norm(b)
+    return 0.0 if scale == 0 else float(np.linalg.norm(a - b) / scale)
+
+
+def _as_float64_leaves(inputs: Sequence[Any], where: str) -> list[Tensor]:
+    leaves = []
+    for i, x in enumerate(inputs):
+        t = x if isinstance(x, Tensor) else Tensor(x)
+        if t.dtype != np.float64:
+            raise TypeError(
+                f"{where}: input {i} is {t.dtype}. Finite differences need float64: in float32 "
+                "the rounding error of f(x ± eps) swamps the difference itself. Cast with "
+                "Tensor(x.data.astype(np.float64), requires_grad=True)."
+            )
+        leaves.append(t)
+    return leaves
+
+
+def _scalar_output(f: TensorFunction, inputs: Sequence[Tensor], upstream: Any) -> Tensor:
+    """f(*inputs), contracted with the upstream gradient if f's output is not one number."""
+    out = f(*inputs)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"gradcheck: f returned {type(out).__name__}; expected a Tensor.")
+    return out if upstream is None else (out * upstream).sum()
+
+
+def numerical_gradient(
+    f: TensorFunction, inputs: Sequence[Any], eps: float = 1e-6, upstream: Any = None
+) -> list[np.ndarray]:
+    """Central-difference gradient of ``f(*inputs)`` (a one-element Tensor) for every input.
+
+    With ``upstream`` (an array of f's output shape), the gradient of sum(f(*inputs) * upstream).
+    """
+    leaves = _as_float64_leaves(inputs, "numerical_gradient")
+    values = [x.data.copy() for x in leaves]  # our own copies, perturbed in place below
+
+    def f_at(points: list[np.ndarray]) -> float:
+        with no_grad():
+            return _scalar_output(f, [Tensor(p) for p in points], upstream).item()
+
+    gradients = []
+    for point in values:
+        g = np.zeros_like(point)
+        flat, flat_g = point.reshape(-1), g.reshape(-1)
+        for i in range(flat.size):
+            original = flat[i]
+            flat[i] = original + eps
+            plus = f_at(values)
+            flat[i] = original - eps
+            minus = f_at(values)
+            flat[i] = original
+            flat_g[i] = (plus - minus) / (2 * eps)
+        gradients.append(g)
+    return gradients
+
+
+def analytic_gradient(f: TensorFunction, inputs: Sequence[Any], upstream: Any = None) -> list:
+    """The engine's gradient of ``f(*inputs)`` (contracted with ``upstream``) for every input."""
+    leaves = [
+        Tensor(x.data if isinstance(x, Tensor) else x, requires_grad=True)
+        for x in _as_float64_leaves(inputs, "analytic_gradient")
+    ]
+    out = _scalar_output(f, leaves, upstream)
+    found = grad(out, leaves, allow_unused=True)
+    return [np.zeros(x.shape) if g is None else g.data for x, g in zip(leaves, found)]
+
+
+class GradcheckError(AssertionError):
+    """An analytic gradient disagrees with the numerical one."""
+
+
+def gradcheck(
+    f: TensorFunction,
+    inputs: Sequence[Any],
+    *,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    upstream: Any = "random",
+    seed: int = 0,
+    raise_exception: bool = True,
+) -> bool:
+    """True if every input's analytic gradient matches central differences.
+
+    An element passes if |analytic - numerical| <= atol + rtol * |numerical|. A function with a
+    non-scalar output is checked through sum(f * u) with a random upstream gradient u (seeded),
+    which exercises the full vector-Jacobian product; pass ``upstream=None`` to require a
+    one-element output. On failure it raises ``GradcheckError`` naming the input, the worst
+    element, both values and the error (or returns False if ``raise_exception=False``).
+    """
+    leaves = _as_float64_leaves(inputs, "gradcheck")
+    if isinstance(upstream, str) and upstream == "random":
+        with no_grad():
+            shape = f(*leaves).shape
+        upstream = np.random.default_rng(seed).standard_normal(shape) if shape else None
+    analytic = analytic_gradient(f, leaves, upstream)
+    numerical = numerical_gradient(f, leaves, eps, upstream)
+    for i, (a, n) in enumerate(zip(analytic, numerical)):
+        excess = np.abs(a - n) - (atol + rtol * np.abs(n))
+        if excess.size and (excess.max() > 0 or not np.all(np.isfinite(a))):
+            worst = np.unravel_index(np.nanargmax(np.where(np.isfinite(a), excess, np.inf)), a.shape)
+            message = (
+                f"gradcheck: input {i} (shape {a.shape}): at index {tuple(int(k) for k in worst)} "
+                f"the analytic gradient is {a[worst]!r} but the numerical one is {n[worst]!r} "
+                f"(|difference| {abs(a[worst] - n[worst]):.3g}, allowed "
+                f"{atol + rtol * abs(n[worst]):.3g}; relative difference of the whole gradient "
+                f"{relative_difference(a, n):.3g})"
+            )
+            if raise_exception:
+                raise GradcheckError(message)
+            return False
+    return True

@@ -1,0 +1,49 @@
+"""Functions that take a numpy array or a Tensor and do the same thing to either.
+
+Gradient rules are written with operators (which numpy arrays and Tensors share) and these
+helpers, so one rule computes plain numpy gradients in an ordinary backward pass and records
+a differentiable graph when Tensors are passed in (``grad(..., create_graph=True)``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Tensor
+
+
+def value(x: Any) -> np.ndarray:
+    """The numpy value of ``x``. Masks (where x > 0, where x is the max) are built from values:
+    they are piecewise constant, so they carry no gradient of their own."""
+    return x.data if isinstance(x, Tensor) else x
+
+
+def constant(array: np.ndarray, like: Any) -> Any:
+    """``array`` as a Tensor that needs no gradient if ``like`` is a Tensor, else unchanged."""
+    return Tensor._from_op(np.asarray(array), None) if isinstance(like, Tensor) else array
+
+
+def stable_sigmoid(z: np.ndarray) -> np.ndarray:
+    """1/(1+e^-z) computed as e^z/(1+e^z) for negative z, so exp never overflows."""
+    e = np.exp(-np.abs(z))
+    r = 1.0 / (1.0 + e)
+    return np.where(z >= 0, r, e * r)
+
+
+def sigmoid(x: Any) -> Any:
+    return x.sigmoid() if isinstance(x, Tensor) else stable_sigmoid(x)
+
+
+def log(x: Any) -> Any:
+    return x.log() if isinstance(x, Tensor) else np.log(x)
+
+
+def sign(x: Any) -> Any:
+    """-1, 0 or 1; its derivative is 0 wherever it exists, so it is a constant."""
+    return constant(np.sign(value(x)), like=x)
+
+
+def broadcast_to(x: Any, shape: tuple[int, ...]) -> Any:
+    return x.broadcast_to(shape) if isinstance(x, Tensor) else np.broadcast_to(x, shape)

@@ -1,0 +1,91 @@
+"""Reductions over axes: sum, mean, max, min.
+
+``axis`` is None (all axes), an int or a tuple of ints, negative counting from the end, as in
+numpy. Each rule first gives the upstream gradient back the reduced axes (as size 1) so it
+lines up with the input.
+
+Tie policy for max and min: when k elements tie for the extreme, each gets g/k, so the
+gradients still add up to g (as PyTorch's ``amax``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..engine import Function
+from .helpers import broadcast_to, value
+
+Axis = int | Sequence[int] | None
+
+
+def kept_shape(shape: tuple[int, ...], axis: Axis) -> tuple[int, ...]:
+    """``shape`` with the reduced axes kept as size 1 (the result shape of keepdims=True)."""
+    if axis is None:
+        return (1,) * len(shape)
+    axes = {a % len(shape) for a in ((axis,) if isinstance(axis, int) else axis)}
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+class Reduction(Function):
+    """Shared by the reductions: remembers the axes and the input shape with them kept."""
+
+    __slots__ = ("axis", "keepdims", "kept")
+    expects = "each axis in [-ndim, ndim), no axis twice"
+
+    def __init__(self, axis: Axis = None, keepdims: bool = False):
+        self.axis = axis if axis is None or isinstance(axis, int) else tuple(axis)
+        self.keepdims = keepdims
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        out = self.reduce(x)  # numpy validates the axes first
+        self.kept = kept_shape(x.shape, self.axis)
+        return out
+
+    def reduce(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+class Sum(Reduction):
+    """Σ x over axis"""
+
+    def reduce(self, x: np.ndarray) -> np.ndarray:
+        return x.sum(axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
+        """d(Σx)/dx = g, copied along the summed axes"""
+        return (broadcast_to(g.reshape(self.kept), x.shape),)
+
+
+class Mean(Reduction):
+    """mean of x over axis"""
+
+    def reduce(self, x: np.ndarray) -> np.ndarray:
+        return x.mean(axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
+        """d(mean x)/dx = g/n, copied along the n averaged elements"""
+        n = x.size // max(out.size, 1)
+        return (broadcast_to(g.reshape(self.kept) / n, x.shape),)
+
+
+class Max(Reduction):
+    """max of x over axis"""
+
+    def reduce(self, x: np.ndarray) -> np.ndarray:
+        return x.max(axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
+        """d(max x)/dx = g at the maximum; k tied maxima get g/k each"""
+        winners = value(x) == value(out).reshape(self.kept)
+        share = winners / winners.sum(axis=self.axis, keepdims=True)
+        return (g.reshape(self.kept) * share,)
+
+
+class Min(Max):
+    """min of x over axis (same rule as max, at the minimum)"""
+
+    def reduce(self, x: np.ndarray) -> np.ndarray:
+        return x.min(axis=self.axis, keepdims=self.keepdims)

@@ -1,0 +1,86 @@
+"""Ops that pick, element by element, from one tensor or another: maximum, minimum, where.
+
+Tie policy: where a == b, maximum and minimum give each side half of the gradient.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..engine import Function
+from ..tensor import Tensor
+from .helpers import value
+
+
+class Maximum(Function):
+    """the larger of a and b, element by element"""
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.maximum(a, b)
+
+    def backward(self, g: Any, out: Any, a: Any, b: Any) -> tuple[Any, ...]:
+        """d max(a,b)/da = g where a wins, g/2 on a tie; b gets the rest of g"""
+        share_of_a = self.wins(value(a), value(b)) + 0.5 * (value(a) == value(b))
+        return g * share_of_a, g * (1 - share_of_a)
+
+    @staticmethod
+    def wins(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return a > b
+
+
+class Minimum(Maximum):
+    """the smaller of a and b, element by element (same rule, the other winner)"""
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.minimum(a, b)
+
+    @staticmethod
+    def wins(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return a < b
+
+
+class Where(Function):
+    """a where condition holds, else b"""
+
+    __slots__ = ("condition",)
+
+    def __init__(self, condition: np.ndarray):
+        self.condition = condition
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.where(self.condition, a, b)
+
+    def backward(self, g: Any, out: Any, a: Any, b: Any) -> tuple[Any, ...]:
+        """d where(c,a,b)/da = g where c,  d/db = g where not c"""
+        return g * self.condition, g * ~self.condition
+
+
+def _pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
+    if isinstance(a, Tensor):
+        return a, a._operand(b)
+    if isinstance(b, Tensor):
+        return b._operand(a), b
+    return Tensor(a), Tensor(b)
+
+
+def maximum(a: Any, b: Any) -> Tensor:
+    """Element-wise maximum, as ``np.maximum``; ties split the gradient equally."""
+    return Maximum()(*_pair(a, b))
+
+
+def minimum(a: Any, b: Any) -> Tensor:
+    """Element-wise minimum, as ``np.minimum``; ties split the gradient equally."""
+    return Minimum()(*_pair(a, b))
+
+
+def where(condition: Any, a: Any, b: Any) -> Tensor:
+    """``a`` where ``condition`` is true, else ``b``, as ``np.where``."""
+    condition = np.array(value(condition))  # a copy: the graph keeps it
+    if condition.dtype != bool:
+        raise TypeError(
+            f"where: the condition has dtype {condition.dtype}; expected booleans, "
+            "e.g. where(x > 0, x, 0)."
+        )
+    return Where(condition)(*_pair(a, b))

@@ -1,0 +1,321 @@
+"""The Tensor: a read-only numpy array, plus what autodiff needs to know about it.
+
+A Tensor made by an op remembers that op in ``grad_fn``; following ``grad_fn.inputs`` from an
+output walks the graph back to the leaves (tensors made by the user). Every method that
+computes something is a one-liner that calls an op from ``tinygrad_reg/ops``: that is where
+each forward and its gradient rule live.
+
+Safety rule: a Tensor's ``.data`` is a private, read-only array. ``Tensor(array)`` copies the
+user's array, and writing into ``.data`` raises numpy's "assignment destination is read-only"
+error, so nothing a graph has saved can change under it. Optimizers update a parameter by
+assigning a new array (``p.data = p.data - lr * p.grad``); graphs recorded earlier keep the
+old array, so their gradients stay correct.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .engine import Function
+
+Scalar = int | float
+ArrayLike = Any  # numbers, nested lists, numpy arrays
+
+
+def as_float_array(data: ArrayLike, where: str = "Tensor") -> np.ndarray:
+    """A new read-only array: float dtypes are kept, bools and ints become float64."""
+    if isinstance(data, Tensor):
+        return data.data  # already private and read-only
+    try:
+        array = np.array(data)
+    except ValueError as error:
+        raise ValueError(f"{where}: cannot make an array from this data ({error}).") from None
+    kind = array.dtype.kind
+    if kind in "biu":
+        array = array.astype(np.float64)
+    elif kind != "f":
+        raise TypeError(
+            f"{where}: unsupported dtype {array.dtype}; expected real numbers "
+            "(float data keeps its dtype; bool and int data become float64)."
+        )
+    array.setflags(write=False)
+    return array
+
+
+class Tensor:
+    """An n-dimensional array that can record the ops applied to it and backpropagate.
+
+    >>> w = Tensor([[1.0, 2.0]], requires_grad=True)
+    >>> loss = (w * w).sum()
+    >>> loss.backward()
+    >>> w.grad
+    array([[2., 4.]])
+    """
+
+    __slots__ = ("__weakref__", "_retains_grad", "data", "grad", "grad_fn", "name", "requires_grad")
+
+    # numpy must not treat a Tensor as an array of objects: with this, ``np_array + t`` makes
+    # numpy hand the operation to ``Tensor.__radd__``.
+    __array_ufunc__ = None
+
+    data: np.ndarray
+    grad: np.ndarray | None
+    grad_fn: Function | None
+
+    def __init__(self, data: ArrayLike, requires_grad: bool = False, name: str | None = None):
+        self.data = as_float_array(data)
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self.grad_fn = None
+        self.name = name
+        self._retains_grad = False
+
+    @classmethod
+    def _from_op(cls, data: np.ndarray, grad_fn: Function | None) -> Tensor:
+        """Fast constructor for op results (``data`` is already a read-only float array)."""
+        t = object.__new__(cls)
+        t.data = data
+        t.grad = None
+        t.requires_grad = grad_fn is not None
+        t.grad_fn = grad_fn
+        t.name = None
+        t._retains_grad = False
+        return t
+
+    def _operand(self, other: Any) -> Tensor:
+        """``other`` as a Tensor for a binary op with ``self``.
+
+        Numbers and int/bool arrays take this tensor's dtype (so ``x32 * 2`` stays float32);
+        float arrays keep theirs. Arrays are copied: the graph may save them.
+        """
+        if isinstance(other, Tensor):
+            return other
+        if isinstance(other, (int, float, np.integer, np.floating, np.bool_)) or (
+            isinstance(other, np.ndarray) and other.dtype.kind in "biu"
+        ):
+            array = np.array(other, dtype=self.data.dtype)
+            array.setflags(write=False)
+            return Tensor._from_op(array, None)
+        return Tensor._from_op(as_float_array(other, "Tensor operand"), None)
+
+    # --- attributes ----------------------------------------------------------------------
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def is_leaf(self) -> bool:
+        """Made by the user rather than by an op."""
+        return self.grad_fn is None
+
+    @property
+    def T(self) -> Tensor:
+        """All axes reversed, as numpy's ``.T``."""
+        return self.transpose()
+
+    @property
+    def mT(self) -> Tensor:
+        """The last two axes swapped (a batch of matrices transposed)."""
+        return self.swapaxes(-1, -2)
+
+    def numpy(self) -> np.ndarray:
+        """A writable copy of the data."""
+        return self.data.copy()
+
+    def item(self) -> float:
+        """The value of a one-element tensor as a Python float."""
+        if self.size != 1:
+            raise ValueError(f"item: the tensor has shape {self.shape}; expected one element.")
+        return self.data.item()
+
+    def detach(self) -> Tensor:
+        """The same values, cut from the graph (shares the read-only array, no copy)."""
+        return Tensor._from_op(self.data, None)
+
+    def retain_grad(self) -> Tensor:
+        """Keep this non-leaf tensor's gradient in ``.grad`` after ``backward``."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: this tensor does not require grad.")
+        self._retains_grad = True
+        return self
+
+    def backward(self, grad: ArrayLike | None = None, retain_graph: bool = False) -> None:
+        """Backpropagate from this tensor, adding d(self)/d(leaf) into every leaf's ``.grad``.
+
+        Gradients accumulate: call ``zero_grad`` (or set ``.grad = None``) between steps, as in
+        PyTorch. A one-element tensor is seeded with 1; any other needs ``grad`` of its shape.
+        The graph is freed afterwards; ``retain_graph=True`` keeps it for another backward.
+        """
+        engine.backward(self, grad, retain_graph)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="Tensor(")
+        extras = ""
+        if self.dtype != np.float64:
+            extras += f", dtype={self.dtype}"
+        if self.grad_fn is not None:
+            extras += f", grad_fn={self.grad_fn!r}"
+        elif self.requires_grad:
+            extras += ", requires_grad=True"
+        if self.name is not None:
+            extras += f", name={self.name!r}"
+        return f"Tensor({body}{extras})"
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        return self.data.astype(dtype) if dtype is not None else self.data
+
+    # Comparisons are not differentiable; they return numpy bool arrays, usable as masks.
+    # ``==`` is left as identity so tensors can be dict keys and set members.
+    def __lt__(self, other: Any) -> np.ndarray:
+        return self.data < _value(other)
+
+    def __le__(self, other: Any) -> np.ndarray:
+        return self.data <= _value(other)
+
+    def __gt__(self, other: Any) -> np.ndarray:
+        return self.data > _value(other)
+
+    def __ge__(self, other: Any) -> np.ndarray:
+        return self.data >= _value(other)
+
+    # --- arithmetic (ops/arithmetic.py, ops/linalg.py) -----------------------------------
+
+    def __add__(self, other: Any) -> Tensor:
+        return arithmetic.Add()(self, self._operand(other))
+
+    def __radd__(self, other: Any) -> Tensor:
+        return arithmetic.Add()(self._operand(other), self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return arithmetic.Sub()(self, self._operand(other))
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return arithmetic.Sub()(self._operand(other), self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return arithmetic.Mul()(self, self._operand(other))
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return arithmetic.Mul()(self._operand(other), self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return arithmetic.Div()(self, self._operand(other))
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return arithmetic.Div()(self._operand(other), self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return arithmetic.Pow()(self, self._operand(other))
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return arithmetic.Pow()(self._operand(other), self)
+
+    def __neg__(self) -> Tensor:
+        return arithmetic.Neg()(self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return linalg.MatMul()(self, self._operand(other))
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return linalg.MatMul()(self._operand(other), self)
+
+    # --- elementwise functions (ops/unary.py) --------------------------------------------
+
+    def exp(self) -> Tensor:
+        return unary.Exp()(self)
+
+    def log(self) -> Tensor:
+        return unary.Log()(self)
+
+    def sqrt(self) -> Tensor:
+        return unary.Sqrt()(self)
+
+    def abs(self) -> Tensor:
+        return unary.Abs()(self)
+
+    def relu(self) -> Tensor:
+        return unary.Relu()(self)
+
+    def sigmoid(self) -> Tensor:
+        return unary.Sigmoid()(self)
+
+    def tanh(self) -> Tensor:
+        return unary.Tanh()(self)
+
+    def clip(self, lo: Scalar | None, hi: Scalar | None) -> Tensor:
+        return unary.Clip(lo, hi)(self)
+
+    # --- reductions (ops/reduce.py) ------------------------------------------------------
+
+    def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        return reduce.Sum(axis, keepdims)(self)
+
+    def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        return reduce.Mean(axis, keepdims)(self)
+
+    def max(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        return reduce.Max(axis, keepdims)(self)
+
+    def min(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        return reduce.Min(axis, keepdims)(self)
+
+    # --- shape (ops/shape.py) ------------------------------------------------------------
+
+    def reshape(self, *shape: Any) -> Tensor:
+        """``t.reshape(2, 3)`` or ``t.reshape((2, 3))``, as numpy."""
+        return shape_ops.Reshape(shape[0] if len(shape) == 1 else shape)(self)
+
+    def transpose(self, *axes: Any) -> Tensor:
+        """``t.transpose()`` reverses the axes; ``t.transpose(1, 0, 2)`` permutes them."""
+        if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], int)):
+            axes = axes[0]
+        return shape_ops.Transpose(axes or None)(self)
+
+    def swapaxes(self, axis1: int, axis2: int) -> Tensor:
+        axes = list(range(self.ndim))
+        axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+        return self.transpose(axes)
+
+    def broadcast_to(self, shape: Sequence[int]) -> Tensor:
+        return shape_ops.BroadcastTo(tuple(shape))(self)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return shape_ops.GetItem(index)(self)
+
+
+def _value(x: Any) -> Any:
+    return x.data if isinstance(x, Tensor) else x
+
+
+# The ops make Tensors and Tensor's methods call the ops: imported at the end, once Tensor exists.
+from . import engine  # noqa: E402
+from .ops import arithmetic, linalg, reduce, unary  # noqa: E402
+from .ops import shape as shape_ops  # noqa: E402
