@@ -4,7 +4,10 @@ Start reading at ``tensor.py`` (the Tensor), then ``engine.py`` (how backward wo
 file in ``ops/`` (each op's forward and gradient rule side by side).
 """
 
+from .anomaly import detect_anomaly
 from .engine import grad, is_grad_enabled, no_grad
+from .explain import explain_backward
+from .graphviz import render, to_dot
 from .ops.linalg import linear
 from .ops.select import maximum, minimum, where
 from .ops.shape import concatenate, stack
@@ -13,13 +16,17 @@ from .tensor import Tensor
 __all__ = [
     "Tensor",
     "concatenate",
+    "detect_anomaly",
+    "explain_backward",
     "grad",
     "is_grad_enabled",
     "linear",
     "maximum",
     "minimum",
     "no_grad",
+    "render",
     "stack",
+    "to_dot",
     "where",
 ]
 __version__ = "0.1.0"

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
+from . import anomaly
+
 if TYPE_CHECKING:
     from .tensor import Tensor
 
@@ -85,7 +87,7 @@ class Function:
     Use an op by calling an instance: ``Mul()(a, b)``, ``Sum(axis=0, keepdims=False)(x)``.
     """
 
-    __slots__ = ("inputs", "needs_input_grad", "out", "saved")
+    __slots__ = ("created_at", "inputs", "needs_input_grad", "out", "saved")
 
     #: What the op expects of its inputs; quoted when numpy rejects them.
     expects = "inputs whose shapes broadcast together"
@@ -114,11 +116,14 @@ class Function:
         if type(out) is not np.ndarray:  # numpy reductions return scalars
             out = np.asarray(out)
         out.setflags(write=False)  # saved arrays must not change under a live graph
+        if anomaly.enabled:
+            self.created_at = anomaly.check_forward(self, arrays, out)
 
         if _grad_enabled:
             needs = tuple([x.requires_grad for x in inputs])
             if True in needs:
-                self.inputs, self.saved, self.out, self.needs_input_grad = inputs, arrays, out, needs
+                self.inputs, self.saved, self.out = inputs, arrays, out
+                self.needs_input_grad = needs
                 return Tensor._from_op(out, self)
         return Tensor._from_op(out, None)
 
@@ -166,9 +171,7 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     if g.shape == shape:
         return g
     extra = g.ndim - len(shape)
-    stretched = tuple(
-        extra + i for i, n in enumerate(shape) if n == 1 and g.shape[extra + i] != 1
-    )
+    stretched = tuple(extra + i for i, n in enumerate(shape) if n == 1 and g.shape[extra + i] != 1)
     return g.sum(axis=tuple(range(extra)) + stretched, keepdims=True).reshape(shape)
 
 
@@ -211,12 +214,14 @@ def backpropagate(
     retain_graph: bool = False,
     create_graph: bool = False,
     capture: Sequence[Tensor] | None = None,
+    on_node: Callable[[Tensor, Any, tuple[Any, ...]], None] | None = None,
 ) -> dict[int, Any]:
     """Send ``seeds`` (dLoss/d root) back through the graph.
 
     Without ``capture``, gradients are added into the ``.grad`` of leaves (and of tensors that
     called ``retain_grad``). With ``capture``, nothing's ``.grad`` changes: the gradients of the
-    captured tensors are returned, keyed by ``id``.
+    captured tensors are returned, keyed by ``id``. ``on_node(tensor, g, grads)`` is called after
+    each node's rule ran (``explain_backward`` uses it to narrate).
     """
     pending: dict[int, Any] = {}  # id(tensor) -> gradient arrived so far
     for root, seed in zip(roots, seeds):
@@ -241,6 +246,10 @@ def backpropagate(
             continue
 
         grads = fn.backward(g, *fn.values_for_backward(tensor, create_graph))
+        if anomaly.enabled:
+            anomaly.check_backward(fn, grads, getattr(fn, "created_at", None))
+        if on_node is not None:
+            on_node(tensor, g, grads)
         for x, gx, needed in zip(fn.inputs, grads, fn.needs_input_grad):  # type: ignore[arg-type]
             if needed and gx is not None:
                 gx = unbroadcast(gx, x.shape)
@@ -259,7 +268,7 @@ def _accumulate_grad(tensor: Tensor, g: np.ndarray) -> None:
         tensor.grad = (tensor.grad + g).astype(tensor.dtype, copy=False)
 
 
-def _seed(output: Tensor, grad_output: Any, where: str) -> np.ndarray:
+def seed_gradient(output: Tensor, grad_output: Any, where: str) -> np.ndarray:
     """The starting gradient dLoss/d(output): 1 for a one-element output, else given."""
     if grad_output is None:
         if output.size != 1:
@@ -287,7 +296,7 @@ def backward(tensor: Tensor, grad: Any = None, retain_graph: bool = False) -> No
             f"backward: this tensor (shape {tensor.shape}) does not require grad, so no graph "
             "leads to it. Create the leaves with Tensor(..., requires_grad=True)."
         )
-    seed = _seed(tensor, grad, "backward")
+    seed = seed_gradient(tensor, grad, "backward")
     backpropagate([tensor], [seed], retain_graph=retain_graph)
 
 
@@ -334,7 +343,7 @@ def grad(
         if create_graph and isinstance(g, Tensor) and g.shape == y.shape:
             seeds.append(g)  # keeps its own graph, so the result can depend on it
         else:
-            seed = _seed(y, g, "grad")
+            seed = seed_gradient(y, g, "grad")
             seeds.append(Tensor._from_op(seed, None) if create_graph else seed)
 
     found = backpropagate(

@@ -165,6 +165,10 @@ class Tensor:
         """
         engine.backward(self, grad, retain_graph)
 
+    def explain_backward(self, grad: ArrayLike | None = None, file: Any = None) -> str:
+        """Print (and return) a narrated backward pass from this tensor; see ``explain.py``."""
+        return explain.explain_backward(self, grad, file)
+
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", prefix="Tensor(")
         extras = ""
@@ -316,6 +320,6 @@ def _value(x: Any) -> Any:
 
 
 # The ops make Tensors and Tensor's methods call the ops: imported at the end, once Tensor exists.
-from . import engine  # noqa: E402
+from . import engine, explain  # noqa: E402
 from .ops import arithmetic, linalg, reduce, unary  # noqa: E402
 from .ops import shape as shape_ops  # noqa: E402

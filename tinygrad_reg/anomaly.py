@@ -1,0 +1,94 @@
+"""Anomaly detection: find the op where a NaN or inf first appeared.
+
+Inside ``detect_anomaly()``, every op checks its result (forward) and the gradients it sends
+to its inputs (backward). The first non-finite value raises ``FloatingPointError`` naming the op,
+the shapes of its inputs, which value went bad, and the line of *your* code that created the
+op. Outside it, the engine only tests one flag per op.
+
+>>> with detect_anomaly():
+...     loss = model(X).log().sum()   # raises at the log if an output is 0
+...     loss.backward()
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .engine import Function
+
+enabled = False
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+class detect_anomaly:
+    """Context manager: raise at the first op whose output or gradient is NaN or inf."""
+
+    def __enter__(self) -> detect_anomaly:
+        global enabled
+        self._previous = enabled
+        enabled = True
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        global enabled
+        enabled = self._previous
+
+
+def user_source_line() -> str:
+    """``file:line: code`` of the innermost caller outside this package."""
+    frame = sys._getframe(1)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+        frame = frame.f_back  # type: ignore[assignment]
+    if frame is None:
+        return "<unknown>"
+    import linecache
+
+    code = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}: {code}"
+
+
+def _badness(array: Any) -> str | None:
+    """'NaN' or 'inf' (with a count) if ``array`` has non-finite values, else None."""
+    array = np.asarray(array)
+    if array.dtype.kind != "f" or np.isfinite(array).all():
+        return None
+    nans = int(np.isnan(array).sum())
+    infs = int(np.isinf(array).sum())
+    parts = [f"{nans} NaN" if nans else "", f"{infs} inf" if infs else ""]
+    return " and ".join(p for p in parts if p) + f" of {array.size} values"
+
+
+def check_forward(fn: Function, arrays: tuple[np.ndarray, ...], out: np.ndarray) -> str:
+    """Raise if ``out`` is non-finite; return where the op was created (kept for backward)."""
+    created_at = user_source_line()
+    bad = _badness(out)
+    if bad is not None:
+        inputs = "; ".join(
+            f"input {i} {a.shape}" + (f" already had {_badness(a)}" if _badness(a) else " finite")
+            for i, a in enumerate(arrays)
+        )
+        raise FloatingPointError(
+            f"detect_anomaly: forward of {fn.name} produced {bad} (output shape {out.shape}). "
+            f"Inputs: {inputs}. Created at {created_at}"
+        )
+    return created_at
+
+
+def check_backward(fn: Function, grads: tuple[Any, ...], created_at: str | None) -> None:
+    """Raise if a gradient ``fn.backward`` returned is non-finite."""
+    for i, g in enumerate(grads):
+        if g is None:
+            continue
+        bad = _badness(g if isinstance(g, (np.ndarray, np.generic)) else g.data)
+        if bad is not None:
+            shapes = ", ".join(str(x.shape) for x in fn.inputs or ())
+            raise FloatingPointError(
+                f"detect_anomaly: backward of {fn.name} gave input {i} a gradient with {bad} "
+                f"(input shapes {shapes}). The op was created at {created_at or '<unknown>'}"
+            )
