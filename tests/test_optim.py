@@ -1,0 +1,330 @@
+"""Optimizers: each update checked against the rule written out by hand in numpy, the safety
+rule (a step never changes an array a graph saved), state saving, and errors."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import array_shapes, arrays
+
+from tinygrad_reg import Tensor
+from tinygrad_reg.optim import SGD, Adam, AdamW
+
+STEPS = 3
+values = st.floats(-2.0, 2.0, allow_nan=False, allow_subnormal=False)
+
+
+@st.composite
+def parameter_and_gradients(draw):
+    """A float64 parameter and STEPS gradients of its shape."""
+    shape = draw(array_shapes(min_dims=0, max_dims=3, max_side=4))
+    p = draw(arrays(np.float64, shape, elements=values))
+    grads = [draw(arrays(np.float64, shape, elements=values)) for _ in range(STEPS)]
+    return p, grads
+
+
+def run(optimizer_class, p0, grads, **hyperparameters):
+    """The parameter after each step of ``optimizer_class`` fed ``grads``."""
+    p = Tensor(p0, requires_grad=True)
+    optimizer = optimizer_class([p], **hyperparameters)
+    trajectory = []
+    for g in grads:
+        p.grad = g.copy()
+        optimizer.step()
+        trajectory.append(p.numpy())
+    return trajectory
+
+
+# --- each rule, by hand ---------------------------------------------------------------------
+
+
+@given(
+    parameter_and_gradients(),
+    st.floats(1e-4, 1.0),
+    st.floats(0.0, 0.99),
+    st.booleans(),
+    st.floats(0.0, 0.1),
+)
+def test_sgd_steps_match_the_rule_written_by_hand(pg, lr, momentum, nesterov, weight_decay):
+    p0, grads = pg
+    nesterov = nesterov and momentum > 0
+    got = run(
+        SGD, p0, grads, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay
+    )
+
+    p, buffer = p0.copy(), None
+    for t, g in enumerate(grads):
+        d = g + weight_decay * p
+        if momentum:
+            buffer = d if t == 0 else momentum * buffer + d  # PyTorch: buffer starts at g
+            d = d + momentum * buffer if nesterov else buffer
+        p = p - lr * d
+        np.testing.assert_allclose(got[t], p, rtol=1e-12, atol=1e-15)
+
+
+def test_plain_sgd_is_the_course_update_exactly():
+    rng = np.random.RandomState(0)
+    w, dw = rng.randn(3, 4), rng.randn(3, 4)
+    (got,) = run(SGD, w, [dw], lr=0.3)
+    np.testing.assert_array_equal(got, w - 0.3 * dw)
+
+
+def adam_by_hand(p0, grads, lr, betas, eps, weight_decay, decoupled):
+    """Adam/AdamW in the form of PyTorch's documentation: step size lr/(1-β₁ᵗ) and denominator
+    √v/√(1-β₂ᵗ) + ε (a different arrangement of the same arithmetic as the implementation)."""
+    beta1, beta2 = betas
+    p, m, v = p0.copy(), np.zeros_like(p0), np.zeros_like(p0)
+    trajectory = []
+    for t, g in enumerate(grads, start=1):
+        if decoupled:
+            p = p * (1 - lr * weight_decay)
+        else:
+            g = g + weight_decay * p
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g**2
+        denominator = np.sqrt(v) / np.sqrt(1 - beta2**t) + eps
+        p = p - lr / (1 - beta1**t) * m / denominator
+        trajectory.append(p)
+    return trajectory
+
+
+adam_hyperparameters = st.fixed_dictionaries(
+    {
+        "lr": st.floats(1e-4, 0.5),
+        "betas": st.tuples(st.floats(0.0, 0.99), st.floats(0.0, 0.9999)),
+        "eps": st.floats(1e-10, 1e-6),
+        "weight_decay": st.floats(0.0, 0.5),
+    }
+)
+
+
+@pytest.mark.parametrize("optimizer_class", [Adam, AdamW])
+@given(pg=parameter_and_gradients(), hyperparameters=adam_hyperparameters)
+def test_adam_steps_match_the_rule_written_by_hand(optimizer_class, pg, hyperparameters):
+    p0, grads = pg
+    got = run(optimizer_class, p0, grads, **hyperparameters)
+    expected = adam_by_hand(p0, grads, **hyperparameters, decoupled=optimizer_class is AdamW)
+    for t in range(STEPS):
+        np.testing.assert_allclose(got[t], expected[t], rtol=1e-12, atol=1e-14)
+
+
+def test_defaults_are_pytorchs():
+    p = Tensor([1.0], requires_grad=True)
+    assert (SGD([p], lr=0.1).momentum, SGD([p], lr=0.1).weight_decay) == (0.0, 0.0)
+    adam = Adam([p])
+    assert (adam.lr, adam.betas, adam.eps, adam.weight_decay) == (1e-3, (0.9, 0.999), 1e-8, 0.0)
+    adamw = AdamW([p])
+    assert (adamw.lr, adamw.betas, adamw.eps, adamw.weight_decay) == (
+        1e-3,
+        (0.9, 0.999),
+        1e-8,
+        0.01,
+    )
+
+
+def test_first_adam_step_moves_each_weight_by_about_lr():
+    # Bias correction makes the first step lr·g/(|g| + ε): lr times the sign of g.
+    g = np.array([3.0, -0.2, 1e-3])
+    (got,) = run(Adam, np.zeros(3), [g], lr=0.01)
+    np.testing.assert_allclose(got, -0.01 * np.sign(g), rtol=1e-4)
+
+
+# --- what step touches -----------------------------------------------------------------------
+
+
+def test_step_skips_parameters_without_gradient_and_their_state_does_not_advance():
+    a, b = Tensor([1.0, 2.0], requires_grad=True), Tensor([3.0], requires_grad=True)
+    optimizer = Adam([a, b], lr=0.1)
+    a.grad = np.array([0.5, -0.5])
+    optimizer.step()
+    np.testing.assert_array_equal(b.data, [3.0])
+    b.grad = np.array([1.0])
+    optimizer.step()
+    state = optimizer.state_dict()
+    assert int(state["0.step"]) == 2
+    assert int(state["1.step"]) == 1  # b's first step: full bias correction
+    np.testing.assert_allclose(b.data, [3.0 - 0.1], rtol=1e-6)
+
+
+def test_zero_grad_clears_every_gradient():
+    a, b = Tensor([1.0], requires_grad=True), Tensor([2.0], requires_grad=True)
+    optimizer = SGD([a, b], lr=0.1)
+    (a * b).sum().backward()
+    optimizer.zero_grad()
+    assert a.grad is None and b.grad is None
+
+
+@pytest.mark.parametrize("optimizer_class", [SGD, Adam, AdamW])
+def test_step_assigns_new_read_only_arrays_and_a_recorded_graph_keeps_the_old_values(
+    optimizer_class,
+):
+    w0 = np.array([[1.5, -0.5], [0.25, 2.0]])
+    x = np.array([[0.3], [-1.2]])
+    w = Tensor(w0, requires_grad=True)
+    first = (w @ x).sum() * (w * w).sum()
+    first.backward(retain_graph=True)
+    old_array = w.data
+    optimizer = optimizer_class([w], lr=0.1)
+    optimizer.step()
+
+    assert w.data is not old_array and not w.data.flags.writeable
+    np.testing.assert_array_equal(old_array, w0)
+    assert not np.array_equal(w.data, w0)
+    w.grad = None
+    first.backward()  # through the graph recorded before the step
+    by_hand = x.T * (w0 * w0).sum() + (w0 @ x).sum() * 2 * w0  # d/dw of the product at w0
+    np.testing.assert_allclose(w.grad, by_hand, rtol=1e-13)
+
+
+@pytest.mark.parametrize("optimizer_class", [SGD, Adam, AdamW])
+def test_float32_parameters_stay_float32(optimizer_class):
+    w = Tensor(np.array([1.0, -2.0], dtype=np.float32), requires_grad=True)
+    optimizer = optimizer_class([w], lr=0.1, weight_decay=0.1)
+    for _ in range(2):
+        w.grad = np.array([0.5, 0.25], dtype=np.float32)
+        optimizer.step()
+    assert w.dtype == np.float32
+
+
+def test_a_gradient_of_the_wrong_shape_is_rejected_before_anything_moves():
+    a, b = Tensor([1.0, 2.0], requires_grad=True), Tensor([3.0], requires_grad=True)
+    optimizer = SGD([a, b], lr=0.1)
+    a.grad, b.grad = np.array([1.0, 1.0]), np.array([1.0, 1.0])
+    with pytest.raises(
+        ValueError, match=r"params\[1\] has shape \(1,\).*gradient has shape \(2,\)"
+    ):
+        optimizer.step()
+    np.testing.assert_array_equal(a.data, [1.0, 2.0])
+
+
+# --- construction errors ---------------------------------------------------------------------
+
+
+def test_params_may_be_a_dict_or_any_iterable():
+    a, b = Tensor([1.0], requires_grad=True), Tensor([2.0], requires_grad=True)
+    assert SGD({"a": a, "b": b}, lr=0.1).params == [a, b]
+    assert SGD(iter([a, b]), lr=0.1).params == [a, b]
+
+
+@pytest.mark.parametrize(
+    ("params", "error", "message"),
+    [
+        ([], ValueError, "params is empty"),
+        (Tensor([1.0]), TypeError, "got Tensor"),
+        ([np.zeros(2)], TypeError, r"params\[0\] is a ndarray"),
+        (42, TypeError, "got int"),
+    ],
+)
+def test_bad_params_are_named(params, error, message):
+    with pytest.raises(error, match=message):
+        SGD(params, lr=0.1)
+
+
+def test_non_leaf_and_repeated_parameters_are_rejected():
+    a = Tensor([1.0], requires_grad=True)
+    with pytest.raises(ValueError, match=r"params\[1\].*only leaf tensors"):
+        Adam([a, a * 2])
+    with pytest.raises(ValueError, match=r"params\[1\].*more than once"):
+        Adam([a, a])
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: SGD(p, lr=-0.1), "lr = -0.1"),
+        (lambda p: SGD(p, lr=float("nan")), "lr = nan"),
+        (lambda p: SGD(p, lr=0.1, momentum=-1), "momentum"),
+        (lambda p: SGD(p, lr=0.1, nesterov=True), "nesterov=True needs momentum"),
+        (lambda p: Adam(p, betas=(0.9, 1.0)), "betas"),
+        (lambda p: AdamW(p, weight_decay=-0.01), "weight_decay"),
+        (lambda p: Adam(p, eps=-1e-8), "eps"),
+    ],
+)
+def test_bad_hyperparameters_are_named(make, message):
+    with pytest.raises(ValueError, match=message):
+        make([Tensor([1.0], requires_grad=True)])
+
+
+# --- state_dict ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("optimizer_class", "hyperparameters"),
+    [
+        (SGD, {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01}),
+        (Adam, {"lr": 0.05, "betas": (0.8, 0.99), "weight_decay": 0.1}),
+        (AdamW, {"lr": 0.05}),
+    ],
+)
+def test_state_dict_round_trip_continues_the_same_trajectory(optimizer_class, hyperparameters):
+    rng = np.random.RandomState(1)
+    w0, b0 = rng.randn(3, 2), rng.randn(3, 1)
+    grads = [(rng.randn(3, 2), rng.randn(3, 1)) for _ in range(6)]
+
+    def steps(optimizer, params, some_grads):
+        for gw, gb in some_grads:
+            params[0].grad, params[1].grad = gw, gb
+            optimizer.step()
+
+    params = [Tensor(w0, requires_grad=True), Tensor(b0, requires_grad=True)]
+    optimizer = optimizer_class(params, **hyperparameters)
+    steps(optimizer, params, grads[:3])
+    saved = optimizer.state_dict()
+    saved_params = [p.numpy() for p in params]
+    steps(optimizer, params, grads[3:])
+
+    restored_params = [Tensor(a, requires_grad=True) for a in saved_params]
+    restored = optimizer_class(restored_params, lr=123.0)  # hyperparameters come from the state
+    restored.load_state_dict(saved)
+    steps(restored, restored_params, grads[3:])
+    for p, q in zip(params, restored_params, strict=True):
+        np.testing.assert_array_equal(p.data, q.data)
+    assert all(isinstance(v, np.ndarray) and v.dtype != object for v in saved.values())
+
+
+def test_state_dict_holds_copies():
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    optimizer = SGD([w], lr=0.1, momentum=0.9)
+    w.grad = np.array([1.0, 1.0])
+    optimizer.step()
+    state = optimizer.state_dict()
+    state["0.momentum_buffer"][:] = 100.0
+    np.testing.assert_array_equal(optimizer.state_dict()["0.momentum_buffer"], [1.0, 1.0])
+    optimizer.load_state_dict(state)
+    state["0.momentum_buffer"][:] = -7.0
+    np.testing.assert_array_equal(optimizer.state_dict()["0.momentum_buffer"], [100.0, 100.0])
+
+
+def _stepped_adam():
+    w = Tensor([[1.0, 2.0]], requires_grad=True)
+    optimizer = Adam([w], lr=0.1)
+    w.grad = np.array([[0.5, -1.0]])
+    optimizer.step()
+    return optimizer
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda s: s.update(type=np.array("SGD")), "saved by 'SGD'; expected 'Adam'"),
+        (lambda s: s.pop("betas"), r"missing hyperparameters \['betas'\]"),
+        (lambda s: s.update(lr=np.array([0.1, 0.2])), "hyperparameter 'lr' has shape"),
+        (lambda s: s.update({"0.exp_avg": np.zeros(2)}), r"'0.exp_avg' has shape \(2,\)"),
+        (lambda s: s.update({"0.step": np.array(1.5)}), "'0.step' must be a non-negative integer"),
+        (lambda s: s.update({"3.step": np.array(1)}), "parameter 3, but this optimizer has 1"),
+        (lambda s: s.update({"0.momentum": np.zeros((1, 2))}), "unexpected entry '0.momentum'"),
+        (lambda s: s.pop("0.exp_avg_sq"), "parameter 0 has state"),
+    ],
+)
+def test_load_state_dict_names_the_problem_and_changes_nothing(change, message):
+    source = _stepped_adam().state_dict()
+    change(source)
+    target = _stepped_adam()
+    target.lr = 0.5
+    before = target.state_dict()
+    with pytest.raises(ValueError, match=message):
+        target.load_state_dict(source)
+    after = target.state_dict()
+    assert target.lr == 0.5 and after.keys() == before.keys()
+    for key in before:
+        np.testing.assert_array_equal(after[key], before[key])
