@@ -26,10 +26,12 @@ def rule_of(fn: Function) -> str:
 
 
 def summary(array: Any) -> str:
-    """Shape and a few numbers: the value itself for one element, else mean and largest |x|."""
+    """A few numbers: the values of a small array, else its shape, mean and largest |x|."""
     array = np.asarray(array.data if isinstance(array, Tensor) else array)
     if array.size == 1:
         return f"{array.item():.6g}"
+    if array.size <= 6:
+        return np.array2string(array, precision=4, separator=", ", floatmode="maxprec")
     return f"{array.shape} mean {array.mean():+.3g}, max|·| {np.abs(array).max():.3g}"
 
 

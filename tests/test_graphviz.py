@@ -1,0 +1,66 @@
+import re
+
+import numpy as np
+import pytest
+
+from tinygrad_reg import Tensor, linear, render, to_dot
+
+
+def graph():
+    X = Tensor(np.ones((2, 4)), name="X")
+    W = Tensor(np.ones((3, 2)), requires_grad=True, name="W1")
+    b = Tensor(np.zeros((3, 1)), requires_grad=True, name="b1")
+    A = linear(X, W, b).relu()
+    return (A * A).sum()  # ops: Linear, Relu, Mul, Sum
+
+
+def parse(dot: str):
+    nodes = re.findall(r"^\s+(\w+) \[shape=(\w+)", dot, flags=re.M)
+    edges = re.findall(r"^\s+(\w+) -> (\w+);", dot, flags=re.M)
+    return nodes, edges
+
+
+def test_dot_has_one_node_per_tensor_and_op_and_one_edge_per_use():
+    dot = to_dot(graph())
+    assert dot.startswith("digraph") and dot.rstrip().endswith("}")
+    nodes, edges = parse(dot)
+    ops = [n for n, shape in nodes if shape == "box"]
+    tensors = [n for n, shape in nodes if shape == "ellipse"]
+    assert len(ops) == 4
+    assert len(tensors) == 7  # X, W1, b1, Linear out, Relu out, Mul out, Sum out
+    # inputs: Linear 3, Relu 1, Mul 2 (A twice), Sum 1; plus one output edge per op
+    assert len(edges) == 7 + 4
+    declared = {n for n, _ in nodes}
+    assert all(a in declared and b in declared for a, b in edges)
+    assert '"W1\\\\n(3, 2)"' in dot
+
+
+def test_dot_of_a_leaf_is_a_single_node():
+    nodes, edges = parse(to_dot(Tensor([1.0, 2.0])))
+    assert len(nodes) == 1 and edges == []
+
+
+def test_render_without_graphviz_says_how_to_install(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no dot program
+    with pytest.raises(RuntimeError, match="apt install graphviz"):
+        render(graph(), str(tmp_path / "g.svg"))
+    assert not (tmp_path / "g.svg").exists()
+
+
+def test_render_hands_the_dot_text_to_the_dot_program(tmp_path, monkeypatch):
+    # A stand-in for Graphviz's dot: copies its input to the -o file, so the test can see what
+    # render sent it and with which flags, on machines without Graphviz.
+    fake = tmp_path / "dot"
+    fake.write_text('#!/bin/sh\necho "$1" > "$3"; cat >> "$3"\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    g = graph()
+    path = render(g, str(tmp_path / "g.svg"))
+    flag, text = open(path).read().split("\n", 1)
+    assert flag == "-Tsvg"
+    assert text == to_dot(g)
+
+
+def test_render_rejects_an_unknown_extension(tmp_path):
+    with pytest.raises(ValueError, match=r"\.svg"):
+        render(graph(), str(tmp_path / "g.txt"))
