@@ -1,4 +1,5 @@
 import re
+import sys
 
 import numpy as np
 import pytest
@@ -51,12 +52,17 @@ def test_render_hands_the_dot_text_to_the_dot_program(tmp_path, monkeypatch):
     # A stand-in for Graphviz's dot: copies its input to the -o file, so the test can see what
     # render sent it and with which flags, on machines without Graphviz.
     fake = tmp_path / "dot"
-    fake.write_text('#!/bin/sh\necho "$1" > "$3"; cat >> "$3"\n')
+    fake.write_text(
+        f"#!{sys.executable}\n"
+        "import sys\n"
+        "open(sys.argv[3], 'w').write(sys.argv[1] + '\\n' + sys.stdin.read())\n"
+    )
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", str(tmp_path))
     g = graph()
     path = render(g, str(tmp_path / "g.svg"))
-    flag, text = open(path).read().split("\n", 1)
+    with open(path) as written:
+        flag, text = written.read().split("\n", 1)
     assert flag == "-Tsvg"
     assert text == to_dot(g)
 

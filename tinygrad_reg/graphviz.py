@@ -62,5 +62,9 @@ def render(output: Tensor, path: str) -> str:
             "conda: conda install graphviz) or use to_dot(t) and paste the text into any "
             "Graphviz viewer."
         )
-    subprocess.run([dot, f"-T{fmt}", "-o", path], input=to_dot(output), text=True, check=True)
+    done = subprocess.run(
+        [dot, f"-T{fmt}", "-o", path], input=to_dot(output), text=True, capture_output=True
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"render: dot failed (exit {done.returncode}): {done.stderr.strip()}")
     return path
