@@ -4,7 +4,9 @@ Start reading at ``tensor.py`` (the Tensor), then ``engine.py`` (how backward wo
 file in ``ops/`` (each op's forward and gradient rule side by side).
 """
 
+from . import optim
 from .anomaly import detect_anomaly
+from .checkpoint import load, save
 from .engine import grad, is_grad_enabled, no_grad
 from .explain import explain_backward
 from .graphviz import render, to_dot
@@ -21,10 +23,13 @@ __all__ = [
     "grad",
     "is_grad_enabled",
     "linear",
+    "load",
     "maximum",
     "minimum",
     "no_grad",
+    "optim",
     "render",
+    "save",
     "stack",
     "to_dot",
     "where",
