@@ -304,6 +304,11 @@ class Tensor:
         return shape_ops.Transpose(axes or None)(self)
 
     def swapaxes(self, axis1: int, axis2: int) -> Tensor:
+        if not (-self.ndim <= axis1 < self.ndim and -self.ndim <= axis2 < self.ndim):
+            raise ValueError(
+                f"swapaxes: axes {axis1} and {axis2} for a tensor of shape {self.shape}; "
+                f"expected axes in [-{self.ndim}, {self.ndim})."
+            )
         axes = list(range(self.ndim))
         axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
         return self.transpose(axes)
