@@ -1,0 +1,296 @@
+"""Layers as objects that own their parameters: Module, Linear, activations, Dropout, MLP.
+
+Course layout throughout: X is (n_features, m), one column per example; a Linear layer holds
+W (n_out, n_in) and b (n_out, 1) and computes W @ X + b.
+
+``MLP`` is the course network (LINEAR→RELU→...→LINEAR, then a sigmoid for probabilities) and
+round-trips with ``reference.py``'s ``parameters`` dict, so the same weights can be run and
+differentiated by hand and by autodiff.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .engine import no_grad
+from .ops.linalg import linear
+from .reference import layer_dims_of
+from .tensor import Tensor
+
+Rng = np.random.RandomState | np.random.Generator
+
+
+def _as_tensor(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+class Module:
+    """Base class: a callable with parameters (Tensor attributes that require grad) and
+    sub-modules (Module attributes), both found in the order they were assigned."""
+
+    training = True
+
+    def __call__(self, *args: Any) -> Any:
+        return self.forward(*args)
+
+    def forward(self, *args: Any) -> Any:
+        raise NotImplementedError
+
+    def named_children(self) -> list[tuple[str, Module]]:
+        return [(name, value) for name, value in vars(self).items() if isinstance(value, Module)]
+
+    def named_parameters(self) -> list[tuple[str, Tensor]]:
+        """(name, tensor) pairs; a sub-module's parameters are named ``child.name``."""
+        named = [
+            (name, value)
+            for name, value in vars(self).items()
+            if isinstance(value, Tensor) and value.requires_grad
+        ]
+        for prefix, child in self.named_children():
+            named += [(f"{prefix}.{name}", p) for name, p in child.named_parameters()]
+        return named
+
+    def parameters(self) -> list[Tensor]:
+        return [p for _, p in self.named_parameters()]
+
+    def zero_grad(self) -> None:
+        for p in self.parameters():
+            p.grad = None
+
+    def train(self, mode: bool = True) -> Module:
+        """Training mode (Dropout drops units); ``train(False)`` is ``eval()``."""
+        self.training = mode
+        for _, child in self.named_children():
+            child.train(mode)
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode (Dropout passes everything through)."""
+        return self.train(False)
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Name → a copy of the parameter's values."""
+        return {name: p.data.copy() for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> None:
+        """Set the parameters' values from ``state`` (name → array), copying.
+
+        Every name, shape and dtype is checked before anything changes, so a bad ``state``
+        leaves the module as it was. With ``strict=False``, missing and unexpected names are
+        ignored (shapes and dtypes are still checked).
+        """
+        where = f"{type(self).__name__}.load_state_dict"
+        params = dict(self.named_parameters())
+        missing = [name for name in params if name not in state]
+        unexpected = [name for name in state if name not in params]
+        if strict and (missing or unexpected):
+            raise ValueError(
+                f"{where}: missing {missing or 'nothing'}, unexpected {unexpected or 'nothing'}; "
+                f"expected exactly {list(params)} (or pass strict=False)."
+            )
+        new_values = {}
+        for name, value in state.items():
+            if name not in params:
+                continue
+            array = np.array(value.data if isinstance(value, Tensor) else value)  # a copy
+            p = params[name]
+            if array.shape != p.shape or array.dtype != p.dtype:
+                raise ValueError(
+                    f"{where}: {name} has shape {array.shape} and dtype {array.dtype}; expected "
+                    f"shape {p.shape} and dtype {p.dtype}."
+                )
+            array.setflags(write=False)
+            new_values[name] = array
+        for name, array in new_values.items():
+            params[name].data = array
+
+
+class Linear(Module):
+    """W @ x + b with W (out_features, in_features) and b (out_features, 1): one fused node.
+
+    init: "course" W = randn / √in (the course's scheme), "he" W = randn·√(2/in) (for ReLU),
+    "zeros" W = 0 (every unit then learns the same thing: the classic symmetry lesson).
+    b starts at 0. ``rng`` is a np.random.RandomState (or Generator); the course's randn
+    stream is ``rng.standard_normal``.
+    """
+
+    def __init__(
+        self, in_features: int, out_features: int, *, init: str = "course", rng: Rng | None = None
+    ):
+        shape = (out_features, in_features)
+        if init == "zeros":
+            W = np.zeros(shape)
+        elif init in ("course", "he"):
+            rng = np.random.RandomState() if rng is None else rng
+            scale = 1 / np.sqrt(in_features) if init == "course" else np.sqrt(2 / in_features)
+            W = rng.standard_normal(shape) * scale
+        else:
+            raise ValueError(f"Linear: unknown init {init!r}; expected 'course', 'he' or 'zeros'.")
+        self.W = Tensor(W, requires_grad=True)
+        self.b = Tensor(np.zeros((out_features, 1)), requires_grad=True)
+
+    def forward(self, x: Any) -> Tensor:
+        return linear(_as_tensor(x), self.W, self.b)
+
+
+class ReLU(Module):
+    """max(x, 0), with relu'(0) = 0."""
+
+    def forward(self, x: Any) -> Tensor:
+        return _as_tensor(x).relu()
+
+
+class Tanh(Module):
+    def forward(self, x: Any) -> Tensor:
+        return _as_tensor(x).tanh()
+
+
+class Sigmoid(Module):
+    def forward(self, x: Any) -> Tensor:
+        return _as_tensor(x).sigmoid()
+
+
+class Dropout(Module):
+    """Inverted dropout: x·D / keep_prob with D = (rng.random(x.shape) < keep_prob).
+
+    Each unit is kept with probability keep_prob (a fresh mask every call, drawn from ``rng``:
+    the same numbers as the course's ``np.random.rand(*A.shape)``); dividing by keep_prob keeps
+    the expected value unchanged, so nothing needs rescaling at test time. The identity in eval
+    mode and when keep_prob == 1. The last mask drawn is kept in ``mask``.
+    """
+
+    def __init__(self, keep_prob: float, rng: Rng | None = None):
+        if not 0 < keep_prob <= 1:
+            raise ValueError(f"Dropout: keep_prob={keep_prob}; expected 0 < keep_prob <= 1.")
+        self.keep_prob = keep_prob
+        self.rng = np.random.RandomState() if rng is None else rng
+        self.mask: np.ndarray | None = None
+
+    def forward(self, x: Any) -> Tensor:
+        x = _as_tensor(x)
+        if not self.training or self.keep_prob == 1:
+            return x
+        self.mask = self.rng.random(x.shape) < self.keep_prob
+        return x * self.mask / self.keep_prob  # as the course: (A·D) / keep_prob
+
+
+class Sequential(Module):
+    """Modules applied in order; ``model[i]`` is the i-th, and iterating goes through them."""
+
+    def __init__(self, *modules: Module):
+        self.modules = list(modules)
+
+    def named_children(self) -> list[tuple[str, Module]]:
+        return [(str(i), module) for i, module in enumerate(self.modules)]
+
+    def forward(self, x: Any) -> Any:
+        for module in self.modules:
+            x = module(x)
+        return x
+
+    def __getitem__(self, i: int) -> Module:
+        return self.modules[i]
+
+    def __len__(self) -> int:
+        return len(self.modules)
+
+    def __iter__(self) -> Any:
+        return iter(self.modules)
+
+
+ACTIVATIONS: dict[str, type[Module]] = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid}
+
+
+class MLP(Module):
+    """The course network: (Linear → hidden activation [→ Dropout]) × (L-1), then Linear.
+
+    ``layer_dims`` = [n_0 (features), n_1, ..., n_L]. ``forward`` returns the logits Z_L; pair
+    it with ``losses.binary_cross_entropy_with_logits``, or use ``predict_proba`` for σ(Z_L).
+    Parameters are named W1, b1, ..., WL, bL, initialized (init="course") exactly as
+    ``reference.initialize_parameters(layer_dims, seed)``. With keep_prob < 1 a Dropout follows
+    every hidden activation; all draw their masks from ``rng`` (default RandomState(seed)),
+    layer by layer, in the order ``reference.forward_propagation_with_dropout`` does.
+    ``layers`` is the Sequential of all of these, for stepping through the network.
+    """
+
+    def __init__(
+        self,
+        layer_dims: list[int],
+        hidden: str = "relu",
+        init: str = "course",
+        seed: int = 3,
+        keep_prob: float = 1.0,
+        rng: Rng | None = None,
+    ):
+        if len(layer_dims) < 2 or any(int(n) != n or n < 1 for n in layer_dims):
+            raise ValueError(
+                f"MLP: layer_dims={list(layer_dims)}; expected at least two positive integers "
+                "[n_0 (features), n_1, ..., n_L]."
+            )
+        if hidden not in ACTIVATIONS:
+            raise ValueError(
+                f"MLP: unknown hidden={hidden!r}; expected one of {list(ACTIVATIONS)}."
+            )
+        if not 0 < keep_prob <= 1:
+            raise ValueError(f"MLP: keep_prob={keep_prob}; expected 0 < keep_prob <= 1.")
+        self.layer_dims = [int(n) for n in layer_dims]
+        init_rng = np.random.RandomState(seed)  # one stream, drawn layer by layer
+        self.linears = [
+            Linear(n_in, n_out, init=init, rng=init_rng)
+            for n_in, n_out in zip(self.layer_dims[:-1], self.layer_dims[1:])
+        ]
+        mask_rng = np.random.RandomState(seed) if rng is None else rng
+        modules: list[Module] = []
+        for layer in self.linears[:-1]:
+            modules += [layer, ACTIVATIONS[hidden]()]
+            if keep_prob < 1:
+                modules.append(Dropout(keep_prob, mask_rng))
+        modules.append(self.linears[-1])
+        self.layers = Sequential(*modules)
+
+    def named_parameters(self) -> list[tuple[str, Tensor]]:
+        return [
+            (name + str(l), p)
+            for l, layer in enumerate(self.linears, start=1)
+            for name, p in layer.named_parameters()
+        ]
+
+    def forward(self, X: Any) -> Tensor:
+        return self.layers(X)
+
+    def predict_proba(self, X: Any) -> Tensor:
+        """σ(Z_L): the probability of label 1 for each example, (1, m)."""
+        return self(X).sigmoid()
+
+    def predict(self, X: Any) -> np.ndarray:
+        """0/1 labels (1, m), 1 where the probability is above 0.5. Inference: no graph is
+        recorded and dropout is off for the call (the mode is restored afterwards)."""
+        was_training = self.training
+        self.eval()
+        try:
+            with no_grad():
+                return (self.predict_proba(X).data > 0.5).astype(np.int64)
+        finally:
+            self.train(was_training)
+
+    @classmethod
+    def from_parameters(
+        cls,
+        parameters: dict[str, Any],
+        hidden: str = "relu",
+        keep_prob: float = 1.0,
+        rng: Rng | None = None,
+    ) -> MLP:
+        """An MLP holding copies of a ``reference``-style dict {"W1", "b1", ..., "WL", "bL"}."""
+        layer_dims = layer_dims_of(parameters, "MLP.from_parameters")
+        model = cls(layer_dims, hidden=hidden, init="zeros", keep_prob=keep_prob, rng=rng)
+        for l, layer in enumerate(model.linears, start=1):
+            layer.W = Tensor(parameters[f"W{l}"], requires_grad=True)  # Tensor() copies
+            layer.b = Tensor(parameters[f"b{l}"], requires_grad=True)
+        return model
+
+    def to_parameters(self) -> dict[str, np.ndarray]:
+        """A ``reference``-style dict {"W1", "b1", ..., "WL", "bL"} of copies."""
+        return self.state_dict()
