@@ -1,0 +1,138 @@
+"""exp log sqrt abs relu sigmoid tanh clip: gradients, the kink policy, a stable sigmoid."""
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from strategies import away_from_zero, floats, positive, seeds, shapes
+
+from tinygrad_reg import Tensor
+from tinygrad_reg.gradcheck import gradcheck
+
+# (method, strategy for inputs away from the function's kinks and singularities, numpy twin)
+UNARY_OPS = {
+    "exp": (Tensor.exp, floats, np.exp),
+    "log": (Tensor.log, positive, np.log),
+    "sqrt": (Tensor.sqrt, positive, np.sqrt),
+    "abs": (Tensor.abs, away_from_zero, np.abs),
+    "relu": (Tensor.relu, away_from_zero, lambda x: np.maximum(x, 0)),
+    "sigmoid": (Tensor.sigmoid, lambda s: floats(s, -6, 6), lambda x: 1 / (1 + np.exp(-x))),
+    "tanh": (Tensor.tanh, lambda s: floats(s, -3, 3), np.tanh),
+}
+
+
+@pytest.mark.parametrize("name", UNARY_OPS)
+@given(data=st.data(), shape=shapes(), seed=seeds)
+def test_unary_gradient(name, data, shape, seed):
+    method, inputs, _ = UNARY_OPS[name]
+    assert gradcheck(method, [data.draw(inputs(shape))], seed=seed)
+
+
+@pytest.mark.parametrize("name", UNARY_OPS)
+@given(data=st.data(), shape=shapes())
+def test_unary_values_match_numpy(name, data, shape):
+    method, inputs, reference = UNARY_OPS[name]
+    x = data.draw(inputs(shape))
+    np.testing.assert_allclose(method(Tensor(x)).data, reference(x), rtol=1e-14, atol=0)
+
+
+# --- kinks: the documented derivative AT the corner ---------------------------------------
+
+
+@given(data=st.data(), shape=shapes(min_dims=1))
+def test_relu_and_abs_have_zero_derivative_at_zero(data, shape):
+    x = data.draw(hnp.arrays(np.float64, shape, elements=st.sampled_from([-1.5, 0.0, 0.5])))
+    g = data.draw(floats(shape))
+    relu_in, abs_in = Tensor(x, requires_grad=True), Tensor(x, requires_grad=True)
+    relu_in.relu().backward(g)
+    abs_in.abs().backward(g)
+    np.testing.assert_array_equal(relu_in.grad, np.where(x > 0, g, 0.0))
+    np.testing.assert_array_equal(abs_in.grad, np.where(x > 0, g, np.where(x < 0, -g, 0.0)))
+
+
+@given(
+    data=st.data(),
+    shape=shapes(min_dims=1),
+    bounds=st.tuples(st.integers(-10, 10), st.integers(-10, 10)).map(sorted),
+)
+def test_clip_passes_the_gradient_inside_and_on_its_bounds(data, shape, bounds):
+    lo, hi = bounds[0] * 0.1, bounds[1] * 0.1
+    # Elements on the bounds, inside and outside, all on one grid so equalities are exact.
+    x = data.draw(hnp.arrays(np.int64, shape, elements=st.integers(-12, 12))) * 0.1
+    x = np.where(np.isclose(x, lo), lo, np.where(np.isclose(x, hi), hi, x))
+    g = data.draw(floats(shape))
+    t = Tensor(x, requires_grad=True)
+    t.clip(lo, hi).backward(g)
+    np.testing.assert_array_equal(t.grad, np.where((lo <= x) & (x <= hi), g, 0.0))
+
+
+def test_clip_at_its_bounds_exactly():
+    t = Tensor([-1.0, -0.5, 0.0, 0.5, 1.0], requires_grad=True)
+    t.clip(-0.5, 0.5).backward(np.array([1.0, 2.0, 3.0, 4.0, 5.0]))
+    np.testing.assert_array_equal(t.grad, [0.0, 2.0, 3.0, 4.0, 0.0])
+
+
+@pytest.mark.parametrize("bounds", [(-0.5, 0.5), (-0.5, None), (None, 0.5)])
+@given(data=st.data(), shape=shapes(), seed=seeds)
+def test_clip_gradient_away_from_its_bounds(bounds, data, shape, seed):
+    # Odd multiples of 0.05 never touch the bounds, which are multiples of 0.1.
+    odd = st.integers(-20, 19).map(lambda k: (2 * k + 1) * 0.05)
+    x = data.draw(hnp.arrays(np.float64, shape, elements=odd))
+    assert gradcheck(lambda t: t.clip(*bounds), [x], seed=seed)
+
+
+def test_clip_refuses_lo_above_hi():
+    with pytest.raises(ValueError, match=r"Clip.*lo=1.*hi=0"):
+        Tensor([0.0]).clip(1.0, 0.0)
+
+
+# --- sigmoid is stable for every finite input ----------------------------------------------
+
+HUGE = [1e4, -1e4, 1e300, -1e300, 710.0, -710.0, 745.5, -745.5, np.finfo(np.float64).max]
+
+
+def no_float_errors():
+    """Overflow, division by zero and invalid operations raise instead of warning."""
+    return np.errstate(over="raise", divide="raise", invalid="raise")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sigmoid_of_huge_inputs_is_exact_without_warnings(dtype):
+    x = np.array(HUGE, dtype=np.float64).clip(np.finfo(dtype).min, np.finfo(dtype).max)
+    t = Tensor(x.astype(dtype), requires_grad=True)
+    with warnings.catch_warnings(), no_float_errors():
+        warnings.simplefilter("error")
+        out = t.sigmoid()
+        out.backward(np.ones(t.shape))
+    assert out.dtype == dtype
+    # Far in the tails σ(x) is 1 for x > 0 and e^x (maybe subnormal, maybe 0) for x < 0.
+    x = x.astype(dtype)
+    tail = np.where(x > 0, 1.0, np.exp(np.minimum(x, 0))).astype(dtype)
+    np.testing.assert_allclose(out.data, tail, rtol=np.finfo(dtype).eps, atol=0)
+    np.testing.assert_allclose(t.grad, tail * (1 - tail), rtol=np.finfo(dtype).eps, atol=0)
+
+
+@given(
+    x=hnp.arrays(np.float64, shapes(), elements=st.floats(allow_nan=False, allow_infinity=False))
+)
+def test_sigmoid_is_finite_and_in_unit_interval_for_any_finite_input(x):
+    t = Tensor(x, requires_grad=True)
+    with warnings.catch_warnings(), no_float_errors():
+        warnings.simplefilter("error")
+        out = t.sigmoid()
+        out.backward(np.ones(t.shape))
+    assert np.all((out.data >= 0) & (out.data <= 1))
+    assert np.all(np.isfinite(t.grad)) and np.all(t.grad >= 0)
+
+
+@given(x=hnp.arrays(np.float64, shapes(), elements=st.floats(-700, 700)))
+def test_sigmoid_matches_the_formula_where_the_formula_is_finite(x):
+    np.testing.assert_allclose(Tensor(x).sigmoid().data, 1 / (1 + np.exp(-x)), rtol=1e-14)
+
+
+def test_sigmoid_backward_at_huge_inputs_through_gradcheck():
+    # Far in the tails both gradients are exactly 0; gradcheck must agree there.
+    assert gradcheck(Tensor.sigmoid, [np.array([-1e4, 1e4, 0.0])])

@@ -1,0 +1,54 @@
+"""Hypothesis strategies shared by the core tests (private to tests/, not the public API).
+
+Gradient checks compare against central differences with eps = 1e-6, so every strategy here
+keeps its values at least 0.01 away from the kinks and singularities of the op under test
+(0 for relu/abs/log, ties for max/min): by construction, not by loosening tolerances.
+"""
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+#: Small shapes: numerical gradients cost two forward passes per element.
+SHAPE_LIMITS = {"min_dims": 0, "max_dims": 3, "min_side": 1, "max_side": 3}
+
+#: Seeds for gradcheck's random upstream gradient.
+seeds = st.integers(0, 2**32 - 1)
+
+
+def shapes(**limits: int) -> st.SearchStrategy[tuple[int, ...]]:
+    return hnp.array_shapes(**{**SHAPE_LIMITS, **limits})
+
+
+def floats(shape: tuple[int, ...], lo: float = -2.0, hi: float = 2.0) -> st.SearchStrategy:
+    """float64 arrays with elements in [lo, hi]."""
+    return hnp.arrays(np.float64, shape, elements=st.floats(lo, hi))
+
+
+def away_from_zero(shape: tuple[int, ...]) -> st.SearchStrategy:
+    """float64 arrays with magnitudes in [0.1, 2] and random signs (no element near 0)."""
+    magnitude = st.floats(0.1, 2.0)
+    return hnp.arrays(np.float64, shape, elements=magnitude | magnitude.map(lambda v: -v))
+
+
+def positive(shape: tuple[int, ...]) -> st.SearchStrategy:
+    """float64 arrays with elements in [0.1, 2] (away from the singularity of log and 1/x)."""
+    return floats(shape, 0.1, 2.0)
+
+
+def grid(shape: tuple[int, ...], parity: int | None = None, unique: bool = False):
+    """float64 arrays of multiples of 0.01 in [-3, 3]: distinct values are >= 0.01 apart.
+
+    ``parity`` 0 or 1 keeps only even or odd multiples, so an even array and an odd one never
+    tie; ``unique=True`` makes the elements of one array distinct (no ties inside a max).
+    """
+    steps = st.integers(-150, 150)
+    if parity is not None:
+        steps = steps.map(lambda k: 2 * k + parity)
+    return hnp.arrays(np.int64, shape, elements=steps, unique=unique).map(lambda a: a * 0.01)
+
+
+def axes(ndim: int) -> st.SearchStrategy:
+    """A reduction ``axis``: None, an int (maybe negative) or a tuple of distinct ints."""
+    single = st.integers(-ndim, ndim - 1) if ndim else st.nothing()
+    return st.none() | single | hnp.valid_tuple_axes(ndim)
