@@ -80,7 +80,8 @@ class Max(Reduction):
     def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
         """d(max x)/dx = g at the maximum; k tied maxima get g/k each"""
         winners = value(x) == value(out).reshape(self.kept)
-        share = winners / winners.sum(axis=self.axis, keepdims=True)
+        # Counted in x's dtype, so the shares (and the gradient) stay float32 for float32 x.
+        share = winners / winners.sum(axis=self.axis, keepdims=True, dtype=value(x).dtype)
         return (g.reshape(self.kept) * share,)
 
 
