@@ -23,6 +23,7 @@ class Maximum(Function):
     def backward(self, g: Any, out: Any, a: Any, b: Any) -> tuple[Any, ...]:
         """d max(a,b)/da = g where a wins, g/2 on a tie; b gets the rest of g"""
         share_of_a = self.wins(value(a), value(b)) + 0.5 * (value(a) == value(b))
+        share_of_a = share_of_a.astype(value(out).dtype)  # 0.5 made it float64; keep float32
         return g * share_of_a, g * (1 - share_of_a)
 
     @staticmethod
