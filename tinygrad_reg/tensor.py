@@ -194,7 +194,10 @@ class Tensor:
         return float(self.item())
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        return self.data.astype(dtype) if dtype is not None else self.data
+        """``np.asarray(t)`` is the read-only data itself; ``np.array(t)`` a writable copy."""
+        if copy or dtype is not None:
+            return self.data.astype(self.dtype if dtype is None else dtype)  # astype copies
+        return self.data
 
     # Comparisons are not differentiable; they return numpy bool arrays, usable as masks.
     # ``==`` is left as identity so tensors can be dict keys and set members.
