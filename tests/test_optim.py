@@ -8,7 +8,10 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
 from tinygrad_reg import Tensor
+from tinygrad_reg.losses import binary_cross_entropy_with_logits
+from tinygrad_reg.nn import MLP
 from tinygrad_reg.optim import SGD, Adam, AdamW
+from tinygrad_reg.regularizers import l2_penalty
 
 STEPS = 3
 values = st.floats(-2.0, 2.0, allow_nan=False, allow_subnormal=False)
@@ -328,3 +331,98 @@ def test_load_state_dict_names_the_problem_and_changes_nothing(change, message):
     assert target.lr == 0.5 and after.keys() == before.keys()
     for key in before:
         np.testing.assert_array_equal(after[key], before[key])
+
+
+# --- proofs: coupled weight decay is the L2 penalty; decoupled is not --------------------------
+
+
+def course_problem(seed, m=40, layer_dims=(2, 6, 3, 1)):
+    """A course network and a small labelled data set."""
+    rng = np.random.RandomState(seed)
+    X = rng.randn(layer_dims[0], m)
+    Y = (rng.rand(1, m) < 0.5).astype(np.float64)
+    return MLP(list(layer_dims), seed=seed), Tensor(X), Tensor(Y)
+
+
+def weights_and_biases(model):
+    named = model.named_parameters()
+    return [p for n, p in named if n.startswith("W")], [p for n, p in named if n.startswith("b")]
+
+
+def train(model, X, Y, optimizers, steps, lambd=0.0):
+    """``steps`` updates on the mean cross-entropy, plus the L2 penalty when lambd > 0."""
+    m = X.shape[1]
+    for _ in range(steps):
+        model.zero_grad()
+        cost = binary_cross_entropy_with_logits(model(X), Y)
+        if lambd:
+            cost = cost + l2_penalty(model, lambd, m)
+        cost.backward()
+        for optimizer in optimizers:
+            optimizer.step()
+    return model.to_parameters()
+
+
+@given(
+    seed=st.integers(0, 2**16),
+    lambd=st.floats(0.01, 5.0),
+    lr=st.floats(0.01, 0.5),
+    momentum=st.sampled_from([0.0, 0.9]),
+)
+def test_sgd_weight_decay_lambda_over_m_is_the_l2_penalty(seed, lambd, lr, momentum):
+    steps = 15
+    penalized, X, Y = course_problem(seed)
+    m = X.shape[1]
+    train(penalized, X, Y, [SGD(penalized.parameters(), lr, momentum)], steps, lambd=lambd)
+
+    decayed, _, _ = course_problem(seed)
+    weights, biases = weights_and_biases(decayed)  # the penalty leaves biases alone: so must decay
+    optimizers = [SGD(weights, lr, momentum, weight_decay=lambd / m), SGD(biases, lr, momentum)]
+    train(decayed, X, Y, optimizers, steps)
+
+    expected = penalized.to_parameters()
+    for name, value in decayed.to_parameters().items():
+        np.testing.assert_allclose(value, expected[name], rtol=1e-12, atol=1e-15, err_msg=name)
+
+
+def relative_difference(a, b):
+    """‖a − b‖ / ‖b‖ over all parameters."""
+    difference = sum(np.sum((a[k] - b[k]) ** 2) for k in a)
+    return float(np.sqrt(difference / sum(np.sum(b[k] ** 2) for k in b)))
+
+
+def weight_norm(parameters):
+    return float(np.sqrt(sum(np.sum(v**2) for k, v in parameters.items() if k.startswith("W"))))
+
+
+def test_adam_on_an_l2_penalty_is_adams_weight_decay_but_not_adamw():
+    seed, lambd, lr, steps = 1, 2.0, 0.01, 200
+    on_penalty, X, Y = course_problem(seed)
+    m = X.shape[1]
+    with_penalty = train(on_penalty, X, Y, [Adam(on_penalty.parameters(), lr)], steps, lambd)
+
+    coupled, _, _ = course_problem(seed)
+    weights, biases = weights_and_biases(coupled)
+    optimizers = [Adam(weights, lr, weight_decay=lambd / m), Adam(biases, lr)]
+    with_coupled_decay = train(coupled, X, Y, optimizers, steps)
+
+    decoupled, _, _ = course_problem(seed)
+    weights, biases = weights_and_biases(decoupled)
+    optimizers = [AdamW(weights, lr, weight_decay=lambd / m), AdamW(biases, lr, weight_decay=0)]
+    with_decoupled_decay = train(decoupled, X, Y, optimizers, steps)
+    plain, _, _ = course_problem(seed)
+    without_decay = train(plain, X, Y, [Adam(plain.parameters(), lr)], steps)
+
+    # Coupled: Adam's weight_decay is exactly the gradient of the L2 penalty.
+    assert relative_difference(with_coupled_decay, with_penalty) < 1e-12
+    # Decoupled: AdamW shrinks the weights by lr·wd·W each step, outside Adam's 1/√v̂ scaling,
+    # so the same coefficient λ/m gives a different trajectory.
+    gap = relative_difference(with_decoupled_decay, with_penalty)
+    effect_of_decay = relative_difference(with_penalty, without_decay)
+    norms = [weight_norm(p) for p in (without_decay, with_penalty, with_decoupled_decay)]
+    print(
+        f"\nafter {steps} steps (lr={lr}, λ={lambd}, m={m}): ‖AdamW − Adam+L2‖/‖Adam+L2‖ = "
+        f"{gap:.3g} (‖Adam+L2 − Adam‖/‖Adam‖ = {effect_of_decay:.3g}); ‖W‖: Adam {norms[0]:.3g}, "
+        f"Adam+L2 {norms[1]:.3g}, AdamW {norms[2]:.3g}"
+    )
+    assert gap > 0.1 * effect_of_decay > 0
