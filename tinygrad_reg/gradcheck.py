@@ -19,10 +19,17 @@ TensorFunction = Callable[..., Tensor]
 
 
 def relative_difference(a: Any, b: Any) -> float:
-    """||a - b|| / (||a|| + ||b||), and 0 when both are zero."""
+    """||a - b|| / (||a|| + ||b||), and 0 when both are zero.
+
+    Both are first divided by their largest magnitude, which leaves the ratio unchanged but
+    keeps the squares inside the norms from overflowing (1e200) or underflowing to 0 (1e-200).
+    """
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    scale = np.linalg.norm(a) + np.linalg.norm(b)
-    return 0.0 if scale == 0 else float(np.linalg.norm(a - b) / scale)
+    largest = max(np.abs(a).max(initial=0.0), np.abs(b).max(initial=0.0))
+    if largest == 0:
+        return 0.0
+    a, b = a / largest, b / largest
+    return float(np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b)))
 
 
 def _as_float64_leaves(inputs: Sequence[Any], where: str) -> list[Tensor]:
