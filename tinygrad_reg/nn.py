@@ -124,8 +124,8 @@ class Linear(Module):
             W = np.zeros(shape)
         elif init in ("course", "he"):
             rng = np.random.RandomState() if rng is None else rng
-            scale = 1 / np.sqrt(in_features) if init == "course" else np.sqrt(2 / in_features)
-            W = rng.standard_normal(shape) * scale
+            W = rng.standard_normal(shape)
+            W = W / np.sqrt(in_features) if init == "course" else W * np.sqrt(2 / in_features)
         else:
             raise ValueError(f"Linear: unknown init {init!r}; expected 'course', 'he' or 'zeros'.")
         self.W = Tensor(W, requires_grad=True)

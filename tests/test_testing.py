@@ -1,0 +1,180 @@
+"""tinygrad_reg.testing: the strategies keep their promises; the course's gradient check
+catches a planted bug."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tinygrad_reg import Tensor
+from tinygrad_reg import reference as R
+from tinygrad_reg.testing import (
+    Network,
+    axes,
+    broadcastable_shapes,
+    broadcastable_tensors,
+    gradient_check_n,
+    networks,
+    nonzero_floats,
+    parameters_to_vector,
+    positive_floats,
+    tensors,
+    vector_to_parameters,
+)
+
+
+def test_importing_without_hypothesis_says_which_extra_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "hypothesis", None)  # as if not installed
+    monkeypatch.delitem(sys.modules, "tinygrad_reg.testing")
+    with pytest.raises(ImportError, match=r'pip install "tinygrad_reg\[test\]"'):
+        importlib.import_module("tinygrad_reg.testing")
+
+
+# --- strategies ------------------------------------------------------------------------------
+
+
+@given(tensors(dtype=np.float32, requires_grad=True, max_dims=2, max_side=3))
+def test_tensors_have_the_requested_dtype_grad_and_limits(t):
+    assert isinstance(t, Tensor) and t.dtype == np.float32 and t.requires_grad
+    assert t.ndim <= 2 and all(1 <= n <= 3 for n in t.shape)
+
+
+@given(tensors((2, 3), elements=nonzero_floats(0.5, 1.5)))
+def test_nonzero_floats_stay_away_from_0(t):
+    assert t.shape == (2, 3)
+    assert np.all((np.abs(t.data) >= 0.5) & (np.abs(t.data) <= 1.5))
+
+
+@given(tensors((4,), elements=positive_floats()))
+def test_positive_floats(t):
+    assert np.all((t.data >= 0.1) & (t.data <= 2.0))
+
+
+@given(broadcastable_shapes(3))
+def test_broadcastable_shapes_broadcast(shapes):
+    assert len(shapes) == 3
+    np.broadcast_shapes(*shapes)  # raises if they do not
+
+
+@given(broadcastable_tensors(2, requires_grad=True))
+def test_broadcastable_tensors_add(pair):
+    a, b = pair
+    assert (a + b).shape == np.broadcast_shapes(a.shape, b.shape)
+
+
+@given(st.integers(0, 3).flatmap(lambda n: st.tuples(st.just(n), axes(n))))
+def test_axes_are_valid_for_numpy(ndim_axis):
+    ndim, axis = ndim_axis
+    np.zeros((2,) * ndim).sum(axis=axis)  # raises if not valid
+
+
+@given(networks())
+def test_networks_are_in_range_and_kink_free(net):
+    assert isinstance(net, Network)
+    dims = net.layer_dims
+    L = len(dims) - 1
+    m = net.X.shape[1]
+    assert 1 <= L <= 4 and dims[-1] == 1 and all(1 <= n <= 30 for n in dims[:-1])
+    assert 1 <= m <= 64 and net.X.shape == (dims[0], m) and net.Y.shape == (1, m)
+    assert set(np.unique(net.Y)) <= {0.0, 1.0}
+    assert 0 <= net.lambd <= 5 and net.penalty in ("none", "l2", "l1", "elastic")
+    assert net.keep_prob == 1.0
+    for l in range(1, L):
+        assert np.abs(net.parameters[f"W{l}"]).min() >= 0.05
+    assert np.abs(net.parameters[f"W{L}"]).min() > 0
+    _, cache = R.forward_propagation(net.X, net.parameters)
+    for l in range(1, L):
+        assert np.abs(cache[4 * (l - 1)]).min() >= 0.05  # Z_l, away from relu's kink
+    assert np.abs(cache[-4]).max() <= 8.0 + 1e-12  # logits where the course's cost is accurate
+
+
+@given(networks(dropout=True))
+def test_networks_with_dropout_are_kink_free_under_their_masks(net):
+    assert 0.3 < net.keep_prob <= 1
+    _, cache = R.forward_propagation_with_dropout(
+        net.X, net.parameters, net.keep_prob, np.random.RandomState(net.seed)
+    )
+    L = len(net.layer_dims) - 1
+    for l in range(1, L):
+        assert np.abs(cache[5 * (l - 1)]).min() >= 0.05
+    assert np.abs(cache[-4]).max() <= 8.0 + 1e-12
+
+
+@given(networks(min_depth=2, max_depth=2, max_width=3, max_examples=5, penalties=("l1",)))
+def test_networks_respects_its_limits(net):
+    assert len(net.layer_dims) == 3 and max(net.layer_dims) <= 3 and net.X.shape[1] <= 5
+    assert net.penalty == "l1"
+
+
+# --- vectors ---------------------------------------------------------------------------------
+
+
+def test_parameters_to_vector_is_in_the_courses_order_row_major():
+    parameters = {
+        "b2": np.array([[9.0]]),
+        "W1": np.array([[1.0, 2.0], [3.0, 4.0]]),
+        "W2": np.array([[7.0, 8.0]]),
+        "b1": np.array([[5.0], [6.0]]),
+    }
+    np.testing.assert_array_equal(parameters_to_vector(parameters), np.arange(1.0, 10.0))
+    back = vector_to_parameters(np.arange(1.0, 10.0), parameters)
+    for key in parameters:
+        np.testing.assert_array_equal(back[key], parameters[key])
+    with pytest.raises(ValueError, match=r"vector_to_parameters: the vector has shape \(8,\)"):
+        vector_to_parameters(np.arange(8.0), parameters)
+
+
+# --- the gradient check ----------------------------------------------------------------------
+
+
+def course_example(penalty: str = "l2"):
+    parameters = R.initialize_parameters([4, 5, 3, 1], seed=1)
+    rng = np.random.RandomState(0)
+    for key in ("b1", "b2", "b3"):
+        parameters[key] = 0.1 * rng.randn(*parameters[key].shape)
+    X, Y = rng.randn(4, 6), (rng.rand(1, 6) < 0.5).astype(float)
+
+    def cost(p):
+        A, _ = R.forward_propagation(X, p)
+        return R.compute_cost_with_regularization(A, Y, p, 0.7, penalty)
+
+    _, cache = R.forward_propagation(X, parameters)
+    gradients = R.backward_propagation_with_regularization(X, Y, cache, 0.7, penalty)
+    return cost, parameters, gradients
+
+
+@pytest.mark.parametrize("penalty", ["l2", "l1"])
+def test_gradient_check_n_passes_a_correct_backprop(penalty):
+    cost, parameters, gradients = course_example(penalty)
+    assert gradient_check_n(cost, parameters, gradients) < 1e-7
+
+
+def test_gradient_check_n_catches_a_planted_bug():
+    cost, parameters, gradients = course_example()
+    buggy = dict(gradients, dW2=2 * gradients["dW2"])  # the course's planted mistake
+    assert gradient_check_n(cost, parameters, buggy) > 1e-2
+
+
+def test_gradient_check_n_takes_gradients_keyed_like_the_parameters():
+    cost, parameters, gradients = course_example()
+    by_name = {key: gradients["d" + key] for key in parameters}
+    assert gradient_check_n(cost, parameters, by_name) == gradient_check_n(
+        cost, parameters, gradients
+    )
+
+
+def test_gradient_check_n_leaves_the_parameters_alone_and_names_missing_gradients():
+    cost, parameters, gradients = course_example()
+    before = {k: v.copy() for k, v in parameters.items()}
+    gradient_check_n(cost, parameters, gradients)
+    for key in parameters:
+        np.testing.assert_array_equal(parameters[key], before[key])
+    with pytest.raises(ValueError, match="gradients has neither 'db3' nor 'b3'"):
+        gradient_check_n(cost, parameters, {k: v for k, v in gradients.items() if k != "db3"})
+    with pytest.raises(ValueError, match=r"dW1 has shape \(4, 5\); expected \(5, 4\)"):
+        gradient_check_n(cost, parameters, dict(gradients, dW1=gradients["dW1"].T))

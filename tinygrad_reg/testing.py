@@ -1,0 +1,308 @@
+"""Tools to property-test your own code: hypothesis strategies and the course's gradient check.
+
+Needs the ``test`` extra (``pip install "tinygrad_reg[test]"``).
+
+Strategies (all built from ``hypothesis.extra.numpy``):
+
+- ``tensors``, ``broadcastable_shapes``, ``broadcastable_tensors``, ``axes``: inputs for ops.
+- ``nonzero_floats``, ``positive_floats``: elements kept away from kinks (relu, abs and sign at
+  0) and singularities (log, 1/x at 0) by construction, so finite differences are valid.
+- ``networks``: a random course network with data, λ and penalty, kink-free by construction.
+
+Gradient check, as in the course: ``parameters_to_vector`` / ``vector_to_parameters`` flatten a
+parameters dict in the order W1, b1, W2, b2, ... (each row-major), and ``gradient_check_n``
+compares a backprop's gradients with central differences of the cost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+
+try:
+    from hypothesis import strategies as st
+    from hypothesis.extra import numpy as hnp
+except ImportError as error:  # pragma: no cover - exercised by a test that hides hypothesis
+    raise ImportError(
+        "tinygrad_reg.testing needs hypothesis, which comes with the test extra: "
+        'pip install "tinygrad_reg[test]"'
+    ) from error
+
+from .gradcheck import relative_difference
+from .reference import PENALTIES, layer_dims_of
+from .tensor import Tensor
+
+Strategy = st.SearchStrategy
+
+# ---------------------------------------------------------------------------------------------
+# Elements
+# ---------------------------------------------------------------------------------------------
+
+
+def nonzero_floats(
+    min_magnitude: float = 0.1, max_magnitude: float = 2.0, *, width: int = 64
+) -> Strategy[float]:
+    """Floats with |x| in [min_magnitude, max_magnitude] and either sign: never near the kink
+    at 0 of relu, abs and sign, so a finite-difference step of 1e-6 cannot cross it."""
+    magnitude = st.floats(min_magnitude, max_magnitude, width=width)
+    return magnitude | magnitude.map(lambda x: -x)
+
+
+def positive_floats(
+    min_value: float = 0.1, max_value: float = 2.0, *, width: int = 64
+) -> Strategy[float]:
+    """Floats in [min_value, max_value]: away from the singularity of log, 1/x and √x at 0."""
+    return st.floats(min_value, max_value, width=width)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tensors, shapes and axes
+# ---------------------------------------------------------------------------------------------
+
+
+def _elements(dtype: Any, elements: Strategy[float] | None) -> Strategy[float]:
+    if elements is not None:
+        return elements
+    return st.floats(-10, 10, width=np.dtype(dtype).itemsize * 8)
+
+
+def tensors(
+    shape: tuple[int, ...] | Strategy[tuple[int, ...]] | None = None,
+    *,
+    dtype: Any = np.float64,
+    elements: Strategy[float] | None = None,
+    requires_grad: bool = False,
+    unique: bool = False,
+    min_dims: int = 0,
+    max_dims: int = 3,
+    min_side: int = 1,
+    max_side: int = 4,
+) -> Strategy[Tensor]:
+    """Tensors of ``shape`` (a tuple or a strategy; default any shape within the limits) with
+    ``elements`` (default floats in [-10, 10]); ``unique=True`` avoids ties (for max/min)."""
+    if shape is None:
+        shape = hnp.array_shapes(
+            min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side
+        )
+    arrays = hnp.arrays(dtype, shape, elements=_elements(dtype, elements), unique=unique)
+    return arrays.map(lambda a: Tensor(a, requires_grad=requires_grad))
+
+
+def broadcastable_shapes(
+    num_shapes: int = 2, *, min_dims: int = 0, max_dims: int = 3, max_side: int = 4
+) -> Strategy[tuple[tuple[int, ...], ...]]:
+    """``num_shapes`` shapes that broadcast together (numpy's rules)."""
+    return hnp.mutually_broadcastable_shapes(
+        num_shapes=num_shapes, min_dims=min_dims, max_dims=max_dims, max_side=max_side
+    ).map(lambda shapes: shapes.input_shapes)
+
+
+@st.composite
+def broadcastable_tensors(
+    draw: Any,
+    num_tensors: int = 2,
+    *,
+    dtype: Any = np.float64,
+    elements: Strategy[float] | None = None,
+    requires_grad: bool = False,
+    max_dims: int = 3,
+    max_side: int = 4,
+) -> tuple[Tensor, ...]:
+    """``num_tensors`` tensors whose shapes broadcast together."""
+    shapes = draw(broadcastable_shapes(num_tensors, max_dims=max_dims, max_side=max_side))
+    return tuple(
+        draw(tensors(shape, dtype=dtype, elements=elements, requires_grad=requires_grad))
+        for shape in shapes
+    )
+
+
+def axes(ndim: int) -> Strategy[int | tuple[int, ...] | None]:
+    """A valid ``axis`` for a reduction over ``ndim`` dimensions: None, one int (maybe negative)
+    or a tuple of distinct ints."""
+    one_axis = st.integers(-ndim, ndim - 1) if ndim else st.nothing()
+    return st.none() | one_axis | hnp.valid_tuple_axes(ndim)
+
+
+# ---------------------------------------------------------------------------------------------
+# Networks
+# ---------------------------------------------------------------------------------------------
+
+
+class Network(NamedTuple):
+    """A drawn course network and its data. Dropout masks come from RandomState(``seed``)."""
+
+    parameters: dict[str, np.ndarray]
+    X: np.ndarray
+    Y: np.ndarray
+    lambd: float
+    penalty: str
+    keep_prob: float
+    seed: int
+
+    @property
+    def layer_dims(self) -> list[int]:
+        return layer_dims_of(self.parameters)
+
+
+def _bias_away_from_zero(WA: np.ndarray, b: np.ndarray, margin: float) -> np.ndarray:
+    """b moved as little as possible so that every pre-activation WA + b is at least ``margin``
+    away from 0. Candidates: b itself and, for each example, the two points 1.5·margin either
+    side of where that example's pre-activation is 0; the nearest one that clears all is kept
+    (one always does: the largest)."""
+    b = b.copy()
+    for i, row in enumerate(WA):
+        candidates = np.concatenate(([b[i, 0]], -row - 1.5 * margin, -row + 1.5 * margin))
+        clear = np.abs(row[None, :] + candidates[:, None]).min(axis=1) >= margin
+        allowed = candidates[clear]
+        b[i, 0] = allowed[np.argmin(np.abs(allowed - b[i, 0]))]
+    return b
+
+
+def _kink_free_network(
+    dims: list[int],
+    m: int,
+    keep_prob: float,
+    data_seed: int,
+    mask_seed: int,
+    margin: float,
+    max_logit: float,
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Parameters, X and Y from RandomState(data_seed); see ``networks`` for the construction.
+    The forward pass follows forward_propagation_with_dropout with RandomState(mask_seed)."""
+    rng = np.random.RandomState(data_seed)
+    masks = np.random.RandomState(mask_seed)
+    X = rng.randn(dims[0], m)
+    Y = (rng.rand(1, m) < 0.5).astype(np.float64)
+    parameters: dict[str, np.ndarray] = {}
+    A = X
+    L = len(dims) - 1
+    for l in range(1, L + 1):
+        W = rng.randn(dims[l], dims[l - 1]) / np.sqrt(dims[l - 1])
+        W = np.where(W >= 0, 1.0, -1.0) * (np.abs(W) + margin)  # |W| >= margin
+        b = 0.1 * rng.randn(dims[l], 1)
+        if l < L:
+            b = _bias_away_from_zero(W @ A, b, margin)
+            A = np.maximum(W @ A + b, 0)
+            A = A * (masks.rand(*A.shape) < keep_prob) / keep_prob
+        else:
+            largest = np.abs(W @ A + b).max()
+            if largest > max_logit:  # Z_L scales with W_L and b_L
+                W, b = W * (max_logit / largest), b * (max_logit / largest)
+        parameters[f"W{l}"], parameters[f"b{l}"] = W, b
+    return parameters, X, Y
+
+
+@st.composite
+def networks(
+    draw: Any,
+    *,
+    min_depth: int = 1,
+    max_depth: int = 4,
+    max_width: int = 30,
+    max_examples: int = 64,
+    max_lambd: float = 5.0,
+    penalties: tuple[str, ...] = PENALTIES,
+    dropout: bool = False,
+    margin: float = 0.05,
+    max_logit: float = 8.0,
+) -> Network:
+    """A course network (LINEAR→RELU × (depth-1), LINEAR→SIGMOID) with data, λ and penalty.
+
+    Hypothesis draws the depth (number of layers L), the widths n_0..n_{L-1} (n_L = 1), the
+    number of examples m, λ in [0, max_lambd], the penalty, keep_prob in (0.3, 1] when
+    ``dropout`` (else 1) and two seeds; the arrays come from numpy's RandomState (fast for
+    thousands of elements; a failure is reproduced by its seeds and shrinks by its sizes):
+    X ~ N(0, 1), Y random 0/1, W_l ~ N(0, 1/n_{l-1}), b_l ~ N(0, 0.01).
+
+    Kink-free by construction: every weight is pushed ``margin`` further from 0 (|W| >= margin:
+    L1's sign(W) is smooth there), and each hidden bias is moved as little as possible so that
+    no hidden pre-activation Z_l is within ``margin`` of 0 (relu is smooth there) — for the
+    forward pass with the dropout masks of RandomState(``seed``) when ``dropout``.
+
+    Well-conditioned by construction: if some logit |Z_L| exceeds ``max_logit``, W_L and b_L are
+    scaled down (signs kept, so |W_L| >= margin·max_logit/max|Z_L| > 0) to bring it to
+    ``max_logit``. Beyond |z| ≈ 10 the course's cost formula loses digits (σ(z) rounds near 1,
+    and log(1 - σ) magnifies that by e^|z|), so a comparison with it would test its rounding.
+    """
+    depth = draw(st.integers(min_depth, max_depth))
+    dims = [*draw(st.lists(st.integers(1, max_width), min_size=depth, max_size=depth)), 1]
+    m = draw(st.integers(1, max_examples))
+    lambd = draw(st.floats(0.0, max_lambd))
+    kind = draw(st.sampled_from(penalties))
+    keep_prob = draw(st.floats(0.3, 1.0, exclude_min=True)) if dropout else 1.0
+    data_seed, mask_seed = draw(st.integers(0, 2**32 - 1)), draw(st.integers(0, 2**32 - 1))
+    parameters, X, Y = _kink_free_network(
+        dims, m, keep_prob, data_seed, mask_seed, margin, max_logit
+    )
+    return Network(parameters, X, Y, lambd, kind, keep_prob, mask_seed)
+
+
+# ---------------------------------------------------------------------------------------------
+# The course's gradient check
+# ---------------------------------------------------------------------------------------------
+
+
+def _course_order(parameters: dict[str, Any]) -> list[str]:
+    L = len(layer_dims_of(parameters)) - 1
+    return [f"{kind}{l}" for l in range(1, L + 1) for kind in "Wb"]
+
+
+def parameters_to_vector(parameters: dict[str, Any]) -> np.ndarray:
+    """W1, b1, W2, b2, ..., WL, bL, each flattened row-major, in one 1-D array."""
+    return np.concatenate([np.ravel(parameters[key]) for key in _course_order(parameters)])
+
+
+def vector_to_parameters(vector: np.ndarray, like: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The inverse of ``parameters_to_vector``: a new dict with the shapes of ``like``."""
+    keys = _course_order(like)
+    sizes = [np.size(like[key]) for key in keys]
+    if np.ndim(vector) != 1 or np.size(vector) != sum(sizes):
+        raise ValueError(
+            f"vector_to_parameters: the vector has shape {np.shape(vector)}; expected "
+            f"({sum(sizes)},), the number of parameters in {keys}."
+        )
+    pieces = np.split(np.asarray(vector), np.cumsum(sizes)[:-1])
+    return {key: piece.reshape(np.shape(like[key])) for key, piece in zip(keys, pieces)}
+
+
+def _gradient_vector(gradients: dict[str, Any], parameters: dict[str, Any]) -> np.ndarray:
+    """The gradients in parameters' order; each looked up as "dW1" (course) or "W1"."""
+    pieces = []
+    for key in _course_order(parameters):
+        name = "d" + key if "d" + key in gradients else key
+        if name not in gradients:
+            raise ValueError(f"gradient_check_n: gradients has neither 'd{key}' nor '{key}'.")
+        if np.shape(gradients[name]) != np.shape(parameters[key]):
+            raise ValueError(
+                f"gradient_check_n: {name} has shape {np.shape(gradients[name])}; expected "
+                f"{np.shape(parameters[key])}, the shape of {key}."
+            )
+        pieces.append(np.ravel(gradients[name]))
+    return np.concatenate(pieces)
+
+
+def gradient_check_n(
+    cost_fn: Callable[[dict[str, np.ndarray]], float],
+    parameters: dict[str, Any],
+    gradients: dict[str, Any],
+    epsilon: float = 1e-7,
+) -> float:
+    """The course's check: ||g - ĝ|| / (||g|| + ||ĝ||), where g are the ``gradients`` (keyed
+    "dW1", ... or "W1", ...; other keys such as "dZ1" are ignored) and ĝ the central differences
+    (J(θ + ε·e_i) - J(θ - ε·e_i)) / 2ε of ``cost_fn(parameters_dict)``, one parameter at a
+    time. Below about 1e-7 the backprop is right; a bug gives something far larger.
+    """
+    theta = parameters_to_vector(parameters).astype(np.float64)
+    grad = _gradient_vector(gradients, parameters)
+    approx = np.empty_like(theta)
+    for i in range(theta.size):
+        original = theta[i]
+        theta[i] = original + epsilon
+        J_plus = float(cost_fn(vector_to_parameters(theta.copy(), parameters)))
+        theta[i] = original - epsilon
+        J_minus = float(cost_fn(vector_to_parameters(theta.copy(), parameters)))
+        theta[i] = original
+        approx[i] = (J_plus - J_minus) / (2 * epsilon)
+    return relative_difference(grad, approx)
