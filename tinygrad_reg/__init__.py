@@ -4,30 +4,39 @@ Start reading at ``tensor.py`` (the Tensor), then ``engine.py`` (how backward wo
 file in ``ops/`` (each op's forward and gradient rule side by side).
 """
 
-from . import optim
+from . import nn, optim, reference
 from .anomaly import detect_anomaly
 from .checkpoint import load, save
 from .engine import grad, is_grad_enabled, no_grad
 from .explain import explain_backward
 from .graphviz import render, to_dot
+from .losses import binary_cross_entropy, binary_cross_entropy_with_logits
 from .ops.linalg import linear
 from .ops.select import maximum, minimum, where
 from .ops.shape import concatenate, stack
+from .regularizers import elastic_net_penalty, l1_penalty, l2_penalty
 from .tensor import Tensor
 
 __all__ = [
     "Tensor",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
     "concatenate",
     "detect_anomaly",
+    "elastic_net_penalty",
     "explain_backward",
     "grad",
     "is_grad_enabled",
+    "l1_penalty",
+    "l2_penalty",
     "linear",
     "load",
     "maximum",
     "minimum",
+    "nn",
     "no_grad",
     "optim",
+    "reference",
     "render",
     "save",
     "stack",
