@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 import tinygrad_reg
 from tinygrad_reg import Tensor
 from tinygrad_reg.checkpoint import Checkpoint, CheckpointError, load, save
+from tinygrad_reg.nn import MLP
 from tinygrad_reg.optim import SGD, Adam
+from tinygrad_reg.training import fit
 
 
 def make_params(seed=0, dtype=np.float64):
@@ -71,6 +73,33 @@ def test_params_optimizer_and_metadata_round_trip_and_training_continues_identic
     train(params, optimizer, steps=2, seed=2)
     train(fresh, fresh_optimizer, steps=2, seed=2)
     assert_same(snapshot(fresh, fresh_optimizer), snapshot(params, optimizer))
+
+
+def test_a_module_resumes_training_exactly_where_it_stopped(tmp_path):
+    rng = np.random.RandomState(0)
+    X, Y = rng.randn(2, 30), (rng.rand(1, 30) < 0.5).astype(float)
+    model = MLP([2, 5, 1], seed=1)
+    optimizer = SGD(model.parameters(), lr=0.1, momentum=0.9)
+    fit(model, X, Y, optimizer=optimizer, iterations=5, progress=False)
+    save(tmp_path / "mid.npz", model, optimizer, metadata={"iteration": 5})
+    fit(model, X, Y, optimizer=optimizer, iterations=5, progress=False)
+
+    resumed = MLP([2, 5, 1], seed=2)
+    resumed_optimizer = SGD(resumed.parameters(), lr=0.1, momentum=0.9)
+    checkpoint = load(tmp_path / "mid.npz")
+    assert set(checkpoint.parameters) == {"W1", "b1", "W2", "b2"}
+    checkpoint.restore(resumed, resumed_optimizer)
+    fit(resumed, X, Y, optimizer=resumed_optimizer, iterations=5, progress=False)
+    assert_same(resumed.state_dict(), model.state_dict())
+
+
+def test_a_module_that_does_not_fit_is_unchanged(tmp_path):
+    save(tmp_path / "small.npz", MLP([2, 5, 1]))
+    model = MLP([2, 6, 1])
+    before = model.state_dict()
+    with pytest.raises(CheckpointError, match=r"'W1' has shape \(5, 2\), the model's \(6, 2\)"):
+        load(tmp_path / "small.npz").restore(model)
+    assert_same(model.state_dict(), before)
 
 
 def test_a_dict_of_arrays_round_trips_with_its_dtypes(tmp_path):

@@ -1,0 +1,330 @@
+"""fit / predict / accuracy: the course recipe run by autodiff equals the hand-written reference
+run (short runs here; the full 30 000 iterations are examples/course_recipe.py), plus the loop's
+own behaviour: logging, callbacks, mini-batches, progress line, errors."""
+
+import io
+
+import numpy as np
+import pytest
+
+from tinygrad_reg import Tensor
+from tinygrad_reg import reference as ref
+from tinygrad_reg.nn import MLP, Module
+from tinygrad_reg.optim import SGD, Adam
+from tinygrad_reg.training import History, accuracy, fit, predict
+
+LAYER_DIMS = [2, 20, 3, 1]
+LR = 0.3
+
+
+@pytest.fixture(scope="module")
+def data():
+    """A fixed two-class 2-D problem in the course layout (X (2, m), Y (1, m))."""
+    rng = np.random.RandomState(0)
+    X = rng.randn(2, 120)
+    Y = (X[0] * X[1] + 0.2 * rng.randn(120) > 0).astype(np.float64).reshape(1, -1)
+    return X, Y
+
+
+def reference_run(X, Y, iterations, penalty="none", lambd=0.0, keep_prob=1.0, log_every=100):
+    """The course's model() loop with the hand-written numpy functions: parameters, costs."""
+    parameters = ref.initialize_parameters(LAYER_DIMS, seed=3)
+    masks = np.random.RandomState(3)  # the MLP's default dropout rng: RandomState(seed)
+    costs = []
+    for i in range(iterations):
+        with np.errstate(over="ignore"):  # the course's sigmoid overflows exp(-Z) for Z << 0
+            if keep_prob < 1:
+                A, cache = ref.forward_propagation_with_dropout(X, parameters, keep_prob, masks)
+            else:
+                A, cache = ref.forward_propagation(X, parameters)
+        cost = ref.compute_cost_with_regularization(A, Y, parameters, lambd, penalty)
+        if keep_prob < 1:
+            grads = ref.backward_propagation_with_dropout(X, Y, cache, keep_prob)
+        else:
+            grads = ref.backward_propagation_with_regularization(X, Y, cache, lambd, penalty)
+        parameters = ref.update_parameters(parameters, grads, LR)
+        if i % log_every == 0 or i == iterations - 1:
+            costs.append(cost)
+    return parameters, costs
+
+
+VARIANTS = {
+    "none": {},
+    "l2": {"penalty": "l2", "lambd": 0.7},
+    "l1": {"penalty": "l1", "lambd": 0.7},
+    "dropout": {"keep_prob": 0.86},
+}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_a_short_course_run_with_autodiff_equals_the_reference_run(data, variant):
+    X, Y = data
+    settings = VARIANTS[variant]
+    iterations = 400
+    expected, expected_costs = reference_run(X, Y, iterations, **settings)
+
+    keep_prob = settings.get("keep_prob", 1.0)
+    model = MLP(LAYER_DIMS, seed=3, keep_prob=keep_prob)
+    penalty = {k: v for k, v in settings.items() if k != "keep_prob"}
+    history = fit(model, X, Y, iterations=iterations, log_every=100, progress=False, **penalty)
+
+    got = model.to_parameters()
+    for name in expected:
+        np.testing.assert_allclose(got[name], expected[name], rtol=1e-8, atol=1e-12, err_msg=name)
+        assert np.all(np.isfinite(got[name]))
+    assert history.iterations == [0, 100, 200, 300, 399]
+    np.testing.assert_allclose(history.costs, expected_costs, rtol=1e-10)
+    assert accuracy(model, X, Y) == np.mean(ref.predict(X, expected) == Y)
+    assert np.array_equal(predict(model, X), ref.predict(X, expected))
+
+
+def test_saturated_outputs_give_finite_costs_and_the_reference_parameters(data):
+    X, Y = data
+    parameters = ref.initialize_parameters(LAYER_DIMS, seed=3)
+    parameters["W3"] = parameters["W3"] * 1e3  # logits in the hundreds: σ rounds to 0 or 1
+    model = MLP.from_parameters(parameters)
+    history = fit(model, X, Y, iterations=20, log_every=1, progress=False)
+
+    naive_costs = []
+    for _ in range(20):
+        with np.errstate(over="ignore"):
+            A, cache = ref.forward_propagation(X, parameters)
+        naive_costs.append(ref.compute_cost(A, Y))
+        parameters = ref.update_parameters(parameters, ref.backward_propagation(X, Y, cache), LR)
+
+    assert not np.isfinite(naive_costs[0])  # the course's formula: log(0) for a wrong, sure output
+    assert np.all(np.isfinite(history.costs))
+    finite = np.isfinite(naive_costs)
+    np.testing.assert_allclose(np.array(history.costs)[finite], np.array(naive_costs)[finite])
+    for name, value in model.to_parameters().items():
+        np.testing.assert_allclose(value, parameters[name], rtol=1e-8, atol=1e-12, err_msg=name)
+
+
+def test_the_naive_loss_on_saturated_outputs_stops_with_a_clear_error(data):
+    X, Y = data
+    parameters = ref.initialize_parameters(LAYER_DIMS, seed=3)
+    parameters["W3"] = parameters["W3"] * 1e3
+    model = MLP.from_parameters(parameters)
+    before = model.state_dict()
+    message = r"cost is (inf|nan) at iteration 0.*bce_with_logits"
+    with pytest.raises(FloatingPointError, match=message), np.errstate(all="ignore"):
+        fit(model, X, Y, loss="bce", iterations=5, progress=False)
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, before[name])  # no NaN step was taken
+
+
+# --- the loop --------------------------------------------------------------------------------
+
+
+def test_the_default_optimizer_is_the_courses_gradient_descent(data):
+    X, Y = data
+    a, b = MLP(LAYER_DIMS, seed=3), MLP(LAYER_DIMS, seed=3)
+    fit(a, X, Y, iterations=3, progress=False)
+    fit(b, X, Y, optimizer=SGD(b.parameters(), lr=0.3), iterations=3, progress=False)
+    for name, value in a.to_parameters().items():
+        np.testing.assert_array_equal(value, b.to_parameters()[name])
+
+
+def test_history_logs_every_n_iterations_and_the_last(data):
+    X, Y = data
+    history = fit(MLP(LAYER_DIMS), X, Y, iterations=7, log_every=3, progress=False)
+    assert isinstance(history, History)
+    assert history.iterations == [0, 3, 6] and len(history.costs) == 3
+    assert history.steps == 7 and history.wall_time > 0 and history.iterations_per_second > 0
+    assert fit(MLP(LAYER_DIMS), X, Y, iterations=8, log_every=3, progress=False).iterations == [
+        0,
+        3,
+        6,
+        7,
+    ]
+
+
+def test_a_callback_sees_each_logged_cost_and_can_stop_training(data):
+    X, Y = data
+    seen = []
+
+    def callback(iteration, cost):
+        seen.append((iteration, cost))
+        return iteration >= 4
+
+    history = fit(
+        MLP(LAYER_DIMS), X, Y, iterations=100, log_every=2, callback=callback, progress=False
+    )
+    assert [i for i, _ in seen] == [0, 2, 4]
+    assert history.costs == [c for _, c in seen]
+    assert history.stopped_early and history.steps == 5
+
+
+def test_fit_trains_and_restores_the_models_mode(data):
+    X, Y = data
+    model = MLP(LAYER_DIMS, keep_prob=0.5).eval()
+    history = fit(model, X, Y, iterations=300, progress=False)
+    assert not model.training
+    assert history.costs[-1] < history.costs[0]
+
+
+def test_adam_and_a_callable_loss_and_penalty(data):
+    X, Y = data
+    model = MLP(LAYER_DIMS)
+    calls = []
+
+    def squared_error(logits, labels):
+        calls.append("loss")
+        return ((logits.sigmoid() - labels) ** 2).mean()
+
+    def no_penalty(module, m):
+        calls.append(m)
+        return Tensor(0.0)
+
+    history = fit(
+        model,
+        X,
+        Y,
+        loss=squared_error,
+        penalty=no_penalty,
+        optimizer=Adam(model.parameters(), lr=0.01),
+        iterations=50,
+        progress=False,
+    )
+    assert calls[:2] == ["loss", X.shape[1]] and len(calls) == 100
+    assert history.costs[-1] < history.costs[0]
+
+
+# --- mini-batches ------------------------------------------------------------------------------
+
+
+class Recorder(Module):
+    """Wraps a model and remembers the columns of X it was called with."""
+
+    def __init__(self, model):
+        self.model, self.seen = model, []
+
+    def forward(self, X):
+        self.seen.append(X.numpy())
+        return self.model(X)
+
+
+def test_mini_batches_visit_every_example_once_per_epoch_in_a_seeded_order(data):
+    X, Y = data
+    m, batch_size = X.shape[1], 50  # batches of 50, 50, 20
+    recorder = Recorder(MLP(LAYER_DIMS))
+    fit(recorder, X, Y, iterations=6, batch_size=batch_size, seed=7, progress=False)
+    assert [b.shape[1] for b in recorder.seen] == [50, 50, 20, 50, 50, 20]
+
+    rng = np.random.RandomState(7)
+    for epoch in range(2):
+        order = rng.permutation(m)
+        np.testing.assert_array_equal(
+            np.hstack(recorder.seen[3 * epoch : 3 * epoch + 3]), X[:, order]
+        )
+
+    again = Recorder(MLP(LAYER_DIMS))
+    fit(again, X, Y, iterations=6, batch_size=batch_size, seed=7, progress=False)
+    np.testing.assert_array_equal(np.hstack(again.seen), np.hstack(recorder.seen))
+
+
+def test_one_batch_of_everything_is_full_batch_training(data):
+    X, Y = data
+    full, shuffled = MLP(LAYER_DIMS), MLP(LAYER_DIMS)
+    fit(full, X, Y, iterations=20, progress=False)
+    fit(shuffled, X, Y, iterations=20, batch_size=X.shape[1], progress=False)
+    for name, value in full.to_parameters().items():  # only the summation order differs
+        np.testing.assert_allclose(shuffled.to_parameters()[name], value, rtol=1e-10)
+
+
+# --- progress line -----------------------------------------------------------------------------
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_the_progress_line_updates_in_place_on_a_terminal(data, monkeypatch):
+    X, Y = data
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    fit(MLP(LAYER_DIMS), X, Y, iterations=5, progress=True)
+    output = terminal.getvalue()
+    assert output.startswith("\r") and output.endswith("\n") and output.count("\n") == 1
+    assert "iteration 5/5" in output and "cost" in output and "it/s" in output
+
+
+@pytest.mark.parametrize(("stream", "progress"), [(io.StringIO(), True), (Terminal(), False)])
+def test_no_progress_line_off_a_terminal_or_when_switched_off(data, monkeypatch, stream, progress):
+    X, Y = data
+    monkeypatch.setattr("sys.stderr", stream)
+    fit(MLP(LAYER_DIMS), X, Y, iterations=5, progress=progress)
+    assert stream.getvalue() == ""
+
+
+# --- predict, accuracy -----------------------------------------------------------------------
+
+
+def test_predict_is_deterministic_under_dropout_and_keeps_the_mode_and_the_rng(data):
+    X, _ = data
+    masks = np.random.RandomState(0)
+    model = MLP(LAYER_DIMS, keep_prob=0.5, rng=masks)
+    state = masks.get_state()[1].copy()
+    first = predict(model, X)
+    assert model.training and np.array_equal(masks.get_state()[1], state)
+    assert np.array_equal(first, predict(model, X))
+    assert first.shape == (1, X.shape[1]) and set(np.unique(first)) <= {0, 1}
+
+
+def test_accuracy_counts_agreeing_labels(data):
+    X, _ = data
+    model = MLP(LAYER_DIMS)
+    predictions = predict(model, X)
+    flipped = predictions.copy()
+    flipped[0, :30] = 1 - flipped[0, :30]
+    assert accuracy(model, X, predictions) == 1.0
+    assert accuracy(model, X, flipped) == pytest.approx(1 - 30 / X.shape[1])
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda X, Y: (X.T, Y), r"X has shape \(120, 2\).*Y of shape \(1, 2\).*pass X\.T"),
+        (lambda X, Y: (X, Y.ravel()), r"Y has shape \(120,\).*Y\.reshape\(1, -1\)"),
+        (lambda X, Y: (X[0], Y), r"X has shape \(120,\); expected 2-D \(n_features, m\)"),
+        (lambda X, Y: (X, Y * 2), r"labels in \[0, 1\]"),
+        (lambda X, Y: (np.where(X > 1, np.nan, X), Y), "finite"),
+    ],
+)
+def test_bad_data_is_named_before_training(data, change, message):
+    X, Y = change(*data)
+    model = MLP(LAYER_DIMS)
+    before = model.state_dict()
+    with pytest.raises(ValueError, match=message):
+        fit(model, X, Y, iterations=1, progress=False)
+    assert all(np.array_equal(v, before[k]) for k, v in model.state_dict().items())
+
+
+def test_features_that_do_not_fit_the_first_layer_are_named(data):
+    X, Y = data
+    with pytest.raises(ValueError, match=r"Linear.*\(2, 120\), \(4, 3\).*X \(n_in, m\)"):
+        fit(MLP([3, 4, 1]), X, Y, iterations=1, progress=False)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"loss": "mse"}, ValueError, "unknown loss 'mse'"),
+        ({"penalty": "l3"}, ValueError, "unknown penalty 'l3'"),
+        ({"lambd": 0.7}, ValueError, "lambd = 0.7 but penalty is None"),
+        ({"batch_size": 0}, ValueError, "batch_size = 0"),
+        ({"batch_size": 121}, ValueError, "batch_size = 121"),
+        ({"iterations": -1}, ValueError, "iterations = -1"),
+        ({"log_every": 0}, ValueError, "log_every = 0"),
+        ({"optimizer": "sgd"}, TypeError, "optimizer is a str"),
+        ({"optimizer": SGD(MLP(LAYER_DIMS).parameters(), lr=0.1)}, ValueError, "not parameters"),
+    ],
+)
+def test_bad_settings_are_named(data, kwargs, error, message):
+    X, Y = data
+    with pytest.raises(error, match=message):
+        fit(MLP(LAYER_DIMS), X, Y, iterations=kwargs.pop("iterations", 1), progress=False, **kwargs)

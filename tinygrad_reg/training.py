@@ -1,0 +1,308 @@
+"""A training loop for the course's binary classifiers: ``fit``, ``predict`` and ``accuracy``.
+
+``fit`` is the course's ``model()`` loop, with the gradients left to autodiff::
+
+    for i in range(iterations):
+        Z = model(X)                                   # logits; dropout masks drawn here
+        cost = loss(Z, Y) + penalty(model, λ, m)       # one fused node each
+        cost.backward()
+        optimizer.step()                               # default: W ← W − 0.3·dW
+
+Data is in the course layout: X is (n_features, m) with one column per example, Y is (1, m)
+of 0/1 labels.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+import numpy as np
+
+from . import regularizers
+from .engine import no_grad
+from .losses import binary_cross_entropy, binary_cross_entropy_with_logits
+from .optim import SGD, Optimizer
+from .tensor import Tensor
+
+#: The course's learning rate for plain gradient descent, used when no optimizer is given.
+DEFAULT_LR = 0.3
+
+LOSSES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
+    # Stable: log-sum-exp form, finite for any logits. The default.
+    "bce_with_logits": binary_cross_entropy_with_logits,
+    # The course's formula on sigmoid(Z): log(0) = -inf once an output saturates.
+    "bce": lambda logits, Y: binary_cross_entropy(logits.sigmoid(), Y),
+}
+
+PENALTIES = regularizers.PENALTIES
+
+
+@dataclass
+class History:
+    """What ``fit`` recorded.
+
+    ``costs[k]`` is the cost (loss + penalty) computed at iteration ``iterations[k]``, before
+    that iteration's update, as the course records it. ``steps`` is the number of updates made
+    and ``wall_time`` their duration in seconds.
+    """
+
+    iterations: list[int] = field(default_factory=list)
+    costs: list[float] = field(default_factory=list)
+    steps: int = 0
+    wall_time: float = 0.0
+    stopped_early: bool = False
+
+    @property
+    def iterations_per_second(self) -> float:
+        return self.steps / self.wall_time if self.wall_time > 0 else float("inf")
+
+
+def fit(
+    model: Any,
+    X: Any,
+    Y: Any,
+    *,
+    loss: str | Callable[[Tensor, Tensor], Tensor] = "bce_with_logits",
+    penalty: str | Callable[[Any, int], Tensor] | None = None,
+    lambd: Any = 0.0,
+    optimizer: Optimizer | None = None,
+    iterations: int = 30_000,
+    batch_size: int | None = None,
+    seed: int = 0,
+    log_every: int = 1000,
+    callback: Callable[[int, float], Any] | None = None,
+    progress: bool = True,
+) -> History:
+    """Train ``model`` (a Module returning logits) on X (n_features, m), Y (1, m).
+
+    - ``loss``: ``"bce_with_logits"`` (stable, default), ``"bce"`` (the course's formula on
+      sigmoid(Z), NaN once outputs saturate) or a function ``loss(logits, Y) -> Tensor``.
+    - ``penalty``: None/``"none"``, ``"l2"`` (λ/(2m)·ΣW²), ``"l1"`` (λ/m·Σ|W|), ``"elastic"``
+      (``lambd = (λ₁, λ₂)`` or one λ for both), over the weight matrices (``lambd`` may also be a dict name → λ,
+      see ``regularizers``), or a function ``penalty(model, m) -> Tensor``. m is the number of
+      examples in the batch the cost is computed on.
+    - ``optimizer``: default ``SGD(model.parameters(), lr=0.3)``, the course's gradient descent.
+    - ``iterations``: number of updates. ``batch_size=None`` uses the whole training set each
+      time (the course); otherwise each epoch visits the examples in an order shuffled by
+      ``np.random.RandomState(seed)``, in batches of ``batch_size`` (the last may be smaller).
+      Dropout masks come from the model's own rng, not from ``seed``.
+    - ``log_every``: the cost is recorded at iterations 0, log_every, 2·log_every, ... and at
+      the last one; ``callback(iteration, cost)`` is called at each of them and stops the
+      training by returning True.
+    - ``progress``: a single updating line (iteration, cost, iterations/s) on stderr, shown only
+      when stderr is a terminal; ``progress=False`` turns it off.
+
+    A non-finite cost raises FloatingPointError (it would make every parameter NaN).
+    The model is in training mode during ``fit`` and back in its previous mode afterwards.
+    """
+    X, Y = check_data(X, Y, "fit")
+    if iterations < 0 or log_every < 1:
+        raise ValueError(
+            f"fit: iterations = {iterations}, log_every = {log_every}; expected iterations >= 0 "
+            "and log_every >= 1."
+        )
+    m = X.shape[1]
+    if batch_size is not None and not 1 <= batch_size <= m:
+        raise ValueError(f"fit: batch_size = {batch_size}; expected between 1 and m = {m}.")
+    loss_fn = _loss_function(loss)
+    penalty_fn = _penalty_function(penalty, lambd)
+    if optimizer is None:
+        optimizer = SGD(model.parameters(), lr=DEFAULT_LR)
+    _check_optimizer(optimizer, model)
+
+    batches = _batches(X, Y, batch_size, np.random.RandomState(seed))
+    display = _Progress(iterations, sys.stderr) if progress and _is_terminal(sys.stderr) else None
+    history = History()
+    was_training = model.training
+    model.train()
+    start = time.perf_counter()
+    try:
+        for i in range(iterations):
+            X_batch, Y_batch = next(batches)
+            cost = loss_fn(model(X_batch), Y_batch)
+            if penalty_fn is not None:
+                cost = cost + penalty_fn(model, Y_batch.shape[1])
+            value = cost.item()
+            if not np.isfinite(value):
+                raise FloatingPointError(
+                    f"fit: the cost is {value} at iteration {i}; the parameters would become "
+                    "NaN. Use loss='bce_with_logits' (finite for saturated outputs) or a "
+                    "smaller learning rate."
+                )
+            model.zero_grad()
+            cost.backward()
+            optimizer.step()
+            history.steps = i + 1
+            if display is not None:
+                display.show(i + 1, value)
+            if i % log_every == 0 or i == iterations - 1:
+                history.iterations.append(i)
+                history.costs.append(value)
+                if callback is not None and callback(i, value) is True:
+                    history.stopped_early = True
+                    break
+    finally:
+        history.wall_time = time.perf_counter() - start
+        if display is not None:
+            display.close()
+        if not was_training:
+            model.eval()
+    return history
+
+
+def predict(model: Any, X: Any) -> np.ndarray:
+    """0/1 predictions, sigmoid(logits) > 0.5, in evaluation mode (no dropout), no graph."""
+    X = check_features(X, "predict")
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            probabilities = model(X).sigmoid().data
+    finally:
+        if was_training:
+            model.train()
+    return (probabilities > 0.5).astype(np.int64)
+
+
+def accuracy(model: Any, X: Any, Y: Any) -> float:
+    """Fraction of examples whose prediction equals the label (the course's accuracy)."""
+    X, Y = check_data(X, Y, "accuracy")
+    predictions = predict(model, X)
+    if predictions.shape != Y.shape:
+        raise ValueError(
+            f"accuracy: the model predicts shape {predictions.shape} but Y has shape "
+            f"{Y.shape}; expected equal shapes."
+        )
+    return float(np.mean(predictions == Y.data))
+
+
+# --- checks ------------------------------------------------------------------------------------
+
+
+def check_features(X: Any, where: str) -> Tensor:
+    """X as a Tensor (no grad), checked to be a finite 2-D array in the course layout."""
+    array = X.data if isinstance(X, Tensor) else np.asarray(X)
+    if array.ndim != 2:
+        raise ValueError(
+            f"{where}: X has shape {array.shape}; expected 2-D (n_features, m), one column per "
+            "example (the course layout)."
+        )
+    if array.dtype.kind not in "biuf" or not np.all(np.isfinite(array)):
+        raise ValueError(f"{where}: X (dtype {array.dtype}) must hold finite real numbers.")
+    return X if isinstance(X, Tensor) and not X.requires_grad else Tensor(array)
+
+
+def check_data(X: Any, Y: Any, where: str) -> tuple[Tensor, Tensor]:
+    """X (n_features, m) and Y (1, m) of labels in [0, 1], as Tensors."""
+    X = check_features(X, where)
+    labels = Y.data if isinstance(Y, Tensor) else np.asarray(Y)
+    m = X.shape[1]
+    if labels.ndim != 2 or labels.shape[1] != m:
+        hint = " (Y.reshape(1, -1) makes a row)" if labels.ndim == 1 else ""
+        raise ValueError(
+            f"{where}: X has shape {X.shape} (n_features={X.shape[0]}, m={m}) but Y has shape "
+            f"{labels.shape}; expected Y of shape (1, {m}), one label per column of X{hint}. "
+            "If your rows are examples, pass X.T and Y.T."
+        )
+    if labels.dtype.kind not in "biuf" or not np.all((labels >= 0) & (labels <= 1)):
+        raise ValueError(f"{where}: Y must hold labels in [0, 1] (0/1 for classes).")
+    return X, Tensor(labels)
+
+
+def _loss_function(loss: Any) -> Callable[[Tensor, Tensor], Tensor]:
+    if callable(loss):
+        return loss
+    if loss not in LOSSES:
+        raise ValueError(
+            f"fit: unknown loss {loss!r}; expected one of {list(LOSSES)} or a function."
+        )
+    return LOSSES[loss]
+
+
+def _penalty_function(penalty: Any, lambd: Any) -> Callable[[Any, int], Tensor] | None:
+    """``penalty(model, m) -> Tensor``, or None for no penalty."""
+    if callable(penalty):
+        return penalty
+    kind = "none" if penalty is None else penalty
+    if kind not in PENALTIES:
+        raise ValueError(
+            f"fit: unknown penalty {penalty!r}; expected one of {list(PENALTIES)} or a function."
+        )
+    if kind != "none":
+        return lambda model, m: regularizers.penalty(kind, model, lambd, m)
+    if not isinstance(lambd, dict) and np.any(np.asarray(lambd) != 0):
+        raise ValueError(
+            f"fit: lambd = {lambd} but penalty is None; say which penalty, e.g. penalty='l2' "
+            "(or leave lambd at 0)."
+        )
+    return None
+
+
+def _check_optimizer(optimizer: Any, model: Any) -> None:
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(
+            f"fit: optimizer is a {type(optimizer).__name__}; expected one from tinygrad_reg.optim."
+        )
+    own = {id(p) for p in model.parameters()}
+    if any(id(p) not in own for p in optimizer.params):
+        raise ValueError(
+            "fit: the optimizer holds tensors that are not parameters of this model; build it "
+            "from model.parameters()."
+        )
+
+
+def _batches(X: Tensor, Y: Tensor, batch_size: int | None, rng: np.random.RandomState):
+    """Endless (X_batch, Y_batch): the whole set each time, or shuffled mini-batches."""
+    if batch_size is None:
+        while True:
+            yield X, Y
+    m = X.shape[1]
+    while True:
+        order = rng.permutation(m)
+        for start in range(0, m, batch_size):
+            columns = order[start : start + batch_size]
+            yield Tensor(X.data[:, columns]), Tensor(Y.data[:, columns])
+
+
+# --- progress line ----------------------------------------------------------------------------
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+class _Progress:
+    """One line on ``stream``, rewritten in place with a carriage return, at most 10 times a
+    second (writing to a terminal on every iteration would cost more than the iteration)."""
+
+    interval = 0.1
+
+    def __init__(self, total: int, stream: TextIO):
+        self.total, self.stream = total, stream
+        self.start = self.last = time.perf_counter()
+        self.done, self.cost, self.width = 0, float("nan"), 0
+
+    def show(self, done: int, cost: float) -> None:
+        self.done, self.cost = done, cost
+        now = time.perf_counter()
+        if now - self.last >= self.interval:
+            self.last = now
+            self.render(now)
+
+    def render(self, now: float) -> None:
+        rate = self.done / (now - self.start) if now > self.start else 0.0
+        line = f"iteration {self.done}/{self.total}  cost {self.cost:.6g}  {rate:,.0f} it/s"
+        self.stream.write("\r" + line.ljust(self.width))  # pad over a longer previous line
+        self.stream.flush()
+        self.width = len(line)
+
+    def close(self) -> None:
+        """The final numbers, then a newline so later output starts on its own line."""
+        self.render(time.perf_counter())
+        self.stream.write("\n")
+        self.stream.flush()
