@@ -15,14 +15,20 @@ SHAPE_LIMITS = {"min_dims": 0, "max_dims": 3, "min_side": 1, "max_side": 3}
 #: Seeds for gradcheck's random upstream gradient.
 seeds = st.integers(0, 2**32 - 1)
 
+#: Operand shapes for ``a @ b`` from numpy's own gufunc signature, (n?,k),(k,m?)->(n?,m?): the
+#: optional n and m make 1-D operands; up to two batch axes broadcast against each other.
+matmul_shapes = hnp.mutually_broadcastable_shapes(
+    signature=np.matmul.signature, max_dims=2, min_side=1, max_side=3
+)
+
 
 def shapes(**limits: int) -> st.SearchStrategy[tuple[int, ...]]:
     return hnp.array_shapes(**{**SHAPE_LIMITS, **limits})
 
 
 def floats(shape: tuple[int, ...], lo: float = -2.0, hi: float = 2.0) -> st.SearchStrategy:
-    """float64 arrays with elements in [lo, hi]."""
-    return hnp.arrays(np.float64, shape, elements=st.floats(lo, hi))
+    """float64 arrays with elements in [lo, hi] (no subnormals: g/2 + g/2 must be g)."""
+    return hnp.arrays(np.float64, shape, elements=st.floats(lo, hi, allow_subnormal=False))
 
 
 def away_from_zero(shape: tuple[int, ...]) -> st.SearchStrategy:
@@ -45,7 +51,10 @@ def grid(shape: tuple[int, ...], parity: int | None = None, unique: bool = False
     steps = st.integers(-150, 150)
     if parity is not None:
         steps = steps.map(lambda k: 2 * k + parity)
-    return hnp.arrays(np.int64, shape, elements=steps, unique=unique).map(lambda a: a * 0.01)
+    # asarray: a 0-d array times 0.01 is a numpy scalar, not an array
+    return hnp.arrays(np.int64, shape, elements=steps, unique=unique).map(
+        lambda a: np.asarray(a * 0.01)
+    )
 
 
 def axes(ndim: int) -> st.SearchStrategy:

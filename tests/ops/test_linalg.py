@@ -4,18 +4,11 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
-from strategies import floats, seeds
+from strategies import floats, matmul_shapes, seeds
 
 from tinygrad_reg import Tensor, linear
 from tinygrad_reg.gradcheck import gradcheck
 from tinygrad_reg.ops.linalg import MatMul
-
-# numpy's own gufunc signature, (n?,k),(k,m?)->(n?,m?): the optional n and m make 1-D operands,
-# up to two batch axes broadcast against each other.
-matmul_shapes = hnp.mutually_broadcastable_shapes(
-    signature=np.matmul.signature, max_dims=2, min_side=1, max_side=3
-)
 
 
 @given(data=st.data(), shapes=matmul_shapes, seed=seeds)

@@ -1,0 +1,200 @@
+"""The Tensor: construction and dtypes, attributes, operators with numbers and arrays, safety."""
+
+import operator
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from strategies import floats, shapes
+
+from tinygrad_reg import Tensor, grad, maximum, minimum
+
+# --- construction and dtypes ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_float_dtypes_are_kept(dtype):
+    assert Tensor(np.ones(3, dtype=dtype)).dtype == dtype
+
+
+@pytest.mark.parametrize(
+    "data", [1, 2.5, True, [1, 2], [[True, False]], np.arange(3), np.array([1, 0], dtype=np.uint8)]
+)
+def test_numbers_ints_and_bools_become_float64(data):
+    t = Tensor(data)
+    assert t.dtype == np.float64
+    np.testing.assert_array_equal(t.data, np.asarray(data, dtype=np.float64))
+
+
+@pytest.mark.parametrize(
+    ("data", "dtype_name"),
+    [
+        (np.array([1 + 2j]), "complex128"),
+        (np.array([1.0], dtype=np.complex64), "complex64"),
+        ([object()], "object"),
+        (None, "object"),
+        ("abc", "<U3"),
+        (np.array(["a", "bc"]), "<U2"),
+        (np.array(["2024-01-01"], dtype="datetime64[D]"), "datetime64[D]"),
+    ],
+)
+def test_unsupported_dtypes_raise_type_error_naming_the_dtype(data, dtype_name):
+    with pytest.raises(TypeError) as raised:
+        Tensor(data)
+    assert dtype_name in str(raised.value) and "Tensor" in str(raised.value)
+
+
+def test_ragged_data_raises_a_clear_value_error():
+    with pytest.raises(ValueError, match="Tensor"):
+        Tensor([[1.0, 2.0], [3.0]])
+
+
+@given(x=hnp.arrays(hnp.floating_dtypes(sizes=(32, 64)), shapes()))
+def test_tensor_copies_the_users_array(x):
+    before = x.copy()
+    t = Tensor(x)
+    assert not np.shares_memory(t.data, x)
+    x[...] = 7  # the user's array stays theirs to change
+    np.testing.assert_array_equal(t.data, before)
+
+
+def test_data_is_read_only():
+    t = Tensor([1.0, 2.0], requires_grad=True)
+    y = t * 2
+    for data in (t.data, y.data):
+        with pytest.raises(ValueError, match="read-only"):
+            data[0] = 5.0
+
+
+# --- operators with numbers and arrays ------------------------------------------------------
+
+OPERATORS = [operator.add, operator.sub, operator.mul, operator.truediv, operator.pow]
+
+
+@pytest.mark.parametrize("op", [*OPERATORS, operator.matmul])
+@given(data=st.data())
+def test_numpy_array_on_either_side_gives_a_tensor(op, data):
+    shape = (2, 2)
+    a = data.draw(floats(shape, 0.5, 2.0))
+    t = Tensor(data.draw(floats(shape, 0.5, 2.0)), requires_grad=True)
+    for out, expected in [(op(a, t), op(a, t.data)), (op(t, a), op(t.data, a))]:
+        assert isinstance(out, Tensor) and out.requires_grad
+        np.testing.assert_array_equal(out.data, expected)
+
+
+@pytest.mark.parametrize("op", OPERATORS)
+@pytest.mark.parametrize("number", [2, 2.5, np.float64(2.5), np.int64(3), True])
+def test_float32_with_a_number_stays_float32(op, number):
+    t = Tensor(np.array([1.5, 2.0], dtype=np.float32), requires_grad=True)
+    for out in (op(t, number), op(number, t)):
+        assert out.dtype == np.float32
+    out.sum().backward()
+    assert t.grad.dtype == np.float32
+
+
+def test_float32_with_an_int_array_stays_float32():
+    t = Tensor(np.array([1.5, 2.0], dtype=np.float32))
+    assert (t + np.array([1, 2])).dtype == np.float32
+    assert (np.array([1, 2]) * t).dtype == np.float32
+
+
+FLOAT32_GRAPHS = {
+    "arithmetic": lambda t: (t * 3 - 1) / (t + 4) ** 2,
+    "unary": lambda t: t.exp().log().sqrt().abs().relu().sigmoid().tanh().clip(0.1, 0.9),
+    "reductions": lambda t: t.sum(0) + t.mean(0) + t.max(0) + t.min(0),
+    "shape": lambda t: t.reshape(-1)[::-1].reshape(2, 3).T[None][..., 0],
+    "matmul": lambda t: t @ t.T,
+    "select": lambda t: maximum(t, 1.5) + minimum(t, 1.5),
+}
+
+
+@pytest.mark.parametrize("name", FLOAT32_GRAPHS)
+def test_float32_gradients_stay_float32(name):
+    values = np.array([[1.0, 2.0, 2.0], [0.5, 1.5, 3.0]], dtype=np.float32)  # ties included
+    f = FLOAT32_GRAPHS[name]
+    t = Tensor(values, requires_grad=True)
+    out = f(t)
+    assert out.dtype == np.float32
+    out.sum().backward()
+    assert t.grad.dtype == np.float32
+    # Gradients of gradients too: every rule keeps the dtype.
+    x = Tensor(values, requires_grad=True)
+    (g,) = grad(f(x).sum(), x, create_graph=True)
+    assert g.dtype == np.float32
+
+
+# --- attributes and conversions -------------------------------------------------------------
+
+
+@given(x=hnp.arrays(np.float64, shapes(), elements=st.floats(-10, 10)))
+def test_attributes_match_numpy(x):
+    t = Tensor(x)
+    assert (t.shape, t.ndim, t.size, t.dtype) == (x.shape, x.ndim, x.size, x.dtype)
+    np.testing.assert_array_equal(t.T.data, x.T)
+    assert t.requires_grad is False and t.grad is None and t.grad_fn is None and t.is_leaf
+
+
+def test_numpy_and_np_array_give_writable_copies():
+    t = Tensor([1.0, 2.0])
+    for copy in (t.numpy(), np.array(t)):
+        assert copy.flags.writeable and not np.shares_memory(copy, t.data)
+        copy[0] = 9.0
+    assert t.data[0] == 1.0
+    assert np.asarray(t, dtype=np.float32).dtype == np.float32
+
+
+def test_item_float_len_bool():
+    assert Tensor([[2.5]]).item() == 2.5 and isinstance(Tensor(2.5).item(), float)
+    assert float(Tensor(2.5)) == 2.5
+    with pytest.raises(ValueError, match=r"item.*\(2,\)"):
+        Tensor([1.0, 2.0]).item()
+    assert len(Tensor(np.ones((4, 2)))) == 4
+    with pytest.raises(TypeError):
+        len(Tensor(1.0))
+    assert bool(Tensor(1.0)) and not bool(Tensor(0.0))
+
+
+def test_comparisons_give_numpy_boolean_arrays():
+    t = Tensor([1.0, 2.0, 3.0])
+    for result, expected in [
+        (t < 2, [True, False, False]),
+        (t <= 2, [True, True, False]),
+        (t > Tensor([0.0, 5.0, 1.0]), [True, False, True]),
+        (t >= np.array([1.0, 3.0, 3.0]), [True, False, True]),
+    ]:
+        assert type(result) is np.ndarray and result.dtype == bool
+        np.testing.assert_array_equal(result, expected)
+
+
+def test_repr_shows_values_dtype_and_grad_state():
+    assert repr(Tensor([1.0, 2.0])) == "Tensor([1., 2.])"
+    assert "requires_grad=True" in repr(Tensor([1.0], requires_grad=True))
+    assert "dtype=float32" in repr(Tensor(np.ones(1, dtype=np.float32)))
+    assert "grad_fn=<Mul>" in repr(Tensor([1.0], requires_grad=True) * 2)
+    assert "name='w'" in repr(Tensor([1.0], name="w"))
+
+
+# --- detach, retain_grad --------------------------------------------------------------------
+
+
+def test_detach_cuts_the_graph():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3
+    d = y.detach()
+    assert not d.requires_grad and d.grad_fn is None
+    np.testing.assert_array_equal(d.data, y.data)
+    (y * d).sum().backward()  # d is a constant: d(y*d)/dx = 3 d
+    np.testing.assert_array_equal(x.grad, 3 * d.data)
+
+
+def test_retain_grad_keeps_a_non_leaf_gradient():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    kept, dropped = x * 2, x * 3
+    kept.retain_grad()
+    (kept * dropped).sum().backward()
+    np.testing.assert_array_equal(kept.grad, dropped.data)
+    assert dropped.grad is None
+    with pytest.raises(RuntimeError, match="retain_grad"):
+        Tensor([1.0]).retain_grad()
