@@ -319,6 +319,7 @@ def test_features_that_do_not_fit_the_first_layer_are_named(data):
         ({"batch_size": 0}, ValueError, "batch_size = 0"),
         ({"batch_size": 121}, ValueError, "batch_size = 121"),
         ({"iterations": -1}, ValueError, "iterations = -1"),
+        ({"iterations": 1e4}, ValueError, "iterations = 10000.0"),
         ({"log_every": 0}, ValueError, "log_every = 0"),
         ({"optimizer": "sgd"}, TypeError, "optimizer is a str"),
         ({"optimizer": SGD(MLP(LAYER_DIMS).parameters(), lr=0.1)}, ValueError, "not parameters"),

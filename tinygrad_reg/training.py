@@ -14,6 +14,7 @@ of 0/1 labels.
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -81,10 +82,11 @@ def fit(
 
     - ``loss``: ``"bce_with_logits"`` (stable, default), ``"bce"`` (the course's formula on
       sigmoid(Z), NaN once outputs saturate) or a function ``loss(logits, Y) -> Tensor``.
-    - ``penalty``: None/``"none"``, ``"l2"`` (λ/(2m)·ΣW²), ``"l1"`` (λ/m·Σ|W|), ``"elastic"``
-      (``lambd = (λ₁, λ₂)`` or one λ for both), over the weight matrices (``lambd`` may also be a dict name → λ,
-      see ``regularizers``), or a function ``penalty(model, m) -> Tensor``. m is the number of
-      examples in the batch the cost is computed on.
+    - ``penalty``: None/``"none"``, ``"l2"`` (λ/(2m)·ΣW²), ``"l1"`` (λ/m·Σ|W|) or
+      ``"elastic"`` (``lambd = (λ₁, λ₂)``, or one λ for both), over the weight matrices
+      (``lambd`` may also be a dict name → λ, see ``regularizers``), or a function
+      ``penalty(model, m) -> Tensor``. m is the number of examples in the batch the cost is
+      computed on.
     - ``optimizer``: default ``SGD(model.parameters(), lr=0.3)``, the course's gradient descent.
     - ``iterations``: number of updates. ``batch_size=None`` uses the whole training set each
       time (the course); otherwise each epoch visits the examples in an order shuffled by
@@ -92,7 +94,7 @@ def fit(
       Dropout masks come from the model's own rng, not from ``seed``.
     - ``log_every``: the cost is recorded at iterations 0, log_every, 2·log_every, ... and at
       the last one; ``callback(iteration, cost)`` is called at each of them and stops the
-      training by returning True.
+      training by returning a true value (``History.stopped_early`` then says so).
     - ``progress``: a single updating line (iteration, cost, iterations/s) on stderr, shown only
       when stderr is a terminal; ``progress=False`` turns it off.
 
@@ -100,10 +102,11 @@ def fit(
     The model is in training mode during ``fit`` and back in its previous mode afterwards.
     """
     X, Y = check_data(X, Y, "fit")
-    if iterations < 0 or log_every < 1:
+    counts_ok = all(isinstance(n, (int, np.integer)) for n in (iterations, log_every))
+    if not counts_ok or iterations < 0 or log_every < 1:
         raise ValueError(
-            f"fit: iterations = {iterations}, log_every = {log_every}; expected iterations >= 0 "
-            "and log_every >= 1."
+            f"fit: iterations = {iterations!r}, log_every = {log_every!r}; expected integers, "
+            "iterations >= 0 and log_every >= 1."
         )
     m = X.shape[1]
     if batch_size is not None and not 1 <= batch_size <= m:
@@ -127,7 +130,7 @@ def fit(
             if penalty_fn is not None:
                 cost = cost + penalty_fn(model, Y_batch.shape[1])
             value = cost.item()
-            if not np.isfinite(value):
+            if not math.isfinite(value):
                 raise FloatingPointError(
                     f"fit: the cost is {value} at iteration {i}; the parameters would become "
                     "NaN. Use loss='bce_with_logits' (finite for saturated outputs) or a "
@@ -142,7 +145,7 @@ def fit(
             if i % log_every == 0 or i == iterations - 1:
                 history.iterations.append(i)
                 history.costs.append(value)
-                if callback is not None and callback(i, value) is True:
+                if callback is not None and callback(i, value):
                     history.stopped_early = True
                     break
     finally:
