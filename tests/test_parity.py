@@ -153,7 +153,7 @@ def test_at_the_l1_kink_both_sides_use_sign_of_0_equal_0():
 # Training
 # ---------------------------------------------------------------------------------------------
 
-STEPS, LEARNING_RATE = 10, 0.3
+STEPS, LEARNING_RATE = 10, 0.1
 
 
 @pytest.mark.parametrize("kind", ["none", "l2", "l1", "dropout"])
@@ -309,8 +309,7 @@ def test_stable_loss_equals_the_courses_formula_wherever_that_is_finite(z, y):
     σ/(1 - σ); each example is compared within that, its own rounding error."""
     for zi, yi in zip(z, y):
         Z, Y = np.array([[zi]]), np.array([[yi]])
-        with np.errstate(over="ignore"):  # e^-z overflows to inf for z < -709: σ = 0, fine
-            A = R.sigmoid(Z)
+        A = R.sigmoid(Z)
         naive = R.compute_cost(A, Y)
         if not np.isfinite(naive):
             continue
@@ -323,8 +322,7 @@ def test_stable_loss_equals_the_courses_formula_wherever_that_is_finite(z, y):
 def test_where_the_courses_formula_saturates_the_stable_loss_stays_finite():
     Z = np.array([[40.0, -40.0, 1e3, -1e3]])
     Y = np.array([[0.0, 1.0, 0.0, 1.0]])  # confidently wrong: the loss is about |z|
-    with np.errstate(over="ignore"):
-        assert R.compute_cost(R.sigmoid(Z), Y) == np.inf
+    assert R.compute_cost(R.sigmoid(Z), Y) == np.inf
     z = Tensor(Z, requires_grad=True)
     loss = binary_cross_entropy_with_logits(z, Y)
     loss.backward()

@@ -164,6 +164,8 @@ def test_compute_cost_skips_the_0_log_0_of_a_right_saturated_output():
 def test_compute_cost_rejects_y_of_another_shape():
     with pytest.raises(ValueError, match=r"compute_cost: Y has shape \(3,\).*\(1, 3\)"):
         R.compute_cost(np.full((1, 3), 0.5), np.ones(3))
+    with pytest.raises(ValueError, match=r"compute_cost: Y has shape \(3,\).*\(3,\)"):
+        R.compute_cost(np.full(3, 0.5), np.ones(3))  # course layout only: (1, m)
 
 
 @given(small_networks)

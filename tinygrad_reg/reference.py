@@ -38,7 +38,8 @@ Cache = tuple[np.ndarray, ...]
 
 def sigmoid(Z: np.ndarray) -> np.ndarray:
     """σ(Z) = 1 / (1 + e^-Z), as the course writes it."""
-    return 1 / (1 + np.exp(-Z))
+    with np.errstate(over="ignore"):  # e^-Z = inf for Z < -709 gives 1/inf = 0, the limit
+        return 1 / (1 + np.exp(-Z))
 
 
 def relu(Z: np.ndarray) -> np.ndarray:
@@ -103,7 +104,7 @@ def _check_X(X: np.ndarray, parameters: Parameters, where: str) -> int:
 
 
 def _check_Y(A_L: np.ndarray, Y: np.ndarray, where: str) -> None:
-    if np.shape(Y) != np.shape(A_L):
+    if np.shape(Y) != np.shape(A_L) or np.ndim(Y) != 2:
         raise ValueError(
             f"{where}: Y has shape {np.shape(Y)} but the output has shape {np.shape(A_L)}; "
             "expected the same shape (1, m). (A (m,) Y would broadcast to (m, m) silently.)"
@@ -129,7 +130,8 @@ def forward_propagation(X: np.ndarray, parameters: Parameters) -> tuple[np.ndarr
     Returns A_L (the probabilities, (1, m)) and the cache (Z1, A1, W1, b1, ..., ZL, AL, WL, bL).
     """
     L = _check_X(X, parameters, "forward_propagation")
-    A, cache = X, ()
+    A: np.ndarray = X
+    cache: Cache = ()
     for l in range(1, L + 1):
         W, b = parameters["W" + str(l)], parameters["b" + str(l)]
         Z = np.dot(W, A) + b
@@ -152,7 +154,8 @@ def forward_propagation_with_dropout(
     """
     L = _check_X(X, parameters, "forward_propagation_with_dropout")
     _check_keep_prob(keep_prob, "forward_propagation_with_dropout")
-    A, cache = X, ()
+    A: np.ndarray = X
+    cache: Cache = ()
     for l in range(1, L + 1):
         W, b = parameters["W" + str(l)], parameters["b" + str(l)]
         Z = np.dot(W, A) + b
@@ -191,7 +194,9 @@ def compute_cost(A_L: np.ndarray, Y: np.ndarray) -> float:
     return float(1.0 / m * np.nansum(logprobs))
 
 
-def _penalty_strengths(lambd: float | tuple[float, float], penalty: str, where: str):
+def _penalty_strengths(
+    lambd: float | tuple[float, float], penalty: str, where: str
+) -> tuple[float, float]:
     """(λ1, λ2): the strengths of the L1 and L2 parts of ``penalty``."""
     if penalty not in PENALTIES:
         raise ValueError(
@@ -249,7 +254,7 @@ def _layers(cache: Cache, dropout: bool, where: str) -> list[tuple]:
                 else " (use backward_propagation_with_dropout for a dropout cache)."
             )
         )
-    layers = []
+    layers: list[tuple] = []
     for start in range(0, len(cache) - 4, hidden):
         if dropout:
             layers.append(cache[start : start + 5])
