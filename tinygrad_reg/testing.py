@@ -230,7 +230,7 @@ def networks(
     depth = draw(st.integers(min_depth, max_depth))
     dims = [*draw(st.lists(st.integers(1, max_width), min_size=depth, max_size=depth)), 1]
     m = draw(st.integers(1, max_examples))
-    lambd = draw(st.floats(0.0, max_lambd))
+    lambd = draw(st.floats(0.0, max_lambd, allow_subnormal=False))
     kind = draw(st.sampled_from(penalties))
     keep_prob = draw(st.floats(0.3, 1.0, exclude_min=True)) if dropout else 1.0
     data_seed, mask_seed = draw(st.integers(0, 2**32 - 1)), draw(st.integers(0, 2**32 - 1))
