@@ -1,0 +1,443 @@
+"""Tests for tinygrad_reg.datasets: the generated datasets and the file loader."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from tinygrad_reg import datasets
+from tinygrad_reg.datasets import DataError, Dataset, load, load_file
+
+MAKERS = {
+    "field": datasets.make_field,
+    "moons": datasets.make_moons,
+    "circles": datasets.make_circles,
+}
+
+
+# --- generated datasets ----------------------------------------------------------------------
+
+
+def test_names_lists_every_dataset_default_first():
+    assert datasets.DEFAULT == "field"
+    assert datasets.names() == ["field", "moons", "circles"]
+
+
+@pytest.mark.parametrize("name", list(MAKERS))
+def test_same_seed_gives_identical_arrays(name):
+    first, second = load(name, seed=7), load(name, seed=7)
+    for a, b in zip(first[:4], second[:4]):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("name", list(MAKERS))
+def test_different_seeds_give_different_arrays(name):
+    first, second = load(name, seed=0), load(name, seed=1)
+    assert not np.array_equal(first.train_X, second.train_X)
+    assert not np.array_equal(first.test_X, second.test_X)
+
+
+@pytest.mark.parametrize("name", list(MAKERS))
+def test_train_and_test_sets_are_different_draws(name):
+    data = load(name)
+    assert not np.array_equal(data.train_X, data.test_X)
+
+
+@pytest.mark.parametrize("name", list(MAKERS))
+@given(n_train=st.integers(2, 300), n_test=st.integers(2, 300), seed=st.integers(0, 2**32))
+def test_course_layout_shapes_dtypes_and_labels(name, n_train, n_test, seed):
+    data = MAKERS[name](n_train, n_test, seed=seed)
+    assert isinstance(data, Dataset) and data.name == name
+    for X, Y, m in ((data.train_X, data.train_Y, n_train), (data.test_X, data.test_Y, n_test)):
+        assert X.shape == (2, m) and Y.shape == (1, m)
+        assert X.dtype == np.float64 and Y.dtype == np.float64
+        assert np.isfinite(X).all()
+        assert set(np.unique(Y)) <= {0.0, 1.0}
+
+
+@pytest.mark.parametrize("name", list(MAKERS))
+@pytest.mark.parametrize("seed", range(5))
+def test_both_classes_in_both_splits(name, seed):
+    data = load(name, seed=seed)
+    for Y in (data.train_Y, data.test_Y):
+        assert 0.3 < Y.mean() < 0.7
+
+
+@pytest.mark.parametrize("name", ["moons", "circles"])
+@given(m=st.integers(2, 101), seed=st.integers(0, 1000))
+def test_moons_and_circles_are_balanced(name, m, seed):
+    data = MAKERS[name](m, m, seed=seed)
+    assert data.train_Y.sum() == m - m // 2
+    assert data.test_Y.sum() == m - m // 2
+
+
+def test_circles_radii_without_noise():
+    data = datasets.make_circles(noise=0.0)
+    radius = np.linalg.norm(data.train_X, axis=0)
+    np.testing.assert_allclose(radius, np.where(data.train_Y[0] == 1, 0.5, 1.0))
+
+
+def test_field_without_noise_is_split_by_the_boundary():
+    data = datasets.make_field(noise=0.0)
+    for X, Y in ((data.train_X, data.train_Y), (data.test_X, data.test_Y)):
+        above = X[1] > datasets.field_boundary(X[0])
+        np.testing.assert_array_equal(Y[0], above.astype(np.float64))
+        assert np.abs(X).max() <= datasets.PITCH
+
+
+def test_field_noise_flips_about_that_fraction_of_labels_and_nothing_else():
+    clean = datasets.make_field(5000, 5000, noise=0.0, seed=3)
+    noisy = datasets.make_field(5000, 5000, noise=0.1, seed=3)
+    np.testing.assert_array_equal(clean.train_X, noisy.train_X)
+    np.testing.assert_array_equal(clean.test_X, noisy.test_X)
+    flipped = np.mean(clean.train_Y != noisy.train_Y)
+    assert 0.08 < flipped < 0.12
+
+
+def test_default_field_labels_are_noisy():
+    """The default field has wrong labels for the unregularized network to learn by heart."""
+    data = load()
+    above = data.train_X[1] > datasets.field_boundary(data.train_X[0])
+    wrong = np.mean(data.train_Y[0] != above)
+    assert 0.03 < wrong < 0.15
+
+
+def test_field_is_learnable():
+    """Logistic regression on (x1, x2, x1²), the features of the curved line, fits the field about
+    as well as the noise allows, on the training and on the test set."""
+    data = load()
+
+    def features(X: np.ndarray) -> np.ndarray:
+        return np.vstack([X, X[:1] ** 2 / datasets.PITCH, np.ones((1, X.shape[1]))])
+
+    A, Y = features(data.train_X), data.train_Y
+    w = np.zeros((1, A.shape[0]))
+    for _ in range(2000):
+        p = 1 / (1 + np.exp(-(w @ A)))
+        w -= 0.5 * (p - Y) @ A.T / Y.shape[1]
+    for X, Y in ((data.train_X, data.train_Y), (data.test_X, data.test_Y)):
+        accuracy = np.mean(((w @ features(X)) > 0) == Y)
+        assert accuracy > 0.85
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"n_train": 1}, "n_train must be an integer >= 2, got 1"),
+        ({"n_test": 0}, "n_test must be an integer >= 2, got 0"),
+        ({"n_train": 10.5}, "n_train must be an integer"),
+        ({"n_train": True}, "n_train must be an integer"),
+        ({"noise": -0.1}, "noise must be "),
+        ({"noise": float("nan")}, "noise must be "),
+        ({"noise": float("inf")}, "noise must be "),
+        ({"noise": "0.1"}, "noise must be "),
+        ({"seed": "zero"}, "seed must be an integer"),
+    ],
+)
+@pytest.mark.parametrize("name", list(MAKERS))
+def test_bad_arguments_are_named(name, kwargs, message):
+    with pytest.raises(DataError, match=f"make_{name}: {re.escape(message)}"):
+        MAKERS[name](**kwargs)
+
+
+def test_field_noise_is_a_fraction():
+    with pytest.raises(DataError, match="make_field: noise must be a fraction between 0 and 1"):
+        datasets.make_field(noise=1.5)
+
+
+def test_unknown_name_lists_the_choices():
+    with pytest.raises(DataError, match="unknown dataset 'spirals'; choose one of: field, moons"):
+        load("spirals")
+
+
+# --- load_file: files that load -----------------------------------------------------------------
+
+finite_features = arrays(
+    np.float64,
+    st.tuples(st.integers(1, 4), st.integers(1, 12)),
+    elements=st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False),
+)
+
+
+def labels_for(X: np.ndarray, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 2, size=(1, X.shape[1])).astype(np.float64)
+
+
+def write_csv(path: Path, rows: np.ndarray, header: str | None = None) -> None:
+    lines = [header] if header is not None else []
+    lines += [",".join(repr(float(v)) for v in row) for row in rows]
+    path.write_text("\n".join(lines) + "\n")
+
+
+@given(X=finite_features, seed=st.integers(0, 1000))
+def test_npz_round_trip_in_both_layouts(tmp_path_factory, X, seed):
+    Y = labels_for(X, seed)
+    folder = tmp_path_factory.mktemp("npz")
+    np.savez(folder / "course.npz", X=X, Y=Y)
+    np.savez(folder / "tools.npz", X=X.T, Y=Y[0])
+    for file, layout in (("course.npz", "features-first"), ("tools.npz", "examples-first")):
+        X_read, Y_read = load_file(folder / file, layout=layout)
+        np.testing.assert_array_equal(X_read, X)
+        np.testing.assert_array_equal(Y_read, Y)
+        assert X_read.dtype == Y_read.dtype == np.float64
+
+
+@given(X=finite_features, seed=st.integers(0, 1000), header=st.booleans())
+def test_csv_round_trip_in_both_layouts(tmp_path_factory, X, seed, header):
+    Y = labels_for(X, seed)
+    folder = tmp_path_factory.mktemp("csv")
+    names = ",".join([f"x{i}" for i in range(X.shape[0])] + ["label"])
+    write_csv(folder / "tools.csv", np.vstack([X, Y]).T, header=names if header else None)
+    write_csv(folder / "course.csv", np.vstack([X, Y]))
+    for file, layout in (("tools.csv", "examples-first"), ("course.csv", "features-first")):
+        X_read, Y_read = load_file(folder / file, layout=layout)
+        np.testing.assert_array_equal(X_read, X)
+        np.testing.assert_array_equal(Y_read, Y)
+
+
+def test_default_layout_is_the_course_one_for_npz_and_rows_of_examples_for_csv(tmp_path):
+    data = load()
+    np.savez(tmp_path / "field.npz", X=data.train_X, Y=data.train_Y)
+    write_csv(tmp_path / "field.csv", np.vstack([data.train_X, data.train_Y]).T, "x1,x2,y")
+    for file in ("field.npz", "field.csv"):
+        X, Y = load_file(str(tmp_path / file))
+        np.testing.assert_array_equal(X, data.train_X)
+        np.testing.assert_array_equal(Y, data.train_Y)
+
+
+def test_csv_details_that_are_accepted(tmp_path):
+    """Blank lines, spaces around numbers, integer and exponent notation, an editor's BOM."""
+    path = tmp_path / "data.csv"
+    path.write_text("\ufeffa, b ,label\n\n1, 2.5e0 ,1\n 3 ,-4, 0\n\n", encoding="utf-8")
+    X, Y = load_file(path)
+    np.testing.assert_array_equal(X, [[1.0, 3.0], [2.5, -4.0]])
+    np.testing.assert_array_equal(Y, [[1.0, 0.0]])
+
+
+def test_integer_and_bool_arrays_are_converted_to_float64(tmp_path):
+    np.savez(tmp_path / "ints.npz", X=np.arange(6).reshape(2, 3), Y=np.array([True, False, True]))
+    X, Y = load_file(tmp_path / "ints.npz")
+    assert X.dtype == Y.dtype == np.float64
+    np.testing.assert_array_equal(Y, [[1.0, 0.0, 1.0]])
+
+
+@pytest.mark.parametrize("y_shape", [(5,), (5, 1)])
+def test_examples_first_labels_as_vector_or_column(tmp_path, y_shape):
+    X = np.arange(10.0).reshape(5, 2)
+    Y = np.array([0, 1, 1, 0, 1.0]).reshape(y_shape)
+    np.savez(tmp_path / "d.npz", X=X, Y=Y)
+    X_read, Y_read = load_file(tmp_path / "d.npz", layout="examples-first")
+    np.testing.assert_array_equal(X_read, X.T)
+    np.testing.assert_array_equal(Y_read, Y.reshape(1, 5))
+
+
+# --- load_file: files that are refused ----------------------------------------------------------
+
+
+def save_npz(path: Path, **arrays: object) -> Path:
+    np.savez(path, **arrays)  # type: ignore[arg-type]
+    return path
+
+
+X_OK = np.zeros((2, 4))
+Y_OK = np.array([[0.0, 1.0, 1.0, 0.0]])
+
+
+def bad_files() -> list:
+    """(file name, function writing it into a folder, layout, expected message)."""
+    return [
+        ("gone.csv", lambda p: None, None, "no such file"),
+        ("empty.csv", lambda p: p.write_bytes(b""), None, "the file is empty"),
+        ("empty.npz", lambda p: p.write_bytes(b""), None, "the file is empty"),
+        ("data.txt", lambda p: p.write_text("1,2\n"), None, "expected a .npz or .csv file"),
+        ("junk.npz", lambda p: p.write_text("hello"), None, r"not an \.npz archive"),
+        (
+            "pickle.npz",
+            lambda p: p.write_bytes(pickle.dumps({"X": 1})),
+            None,
+            r"not an \.npz archive \(a Python pickle\)",
+        ),
+        (
+            "single.npz",
+            lambda p: np.save(open(p, "wb"), X_OK),
+            None,
+            r"holds a single \.npy array",
+        ),
+        (
+            "truncated.npz",
+            lambda p: p.write_bytes(_npz_bytes(p)[:60]),
+            None,
+            "not a readable .npz archive|is unreadable",
+        ),
+        (
+            "objects.npz",
+            lambda p: save_npz(p, X=np.array([{"a": 1}, None], dtype=object), Y=Y_OK),
+            None,
+            r"array 'X' holds Python objects \(dtype=object\)",
+        ),
+        (
+            "nokey.npz",
+            lambda p: save_npz(p, features=X_OK, Y=Y_OK),
+            None,
+            r"no array named 'X' \(arrays found: 'features', 'Y'\)",
+        ),
+        (
+            "text.npz",
+            lambda p: save_npz(p, X=np.array([["a", "b"]]), Y=Y_OK),
+            None,
+            "X has dtype <U1; expected numbers",
+        ),
+        (
+            "complex.npz",
+            lambda p: save_npz(p, X=X_OK + 1j, Y=Y_OK),
+            None,
+            "X has dtype complex128; expected numbers",
+        ),
+        (
+            "flat.npz",
+            lambda p: save_npz(p, X=np.zeros(4), Y=Y_OK),
+            None,
+            r"X has shape \(4,\); expected 2-D \(n_features, m\) for layout features-first",
+        ),
+        (
+            "mismatch.npz",
+            lambda p: save_npz(p, X=np.zeros((2, 5)), Y=Y_OK),
+            None,
+            r"X has shape \(2, 5\), that is m = 5 examples in layout features-first, but Y has "
+            r"shape \(1, 4\); expected Y of shape \(1, 5\) or \(5,\)",
+        ),
+        (
+            "transposed.npz",
+            lambda p: save_npz(p, X=X_OK, Y=Y_OK),
+            "examples-first",
+            r"X has shape \(2, 4\), that is m = 2 examples in layout examples-first, but Y has "
+            r"shape \(1, 4\)",
+        ),
+        (
+            "noexamples.npz",
+            lambda p: save_npz(p, X=np.zeros((2, 0)), Y=np.zeros((1, 0))),
+            None,
+            "no examples",
+        ),
+        (
+            "nan.npz",
+            lambda p: save_npz(p, X=np.where(np.arange(8).reshape(2, 4) == 6, np.nan, 0), Y=Y_OK),
+            None,
+            r"X\[1, 2\] is nan; every value must be a finite number",
+        ),
+        (
+            "inf.npz",
+            lambda p: save_npz(p, X=X_OK, Y=np.array([[0, 1, np.inf, 0]])),
+            None,
+            r"Y\[0, 2\] is inf",
+        ),
+        (
+            "label.npz",
+            lambda p: save_npz(p, X=X_OK, Y=np.array([[0, 1, 1, 2]])),
+            None,
+            r"Y\[0, 3\] is 2; labels must be 0 or 1",
+        ),
+        ("layout.npz", lambda p: save_npz(p, X=X_OK, Y=Y_OK), "rows", "layout must be one of"),
+        (
+            "word.csv",
+            lambda p: p.write_text("x1,x2,y\n1,2,0\n3,abc,1\n"),
+            None,
+            r"row 3, column 2 \('x2'\): 'abc' is not a number",
+        ),
+        (
+            "blankcell.csv",
+            lambda p: p.write_text("1,2,0\n\n3,,1\n"),
+            None,
+            "row 3, column 2 is empty; expected a number",
+        ),
+        (
+            "nan.csv",
+            lambda p: p.write_text("1,2,0\n3,nan,1\n"),
+            None,
+            r"row 2, column 2: 'nan' is not a finite number",
+        ),
+        (
+            "inf.csv",
+            lambda p: p.write_text("1,-inf,0\n"),
+            None,
+            r"row 1, column 2: '-inf' is not a finite number",
+        ),
+        (
+            "ragged.csv",
+            lambda p: p.write_text("1,2,0\n3,4,1\n5,1\n"),
+            None,
+            "row 3 has 2 columns; expected 3",
+        ),
+        (
+            "label.csv",
+            lambda p: p.write_text("1,2,0\n3,4,0.5\n"),
+            None,
+            "row 2, column 3: label 0.5 is not 0 or 1",
+        ),
+        (
+            "label_row.csv",
+            lambda p: p.write_text("1,2,3\n4,5,6\n0,1,-1\n"),
+            "features-first",
+            "row 3, column 3: label -1 is not 0 or 1",
+        ),
+        ("header.csv", lambda p: p.write_text("x1,x2,y\n\n"), None, r"no rows of numbers \(only"),
+        ("blank.csv", lambda p: p.write_text("\n \n"), None, "no rows of numbers"),
+        ("onecolumn.csv", lambda p: p.write_text("1\n0\n"), None, "1 column; expected the"),
+        ("onerow.csv", lambda p: p.write_text("0,1\n"), "features-first", "1 row; in layout"),
+        ("latin1.csv", lambda p: p.write_bytes(b"x\xe9,y\n1,0\n"), None, "not a UTF-8 text file"),
+    ]
+
+
+def _npz_bytes(path: Path) -> bytes:
+    scratch = path.with_name("scratch.npz")
+    np.savez(scratch, X=np.zeros((2, 200)), Y=np.zeros((1, 200)))
+    return scratch.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "file_name, write, layout, message", bad_files(), ids=[case[0] for case in bad_files()]
+)
+def test_bad_files_raise_data_error_naming_file_and_problem(
+    tmp_path, file_name, write, layout, message
+):
+    path = tmp_path / file_name
+    write(path)
+    before = (path.read_bytes(), path.stat().st_mtime_ns) if path.exists() else None
+    with pytest.raises(DataError, match=re.escape(str(path)) + ": (.*)(" + message + ")"):
+        load_file(path, layout=layout)
+    if before is not None:
+        assert (path.read_bytes(), path.stat().st_mtime_ns) == before
+
+
+def test_data_error_is_a_value_error():
+    assert issubclass(DataError, ValueError)
+
+
+def test_a_folder_is_not_a_file(tmp_path):
+    folder = tmp_path / "data.csv"
+    folder.mkdir()
+    with pytest.raises(DataError, match=r"data\.csv: not a file"):
+        load_file(folder)
+
+
+def test_loading_never_changes_the_file(tmp_path):
+    """Read-only files load (nothing is written), their bytes and times stay, and the returned
+    arrays are the caller's own: changing them does not touch the next load."""
+    data = load()
+    paths = [save_npz(tmp_path / "d.npz", X=data.train_X, Y=data.train_Y), tmp_path / "d.csv"]
+    write_csv(paths[1], np.vstack([data.train_X, data.train_Y]).T)
+    for path in paths:
+        os.chmod(path, 0o444)
+        before = (path.read_bytes(), path.stat().st_mtime_ns)
+        X, _ = load_file(path)
+        X[...] = 0.0
+        assert (path.read_bytes(), path.stat().st_mtime_ns) == before
+        np.testing.assert_array_equal(load_file(path)[0], data.train_X)

@@ -1,0 +1,389 @@
+"""Small 2-D binary datasets for the course network, and a loader for your own data.
+
+Every dataset comes in the course layout: ``X`` has one column per example, ``(2, m)``, and ``Y``
+holds the 0/1 labels as a row, ``(1, m)``, both float64. Each is drawn from numpy's seeded
+generator, so the same seed always gives the same numbers, on any machine.
+
+- ``field`` (the default): the "where should the goalkeeper kick?" story. Players stand on a
+  pitch; a curved line splits it into the part our team wins the ball (label 1) and the part the
+  other team does (label 0). A few labels are wrong: scrambles near the line and the odd player
+  out of position. Those few wrong labels are what a big unregularized network learns by heart,
+  and what L2 and dropout teach it to ignore.
+- ``moons``: two interleaving half circles.
+- ``circles``: a small ring inside a large one.
+
+``load_file`` reads your own .npz or .csv file, checks it and returns it in the course layout.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal, NamedTuple
+
+import numpy as np
+
+__all__ = [
+    "DEFAULT",
+    "DataError",
+    "Dataset",
+    "load",
+    "load_file",
+    "make_circles",
+    "make_field",
+    "make_moons",
+    "names",
+]
+
+Layout = Literal["features-first", "examples-first"]
+LAYOUTS: tuple[str, ...] = ("features-first", "examples-first")
+
+
+class DataError(ValueError):
+    """A dataset could not be made or loaded; the message names the file, row, column or shape."""
+
+
+class Dataset(NamedTuple):
+    """A train/test split in the course layout: X (2, m), Y (1, m) of 0.0/1.0, float64."""
+
+    train_X: np.ndarray
+    train_Y: np.ndarray
+    test_X: np.ndarray
+    test_Y: np.ndarray
+    name: str
+
+
+# A drawing function takes the generator, the number of examples and the noise level and
+# returns (X, Y) in the course layout.
+Draw = Callable[[np.random.Generator, int, float], tuple[np.ndarray, np.ndarray]]
+
+
+def _split(
+    name: str,
+    draw: Draw,
+    n_train: int,
+    n_test: int,
+    noise: float,
+    seed: int,
+    noise_meaning: str = "a finite number >= 0",
+    max_noise: float = math.inf,
+) -> Dataset:
+    """Draw the training set, then the test set, from one generator seeded with ``seed``.
+
+    Both sets come from the same recipe, so the test set measures how well a model does on
+    new examples of the same kind, which is the point of keeping it apart.
+    """
+    for arg, value in (("n_train", n_train), ("n_test", n_test)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 2:
+            raise DataError(f"make_{name}: {arg} must be an integer >= 2, got {value!r}")
+    is_number = isinstance(noise, (int, float, np.floating)) and not isinstance(noise, bool)
+    if not (is_number and math.isfinite(noise) and 0 <= noise <= max_noise):
+        raise DataError(f"make_{name}: noise must be {noise_meaning}, got {noise!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise DataError(f"make_{name}: seed must be an integer, got {seed!r}")
+    rng = np.random.default_rng(seed)
+    train_X, train_Y = draw(rng, int(n_train), float(noise))
+    test_X, test_Y = draw(rng, int(n_test), float(noise))
+    return Dataset(train_X, train_Y, test_X, test_Y, name)
+
+
+def _balanced_labels(rng: np.random.Generator, m: int) -> np.ndarray:
+    """m labels, half 0 and half 1 (one more 1 when m is odd), in random order."""
+    labels = np.arange(m) >= m // 2
+    return rng.permutation(labels).astype(np.float64)
+
+
+def _draw_moons(rng: np.random.Generator, m: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
+    """Label 0: upper half circle around (0, 0). Label 1: lower half circle around (1, 0.5)."""
+    Y = _balanced_labels(rng, m)
+    angle = rng.uniform(0.0, math.pi, size=m)
+    upper = np.stack([np.cos(angle), np.sin(angle)])
+    lower = np.stack([1.0 - np.cos(angle), 0.5 - np.sin(angle)])
+    X = np.where(Y == 1, lower, upper)
+    X = X + noise * rng.standard_normal((2, m))
+    return X - np.array([[0.5], [0.25]]), Y.reshape(1, m)  # centre the pair on the origin
+
+
+def _draw_circles(rng: np.random.Generator, m: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
+    """Label 0: a circle of radius 1. Label 1: a circle of radius 0.5 inside it."""
+    Y = _balanced_labels(rng, m)
+    angle = rng.uniform(0.0, 2 * math.pi, size=m)
+    radius = np.where(Y == 1, 0.5, 1.0)
+    X = radius * np.stack([np.cos(angle), np.sin(angle)])
+    X = X + noise * rng.standard_normal((2, m))
+    return X, Y.reshape(1, m)
+
+
+# The goalkeeper's pitch: players stand uniformly on the square [-PITCH, PITCH]², and the line
+# x2 = field_boundary(x1) splits it into the part where our team wins the ball (above, label 1)
+# and the part where the other team does (below, label 0).
+PITCH = 4.0
+
+
+def field_boundary(x1: np.ndarray) -> np.ndarray:
+    """The curved line between the two regions: a tilted parabola, x2 = 0.6·x1 + 0.25·(x1²/4 − 4/3).
+
+    (In units of the pitch, u = x1/4: 4·(0.6·u + 0.25·(u² − 1/3)); the − 1/3 puts the line
+    through the middle, so both labels are about equally common.)
+    """
+    u = x1 / PITCH
+    return PITCH * (0.6 * u + 0.25 * (u**2 - 1 / 3))
+
+
+def _draw_field(rng: np.random.Generator, m: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
+    """Players uniformly on the pitch, label 1 above the line, then each label flipped with
+    probability ``noise``: a player out of position, a wrongly recorded ball."""
+    X = rng.uniform(-PITCH, PITCH, size=(2, m))
+    Y = (X[1] > field_boundary(X[0])).astype(np.float64)
+    flipped = rng.uniform(size=m) < noise
+    Y[flipped] = 1.0 - Y[flipped]
+    return X, Y.reshape(1, m)
+
+
+def make_moons(n_train: int = 200, n_test: int = 200, noise: float = 0.2, seed: int = 0) -> Dataset:
+    """Two interleaving half circles, with Gaussian noise of standard deviation ``noise``."""
+    return _split("moons", _draw_moons, n_train, n_test, noise, seed)
+
+
+def make_circles(
+    n_train: int = 200, n_test: int = 200, noise: float = 0.1, seed: int = 0
+) -> Dataset:
+    """A ring of radius 0.5 (label 1) inside a ring of radius 1 (label 0), with Gaussian noise of
+    standard deviation ``noise``."""
+    return _split("circles", _draw_circles, n_train, n_test, noise, seed)
+
+
+def make_field(
+    n_train: int = 200, n_test: int = 200, noise: float = 0.08, seed: int = 0
+) -> Dataset:
+    """The goalkeeper's field; ``noise`` is the fraction of labels flipped."""
+    return _split(
+        "field", _draw_field, n_train, n_test, noise, seed, "a fraction between 0 and 1", 1.0
+    )
+
+
+_MAKERS: dict[str, Callable[..., Dataset]] = {
+    "field": make_field,
+    "moons": make_moons,
+    "circles": make_circles,
+}
+DEFAULT = "field"
+
+
+def names() -> list[str]:
+    """The names ``load`` accepts, the default first."""
+    return list(_MAKERS)
+
+
+def load(name: str = DEFAULT, seed: int = 0) -> Dataset:
+    """The dataset ``name`` (one of ``names()``) in its default size and noise, drawn with
+    ``seed``."""
+    if name not in _MAKERS:
+        raise DataError(f"unknown dataset {name!r}; choose one of: {', '.join(names())}")
+    return _MAKERS[name](seed=seed)
+
+
+# --- your own data -----------------------------------------------------------------------------
+
+
+def load_file(
+    path: str | os.PathLike[str], layout: Layout | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Read a dataset from a .npz or .csv file, check it, and return ``(X, Y)`` in the course
+    layout: float64 copies, X of shape (n_features, m), Y of shape (1, m) holding 0.0 and 1.0.
+
+    - ``.npz``, written with ``np.savez(path, X=X, Y=Y)``: arrays named ``X`` and ``Y``. It is
+      opened with ``allow_pickle=False``, so a file holding Python objects is refused, not run.
+    - ``.csv``: numbers separated by commas; a first row without any number is a header.
+
+    ``layout`` says how the file is laid out:
+
+    - ``"features-first"`` (the course's): X is (n_features, m), Y is (1, m) or (m,). In a CSV
+      file: one row per feature, and the last row holds the labels.
+    - ``"examples-first"`` (most other tools'): X is (m, n_features), Y is (m,) or (m, 1). In a
+      CSV file: one row per example, and the last column holds its label.
+    - ``None`` (the default): .npz files are features-first, .csv files examples-first.
+
+    Raises ``DataError`` (a ``ValueError``) naming the file and the row and column, array index
+    or shape at fault: missing or empty file, unreadable archive, pickled objects, missing
+    arrays, wrong or mismatched shapes, cells that are not numbers, NaN or infinity, labels
+    other than 0 and 1. The file itself is only read, never changed.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".npz", ".csv"):
+        raise DataError(f"{path}: expected a .npz or .csv file, not {suffix or 'no extension'!r}")
+    if layout is None:
+        layout = "features-first" if suffix == ".npz" else "examples-first"
+    if layout not in LAYOUTS:
+        raise DataError(
+            f"{path}: layout must be one of {', '.join(LAYOUTS)} (or None: the usual "
+            f"layout of a {suffix} file); got {layout!r}"
+        )
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    if not path.is_file():
+        raise DataError(f"{path}: not a file")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: the file is empty")
+    if suffix == ".npz":
+        return _read_npz(path, layout)
+    return _read_csv(path, layout)
+
+
+_ZIP_SIGNATURE = b"PK"  # every .npz file is a zip archive
+_NPY_SIGNATURE = b"\x93NUMPY"
+_PICKLE_SIGNATURE = b"\x80"  # pickle protocols 2 and later
+
+
+def _read_npz(path: Path, layout: str) -> tuple[np.ndarray, np.ndarray]:
+    with open(path, "rb") as file:
+        head = file.read(len(_NPY_SIGNATURE))
+    if head.startswith(_NPY_SIGNATURE):
+        raise DataError(
+            f"{path}: holds a single .npy array; expected an .npz archive with arrays X and Y "
+            "(np.savez(path, X=X, Y=Y))"
+        )
+    if not head.startswith(_ZIP_SIGNATURE):
+        what = "a Python pickle" if head.startswith(_PICKLE_SIGNATURE) else "not a zip archive"
+        raise DataError(f"{path}: not an .npz archive ({what}); refusing to read it")
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+        raise DataError(f"{path}: not a readable .npz archive ({error})") from None
+    with archive:
+        arrays = {}
+        for key in ("X", "Y"):
+            if key not in archive.files:
+                found = ", ".join(repr(k) for k in archive.files) or "none"
+                raise DataError(
+                    f"{path}: no array named {key!r} (arrays found: {found}); "
+                    "save with np.savez(path, X=X, Y=Y)"
+                )
+            try:
+                arrays[key] = archive[key]
+            except ValueError as error:
+                if "allow_pickle" not in str(error):
+                    raise DataError(f"{path}: array {key!r} is unreadable ({error})") from None
+                raise DataError(
+                    f"{path}: array {key!r} holds Python objects (dtype=object); only numeric "
+                    "arrays are accepted, and pickled objects are never loaded"
+                ) from None
+            except (OSError, EOFError, zipfile.BadZipFile) as error:
+                raise DataError(f"{path}: array {key!r} is unreadable ({error})") from None
+    return _course_layout(path, arrays["X"], arrays["Y"], layout)
+
+
+def _course_layout(
+    path: Path, X: np.ndarray, Y: np.ndarray, layout: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Check the arrays as stored in the file (so messages use the file's own indices), then
+    return float64 copies in the course layout."""
+    for key, array in (("X", X), ("Y", Y)):
+        if array.dtype.kind not in "biuf":  # bool, signed or unsigned int, float
+            raise DataError(f"{path}: {key} has dtype {array.dtype}; expected numbers")
+    expected_x = "(n_features, m)" if layout == "features-first" else "(m, n_features)"
+    if X.ndim != 2:
+        raise DataError(
+            f"{path}: X has shape {X.shape}; expected 2-D {expected_x} for layout {layout}"
+        )
+    m = X.shape[1] if layout == "features-first" else X.shape[0]
+    label_shapes = [(1, m), (m,)] if layout == "features-first" else [(m,), (m, 1)]
+    if Y.shape not in label_shapes:
+        raise DataError(
+            f"{path}: X has shape {X.shape}, that is m = {m} examples in layout {layout}, "
+            f"but Y has shape {Y.shape}; expected Y of shape {label_shapes[0]} or {label_shapes[1]}"
+        )
+    if m == 0 or X.size == 0:
+        raise DataError(f"{path}: X has shape {X.shape}; there are no examples or no features")
+    for key, array in (("X", X), ("Y", Y)):
+        bad = np.argwhere(~np.isfinite(array))
+        if len(bad):
+            index = tuple(int(i) for i in bad[0])
+            raise DataError(
+                f"{path}: {key}{list(index)} is {array[index]}; every value must be a finite number"
+            )
+    bad = np.argwhere((Y != 0) & (Y != 1))
+    if len(bad):
+        index = tuple(int(i) for i in bad[0])
+        raise DataError(f"{path}: Y{list(index)} is {Y[index]}; labels must be 0 or 1")
+    X = np.array(X, dtype=np.float64)
+    if layout == "examples-first":
+        X = np.ascontiguousarray(X.T)
+    return X, np.array(Y, dtype=np.float64).reshape(1, m)
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_csv(path: Path, layout: str) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # -sig: skip the mark some editors add
+    except UnicodeDecodeError as error:
+        raise DataError(
+            f"{path}: not a UTF-8 text file (byte {error.start} cannot be decoded)"
+        ) from None
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    line_numbers: list[int] = []  # the file's line of each row, for messages
+    reader = csv.reader(text.splitlines())
+    try:
+        for cells in reader:
+            if not any(cell.strip() for cell in cells):
+                continue  # blank line
+            if header is None and not rows and not any(_is_number(c) for c in cells):
+                header = cells
+                continue
+            rows.append(cells)
+            line_numbers.append(reader.line_num)
+    except csv.Error as error:
+        raise DataError(f"{path}: row {reader.line_num + 1}: {error}") from None
+    if not rows:
+        raise DataError(f"{path}: no rows of numbers" + (" (only a header)" if header else ""))
+
+    width = len(header) if header is not None else len(rows[0])
+    values = np.empty((len(rows), width))
+    for r, (cells, line) in enumerate(zip(rows, line_numbers)):
+        if len(cells) != width:
+            raise DataError(f"{path}: row {line} has {len(cells)} columns; expected {width}")
+        for c, cell in enumerate(cells):
+            where = f"{path}: row {line}, column {c + 1}"
+            if header is not None:
+                where += f" ({header[c].strip()!r})"
+            if not cell.strip():
+                raise DataError(f"{where} is empty; expected a number")
+            try:
+                values[r, c] = float(cell)
+            except ValueError:
+                raise DataError(f"{where}: {cell.strip()!r} is not a number") from None
+            if not math.isfinite(values[r, c]):
+                raise DataError(f"{where}: {cell.strip()!r} is not a finite number")
+
+    if layout == "examples-first":
+        if width < 2:
+            raise DataError(
+                f"{path}: {width} column; expected the features, then the label in the last column"
+            )
+        X, Y = values[:, :-1].T, values[:, -1]
+        label_cells = [(line, width) for line in line_numbers]
+    else:
+        if len(rows) < 2:
+            raise DataError(
+                f"{path}: {len(rows)} row; in layout features-first expected one row per "
+                "feature, then the labels in the last row"
+            )
+        X, Y = values[:-1], values[-1]
+        label_cells = [(line_numbers[-1], c + 1) for c in range(width)]
+    for label, (line, column) in zip(Y, label_cells):
+        if label not in (0.0, 1.0):
+            raise DataError(f"{path}: row {line}, column {column}: label {label:g} is not 0 or 1")
+    return np.ascontiguousarray(X), Y.reshape(1, -1).copy()
