@@ -190,8 +190,13 @@ def test_penalty_dispatches_by_kind():
     ("call", "error", "message"),
     [
         (lambda model: l2_penalty(model, {"W9": 1.0}, 4), ValueError, r"λ given for \['W9'\]"),
-        (lambda model: l2_penalty(model, -0.1, 4), ValueError, "λ for W1 is -0.1"),
-        (lambda model: l1_penalty(model, float("inf"), 4), ValueError, "λ for W1 is inf"),
+        (lambda model: l2_penalty(model, {"W1": -2.0}, 4), ValueError, "λ for W1 is -2.0"),
+        (lambda model: l2_penalty(model, -0.1, 4), ValueError, "λ for every parameter is -0.1"),
+        (
+            lambda model: l1_penalty(model, float("inf"), 4),
+            ValueError,
+            "λ for every parameter is inf",
+        ),
         (lambda model: l2_penalty(model, 0.1, 0), ValueError, "m=0; expected the number"),
         (lambda model: l2_penalty(model, 0.1, 2.5), ValueError, "m=2.5"),
         (lambda model: l2_penalty(model.parameters(), {"W1": 1.0}, 4), TypeError, "got a list"),

@@ -251,11 +251,10 @@ class MLP(Module):
         self.layers = Sequential(*modules)
 
     def named_parameters(self) -> list[tuple[str, Tensor]]:
-        return [
-            (name + str(l), p)
-            for l, layer in enumerate(self.linears, start=1)
-            for name, p in layer.named_parameters()
-        ]
+        named = []
+        for l, layer in enumerate(self.linears, start=1):
+            named += [(f"W{l}", layer.W), (f"b{l}", layer.b)]
+        return named
 
     def forward(self, X: Any) -> Tensor:
         return self.layers(X)

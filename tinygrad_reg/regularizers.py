@@ -95,44 +95,50 @@ def is_weight(name: str) -> bool:
 
 def _selected(params: Params, lambd: Lambda, where: str) -> tuple[list[Tensor], list[float]]:
     """The tensors to penalize and the λ of each."""
-    if isinstance(params, (list, tuple)):
+    if isinstance(params, Module):
+        named = params.named_parameters()
+    elif isinstance(params, dict):
+        named = list(params.items())
+    elif isinstance(params, (list, tuple)):
         if isinstance(lambd, dict):
             raise TypeError(
                 f"{where}: a dict of λ needs named parameters (a Module or a dict name → Tensor); "
                 "got a list."
             )
-        chosen = [(f"params[{i}]", t, lambd) for i, t in enumerate(params)]
+        named = [(f"params[{i}]", t) for i, t in enumerate(params)]
     else:
-        if isinstance(params, Module):
-            named = params.named_parameters()
-        elif isinstance(params, dict):
-            named = list(params.items())
-        else:
-            raise TypeError(
-                f"{where}: params must be a Module, a dict name → Tensor or a list of Tensors; "
-                f"got {type(params).__name__}."
+        raise TypeError(
+            f"{where}: params must be a Module, a dict name → Tensor or a list of Tensors; "
+            f"got {type(params).__name__}."
+        )
+    if isinstance(lambd, dict):
+        unknown = [name for name in lambd if name not in dict(named)]
+        if unknown:
+            raise ValueError(
+                f"{where}: λ given for {unknown}, which are not among the parameters "
+                f"{[name for name, _ in named]}."
             )
-        if isinstance(lambd, dict):
-            unknown = [name for name in lambd if name not in dict(named)]
-            if unknown:
-                raise ValueError(
-                    f"{where}: λ given for {unknown}, which are not among the parameters "
-                    f"{[name for name, _ in named]}."
-                )
-            chosen = [(name, t, lambd[name]) for name, t in named if name in lambd]
-        else:
-            chosen = [(name, t, lambd) for name, t in named if is_weight(name)]
+        chosen = [(name, t) for name, t in named if name in lambd]
+        lambdas = [_checked_lambda(lambd[name], name, where) for name, _ in chosen]
+    else:
+        exactly_these = isinstance(params, (list, tuple))
+        chosen = [(name, t) for name, t in named if exactly_these or is_weight(name)]
+        lambdas = [_checked_lambda(lambd, "every parameter", where)] * len(chosen)
     if not chosen:
         raise ValueError(
             f"{where}: nothing to penalize (by default the parameters whose names start with "
             '"W"); pass a dict of λ or a list of Tensors to choose.'
         )
-    for name, t, lam in chosen:
+    for name, t in chosen:
         if not isinstance(t, Tensor):
             raise TypeError(f"{where}: {name} is a {type(t).__name__}; expected a Tensor.")
-        if not (isinstance(lam, (int, float, np.integer, np.floating)) and 0 <= lam < np.inf):
-            raise ValueError(f"{where}: λ for {name} is {lam!r}; expected a finite number >= 0.")
-    return [t for _, t, _ in chosen], [float(lam) for _, _, lam in chosen]
+    return [t for _, t in chosen], lambdas
+
+
+def _checked_lambda(lam: Any, name: str, where: str) -> float:
+    if not (isinstance(lam, (int, float, np.integer, np.floating)) and 0 <= lam < np.inf):
+        raise ValueError(f"{where}: λ for {name} is {lam!r}; expected a finite number >= 0.")
+    return float(lam)
 
 
 def _check_m(m: int, where: str) -> None:
