@@ -108,7 +108,7 @@ class Function:
         return type(self).__name__
 
     def __call__(self, *inputs: Tensor) -> Tensor:
-        arrays = tuple([x.data for x in inputs])
+        arrays = tuple([x._data for x in inputs])
         try:
             out = self.forward(*arrays)
         except (ValueError, TypeError, IndexError) as error:
@@ -132,7 +132,7 @@ class Function:
         dtypes = ", ".join(str(a.dtype) for a in arrays)
         return (
             f"{self.name}: cannot apply to inputs of shapes {shapes} (dtypes {dtypes}); "
-            f"expected {self.expects}. numpy said: {error}"
+            f"expected {self.expects} ({error})"
         )
 
     def release(self) -> None:
@@ -145,7 +145,7 @@ class Function:
             return (self.out, *self.saved)  # type: ignore[misc]
         assert self.inputs is not None and self.saved is not None
         for x, saved in zip((output, *self.inputs), (self.out, *self.saved)):
-            if x.data is not saved:
+            if x._data is not saved:
                 raise RuntimeError(
                     f"{self.name}: the .data of one of its tensors (shape {x.shape}) was "
                     "replaced after the forward pass, so a graph of the backward pass cannot be "

@@ -8,8 +8,8 @@ each forward and its gradient rule live.
 Safety rule: a Tensor's ``.data`` is a private, read-only array. ``Tensor(array)`` copies the
 user's array, and writing into ``.data`` raises numpy's "assignment destination is read-only"
 error, so nothing a graph has saved can change under it. Optimizers update a parameter by
-assigning a new array (``p.data = p.data - lr * p.grad``); graphs recorded earlier keep the
-old array, so their gradients stay correct.
+assigning a new array (``p.data = p.data - lr * p.grad``, which is copied into a new private
+read-only array); graphs recorded earlier keep the old array, so their gradients stay correct.
 """
 
 from __future__ import annotations
@@ -27,9 +27,20 @@ ArrayLike = Any  # numbers, nested lists, numpy arrays
 
 
 def as_float_array(data: ArrayLike, where: str = "Tensor") -> np.ndarray:
-    """A new read-only array: float dtypes are kept, bools and ints become float64."""
+    """A private read-only array: float dtypes are kept, bools and ints become float64.
+
+    The data is copied unless it already is a read-only float array that owns its memory
+    (nobody can write to it, so sharing it is safe).
+    """
     if isinstance(data, Tensor):
-        return data.data  # already private and read-only
+        return data._data
+    if (
+        isinstance(data, np.ndarray)
+        and data.dtype.kind == "f"
+        and not data.flags.writeable
+        and data.base is None
+    ):
+        return data
     try:
         array = np.array(data)
     except ValueError as error:
@@ -56,18 +67,25 @@ class Tensor:
     array([[2., 4.]])
     """
 
-    __slots__ = ("__weakref__", "_retains_grad", "data", "grad", "grad_fn", "name", "requires_grad")
+    __slots__ = (
+        "__weakref__",
+        "_data",
+        "_retains_grad",
+        "grad",
+        "grad_fn",
+        "name",
+        "requires_grad",
+    )
 
     # numpy must not treat a Tensor as an array of objects: with this, ``np_array + t`` makes
     # numpy hand the operation to ``Tensor.__radd__``.
     __array_ufunc__ = None
 
-    data: np.ndarray
     grad: np.ndarray | None
     grad_fn: Function | None
 
     def __init__(self, data: ArrayLike, requires_grad: bool = False, name: str | None = None):
-        self.data = as_float_array(data)
+        self._data = as_float_array(data)
         self.grad = None
         self.requires_grad = bool(requires_grad)
         self.grad_fn = None
@@ -78,7 +96,7 @@ class Tensor:
     def _from_op(cls, data: np.ndarray, grad_fn: Function | None) -> Tensor:
         """Fast constructor for op results (``data`` is already a read-only float array)."""
         t = object.__new__(cls)
-        t.data = data
+        t._data = data
         t.grad = None
         t.requires_grad = grad_fn is not None
         t.grad_fn = grad_fn
@@ -97,7 +115,7 @@ class Tensor:
         if isinstance(other, (int, float, np.integer, np.floating, np.bool_)) or (
             isinstance(other, np.ndarray) and other.dtype.kind in "biu"
         ):
-            array = np.array(other, dtype=self.data.dtype)
+            array = np.array(other, dtype=self._data.dtype)
             array.setflags(write=False)
             return Tensor._from_op(array, None)
         return Tensor._from_op(as_float_array(other, "Tensor operand"), None)
@@ -105,20 +123,32 @@ class Tensor:
     # --- attributes ----------------------------------------------------------------------
 
     @property
+    def data(self) -> np.ndarray:
+        """The values, as a read-only numpy array."""
+        return self._data
+
+    @data.setter
+    def data(self, values: ArrayLike) -> None:
+        """Replace the values (an optimizer step does). Graphs recorded before keep the old
+        array, so their gradients stay those of the values they saw; a writable array is
+        copied, so nobody can change the new values behind the tensor's back either."""
+        self._data = as_float_array(values, "Tensor.data")
+
+    @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def size(self) -> int:
-        return self.data.size
+        return self._data.size
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def is_leaf(self) -> bool:
@@ -137,17 +167,17 @@ class Tensor:
 
     def numpy(self) -> np.ndarray:
         """A writable copy of the data."""
-        return self.data.copy()
+        return self._data.copy()
 
     def item(self) -> float:
         """The value of a one-element tensor as a Python float."""
         if self.size != 1:
             raise ValueError(f"item: the tensor has shape {self.shape}; expected one element.")
-        return self.data.item()
+        return self._data.item()
 
     def detach(self) -> Tensor:
         """The same values, cut from the graph (shares the read-only array, no copy)."""
-        return Tensor._from_op(self.data, None)
+        return Tensor._from_op(self._data, None)
 
     def retain_grad(self) -> Tensor:
         """Keep this non-leaf tensor's gradient in ``.grad`` after ``backward``."""
@@ -170,7 +200,7 @@ class Tensor:
         return explain.explain_backward(self, grad, file)
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="Tensor(")
+        body = np.array2string(self._data, separator=", ", prefix="Tensor(")
         extras = ""
         if self.dtype != np.float64:
             extras += f", dtype={self.dtype}"
@@ -188,7 +218,7 @@ class Tensor:
         return self.shape[0]
 
     def __bool__(self) -> bool:
-        return bool(self.data)
+        return bool(self._data)
 
     def __float__(self) -> float:
         return float(self.item())
@@ -196,22 +226,22 @@ class Tensor:
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         """``np.asarray(t)`` is the read-only data itself; ``np.array(t)`` a writable copy."""
         if copy or dtype is not None:
-            return self.data.astype(self.dtype if dtype is None else dtype)  # astype copies
-        return self.data
+            return self._data.astype(self.dtype if dtype is None else dtype)  # astype copies
+        return self._data
 
     # Comparisons are not differentiable; they return numpy bool arrays, usable as masks.
     # ``==`` is left as identity so tensors can be dict keys and set members.
     def __lt__(self, other: Any) -> np.ndarray:
-        return self.data < _value(other)
+        return self._data < _value(other)
 
     def __le__(self, other: Any) -> np.ndarray:
-        return self.data <= _value(other)
+        return self._data <= _value(other)
 
     def __gt__(self, other: Any) -> np.ndarray:
-        return self.data > _value(other)
+        return self._data > _value(other)
 
     def __ge__(self, other: Any) -> np.ndarray:
-        return self.data >= _value(other)
+        return self._data >= _value(other)
 
     # --- arithmetic (ops/arithmetic.py, ops/linalg.py) -----------------------------------
 
