@@ -90,7 +90,7 @@ class Checkpoint:
             model.load_state_dict(self.parameters)
         else:
             for name, tensor in tensors.items():
-                tensor.data = _read_only_copy(self.parameters[name])
+                tensor.data = self.parameters[name]  # the setter copies a writable array
         if optimizer is not None:
             optimizer.load_state_dict(self.optimizer_state)  # type: ignore[arg-type]
 
@@ -291,9 +291,3 @@ def _mismatches(saved: dict[str, np.ndarray], tensors: dict[str, Tensor]) -> lis
         elif array.dtype != tensor.dtype:
             problems.append(f"{name!r} has dtype {array.dtype}, the model's {tensor.dtype}")
     return problems
-
-
-def _read_only_copy(array: np.ndarray) -> np.ndarray:
-    copy = np.array(array)
-    copy.setflags(write=False)
-    return copy

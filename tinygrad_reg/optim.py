@@ -102,7 +102,7 @@ class Optimizer:
             if p.grad is None:
                 continue
             new = self.update(p.data, p.grad, state).astype(p.dtype, copy=False)
-            new.setflags(write=False)
+            new.setflags(write=False)  # a fresh read-only array: the data setter need not copy it
             p.data = new
 
     def update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> np.ndarray:
