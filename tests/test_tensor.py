@@ -68,6 +68,16 @@ def test_data_is_read_only():
             data[0] = 5.0
 
 
+def test_assigning_data_copies_a_writable_array():
+    t = Tensor([1.0, 2.0], requires_grad=True)
+    new = np.array([5.0, 6.0])
+    t.data = new
+    new[0] = 100.0
+    np.testing.assert_array_equal(t.data, [5.0, 6.0])
+    with pytest.raises(ValueError, match="read-only"):
+        t.data[0] = 0.0
+
+
 # --- operators with numbers and arrays ------------------------------------------------------
 
 OPERATORS = [operator.add, operator.sub, operator.mul, operator.truediv, operator.pow]

@@ -201,6 +201,8 @@ def test_shape_errors_name_the_op_and_the_shapes():
         concatenate([x, x], axis=2)
     with pytest.raises(ValueError, match=r"Stack.*\(2, 3\), \(3, 2\)"):
         stack([x, x.T])
+    with pytest.raises(ValueError, match=r"Stack.*\(2, 3\), \(2, 3\)"):
+        stack([x, x], axis=3)
     with pytest.raises(ValueError, match=r"concatenate.*at least one"):
         concatenate([])
     with pytest.raises(ValueError, match=r"stack.*at least one"):
