@@ -1,0 +1,181 @@
+"""Pictures of a training run, written as PNG files (needs matplotlib: the ``plot`` extra).
+
+- ``decision_boundaries``: what each model predicts over the plane, with the training points;
+- ``cost_curves``: the cost against the iteration, one line per run;
+- ``weight_histograms``: how the weights are distributed, one panel per run (L1 piles them up
+  at exactly 0, L2 only shrinks them).
+
+Figures are drawn with matplotlib's object interface on the Agg (file) canvas, never pyplot:
+nothing global changes, no window opens, and it works on a machine without a display.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .engine import no_grad
+
+INSTALL_HINT = 'pip install "tinygrad_reg[plot]"'
+
+# Label 0 blue and label 1 red, the two ends of the background's colour map ("RdBu_r").
+LABEL_COLOURS = ("#2166ac", "#b2182b")
+RUN_COLOURS = ("#4d4d4d", "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b")
+
+
+def available() -> bool:
+    """True if matplotlib can be imported."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _figure(width: float, height: float) -> Any:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), dpi=110, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _save(figure: Any, path: str | os.PathLike[str]) -> str:
+    figure.savefig(path)
+    return os.fspath(path)
+
+
+class Panel(NamedTuple):
+    """One model to draw: its title (e.g. "L2, λ = 0.7") and the model."""
+
+    title: str
+    model: Any
+
+
+def _probabilities(model: Any, points: np.ndarray) -> np.ndarray:
+    """σ(model(points)) for points (2, k), in evaluation mode (no dropout), no graph."""
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            return model(points).sigmoid().data.reshape(-1)
+    finally:
+        model.train(was_training)
+
+
+def decision_boundaries(
+    path: str | os.PathLike[str],
+    panels: Sequence[Panel],
+    X: np.ndarray,
+    Y: np.ndarray,
+    title: str = "Decision boundaries",
+) -> str:
+    """One panel per model (a grid of up to 2 columns): the probability of label 1 over the
+    plane as a shaded background, the 0.5 boundary as a line, and the points X (2, m) coloured
+    by their labels Y (1, m). Returns the path written."""
+    if X.shape[0] != 2:
+        raise ValueError(f"decision_boundaries: X has shape {X.shape}; expected 2 features.")
+    columns = min(2, len(panels))
+    rows = math.ceil(len(panels) / columns)
+    figure = _figure(5.2 * columns, 4.6 * rows)
+    axes = figure.subplots(rows, columns, squeeze=False, sharex=True, sharey=True)
+    (x_lo, x_hi), (y_lo, y_hi) = [_padded_range(X[i]) for i in (0, 1)]
+    xs, ys = np.meshgrid(np.linspace(x_lo, x_hi, 250), np.linspace(y_lo, y_hi, 250))
+    grid = np.stack([xs.ravel(), ys.ravel()])
+    labels = Y.reshape(-1)
+    for ax, panel in zip(axes.flat, panels):
+        probability = _probabilities(panel.model, grid).reshape(xs.shape)
+        shading = ax.contourf(xs, ys, probability, levels=np.linspace(0, 1, 11), cmap="RdBu_r")
+        shading.set_alpha(0.45)
+        ax.contour(xs, ys, probability, levels=[0.5], colors="black", linewidths=1.5)
+        for label, colour in zip((0, 1), LABEL_COLOURS):
+            chosen = labels == label
+            ax.scatter(
+                X[0, chosen],
+                X[1, chosen],
+                s=16,
+                c=colour,
+                edgecolors="black",
+                linewidths=0.4,
+                label=f"label {label}",
+            )
+        ax.set_title(panel.title, fontsize=11)
+        ax.set_xlim(x_lo, x_hi)
+        ax.set_ylim(y_lo, y_hi)
+    for ax in axes.flat[len(panels) :]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel("$x_1$")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("$x_2$")
+    axes.flat[0].legend(loc="upper left", fontsize=9, framealpha=0.9)
+    colorbar = figure.colorbar(shading, ax=axes, shrink=0.8)
+    colorbar.set_label("predicted probability of label 1")
+    figure.suptitle(f"{title}\nblack line: probability 0.5; points: the training set")
+    return _save(figure, path)
+
+
+def _padded_range(values: np.ndarray) -> tuple[float, float]:
+    lo, hi = float(values.min()), float(values.max())
+    pad = 0.08 * (hi - lo) if hi > lo else 1.0
+    return lo - pad, hi + pad
+
+
+def cost_curves(
+    path: str | os.PathLike[str],
+    curves: dict[str, tuple[Sequence[int], Sequence[float]]],
+    title: str = "Cost during training",
+) -> str:
+    """One line per run: name → (iterations, costs). The cost axis is logarithmic, so the
+    slow late decrease stays visible. Returns the path written."""
+    figure = _figure(7.5, 4.6)
+    ax = figure.subplots()
+    for (name, (iterations, costs)), colour in zip(curves.items(), _cycle(RUN_COLOURS)):
+        ax.plot(iterations, costs, label=name, color=colour, linewidth=1.6)
+    ax.set_yscale("log")
+    from matplotlib.ticker import FormatStrFormatter
+
+    for axis_formatter in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):
+        axis_formatter(FormatStrFormatter("%.2g"))
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("cost (cross-entropy + penalty), log scale")
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    return _save(figure, path)
+
+
+def weight_histograms(
+    path: str | os.PathLike[str],
+    weights: dict[str, np.ndarray],
+    zero_threshold: float,
+    title: str = "Weights after training",
+) -> str:
+    """One histogram panel per run (name → all its weights), on shared bins; each panel says
+    how many weights are within ``zero_threshold`` of 0. Counts on a log scale so that a few
+    large weights and a pile at 0 both show. Returns the path written."""
+    largest = max(float(np.abs(w).max()) for w in weights.values())
+    bins = np.linspace(-largest, largest, 61)
+    figure = _figure(5.0 * len(weights), 4.2)
+    axes = figure.subplots(1, len(weights), squeeze=False, sharey=True)[0]
+    for ax, (name, w), colour in zip(axes, weights.items(), _cycle(RUN_COLOURS[1:])):
+        w = np.ravel(w)
+        near_zero = float(np.mean(np.abs(w) < zero_threshold))
+        ax.hist(w, bins=bins, color=colour, edgecolor="white", linewidth=0.4)
+        ax.set_yscale("log")
+        ax.set_title(f"{name}: {near_zero:.0%} of {w.size} weights have |w| < {zero_threshold:g}")
+        ax.set_xlabel("weight value")
+        ax.grid(True, axis="y", alpha=0.3)
+    axes[0].set_ylabel("number of weights (log scale)")
+    figure.suptitle(title)
+    return _save(figure, path)
+
+
+def _cycle(colours: Sequence[str]) -> Any:
+    while True:
+        yield from colours
