@@ -203,10 +203,12 @@ def test_a_gradient_of_the_wrong_shape_is_rejected_before_anything_moves():
 # --- construction errors ---------------------------------------------------------------------
 
 
-def test_params_may_be_a_dict_or_any_iterable():
+def test_params_may_be_a_module_a_dict_or_any_iterable():
     a, b = Tensor([1.0], requires_grad=True), Tensor([2.0], requires_grad=True)
     assert SGD({"a": a, "b": b}, lr=0.1).params == [a, b]
     assert SGD(iter([a, b]), lr=0.1).params == [a, b]
+    model = MLP([2, 3, 1])
+    assert SGD(model, lr=0.1).params == model.parameters()
 
 
 @pytest.mark.parametrize(

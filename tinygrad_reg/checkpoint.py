@@ -225,7 +225,7 @@ def _write_atomically(path: str, arrays: dict[str, np.ndarray]) -> None:
     fd = os.open(temporary, flags, 0o666)
     try:
         with os.fdopen(fd, "wb") as file:
-            np.savez(file, **arrays)
+            np.savez(file, **arrays)  # type: ignore[arg-type]  # stubs mix allow_pickle in
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)
