@@ -60,6 +60,21 @@ def test_tensor_copies_the_users_array(x):
     np.testing.assert_array_equal(t.data, before)
 
 
+def test_tensor_copies_even_a_read_only_user_array():
+    x = np.ones(3)
+    x.setflags(write=False)
+    t = Tensor(x, requires_grad=True)
+    assert not np.shares_memory(t.data, x)
+
+
+def test_assigning_a_fresh_read_only_array_adopts_it():
+    t = Tensor([1.0, 2.0], requires_grad=True)
+    fresh = np.array([3.0, 4.0])
+    fresh.setflags(write=False)  # what an optimizer step hands over
+    t.data = fresh
+    assert t.data is fresh
+
+
 def test_data_is_read_only():
     t = Tensor([1.0, 2.0], requires_grad=True)
     y = t * 2

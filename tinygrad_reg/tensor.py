@@ -7,7 +7,8 @@ each forward and its gradient rule live.
 
 Safety rule: a Tensor's ``.data`` is a private, read-only array. ``Tensor(array)`` copies the
 user's array, and writing into ``.data`` raises numpy's "assignment destination is read-only"
-error, so nothing a graph has saved can change under it. Optimizers update a parameter by
+error, so nothing a graph has saved can change under it (unless someone deliberately flips
+the array's writeable flag back: don't). Optimizers update a parameter by
 assigning a new array (``p.data = p.data - lr * p.grad``, which is copied into a new private
 read-only array); graphs recorded earlier keep the old array, so their gradients stay correct.
 """
@@ -26,16 +27,19 @@ Scalar = int | float
 ArrayLike = Any  # numbers, nested lists, numpy arrays
 
 
-def as_float_array(data: ArrayLike, where: str = "Tensor") -> np.ndarray:
-    """A private read-only array: float dtypes are kept, bools and ints become float64.
+def as_float_array(
+    data: ArrayLike, where: str = "Tensor", adopt_read_only: bool = False
+) -> np.ndarray:
+    """A private read-only copy of ``data``: float dtypes kept, bools and ints made float64.
 
-    The data is copied unless it already is a read-only float array that owns its memory
-    (nobody can write to it, so sharing it is safe).
+    With ``adopt_read_only``, a float array that is already read-only and owns its memory is
+    taken without a copy: that is how an optimizer hands over the fresh array it computed.
     """
     if isinstance(data, Tensor):
         return data._data
     if (
-        isinstance(data, np.ndarray)
+        adopt_read_only
+        and isinstance(data, np.ndarray)
         and data.dtype.kind == "f"
         and not data.flags.writeable
         and data.base is None
@@ -130,9 +134,10 @@ class Tensor:
     @data.setter
     def data(self, values: ArrayLike) -> None:
         """Replace the values (an optimizer step does). Graphs recorded before keep the old
-        array, so their gradients stay those of the values they saw; a writable array is
-        copied, so nobody can change the new values behind the tensor's back either."""
-        self._data = as_float_array(values, "Tensor.data")
+        array, so their gradients stay those of the values they saw. A writable array is
+        copied, so nobody can change the new values behind the tensor's back; a read-only one
+        that owns its memory is adopted as it is."""
+        self._data = as_float_array(values, "Tensor.data", adopt_read_only=True)
 
     @property
     def shape(self) -> tuple[int, ...]:

@@ -71,3 +71,10 @@ def test_bad_axis_raises_naming_the_op_and_the_shape(name, axis):
         reduce(name, Tensor(np.ones((2, 3))), axis, False)
     message = str(raised.value)
     assert name.capitalize() in message and "(2, 3)" in message
+
+
+@pytest.mark.parametrize("name", REDUCTIONS)
+@pytest.mark.parametrize("axis", [1.0, "0", (0, 1.5)])
+def test_an_axis_that_is_not_an_int_raises_a_type_error_naming_the_op(name, axis):
+    with pytest.raises(TypeError, match=name.capitalize()):
+        reduce(name, Tensor(np.ones((2, 3))), axis, False)

@@ -207,3 +207,17 @@ def test_shape_errors_name_the_op_and_the_shapes():
         concatenate([])
     with pytest.raises(ValueError, match=r"stack.*at least one"):
         stack([])
+
+
+def test_an_empty_index_list_selects_nothing_and_gives_zero_gradient():
+    t = Tensor(np.ones((2, 3)), requires_grad=True)
+    picked = t[[]]
+    assert picked.shape == (0, 3)
+    (picked.sum() + t.sum()).backward()
+    np.testing.assert_array_equal(t.grad, np.ones((2, 3)))
+
+
+@pytest.mark.parametrize("join", [concatenate, stack])
+def test_concatenate_and_stack_need_an_int_axis(join):
+    with pytest.raises(TypeError, match="expected an int"):
+        join([Tensor([1.0]), Tensor([2.0])], axis=None)

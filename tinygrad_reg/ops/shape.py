@@ -78,7 +78,7 @@ def _index_without_aliases(index: Any) -> tuple[Any, ...]:
         if isinstance(item, Tensor):
             item = item.data
         if isinstance(item, (list, np.ndarray)):
-            item = np.array(item)
+            item = np.array(item) if len(item) else np.array(item, dtype=np.intp)  # x[[]]
             if item.dtype.kind not in "biu":
                 raise IndexError(
                     f"GetItem: index arrays must hold integers or booleans, not {item.dtype}."
@@ -139,6 +139,8 @@ class Concatenate(Function):
     expects = "equal shapes except along axis"
 
     def __init__(self, axis: int):
+        if not isinstance(axis, int):
+            raise TypeError(f"Concatenate: axis={axis!r}; expected an int (flatten first).")
         self.axis = axis
 
     def forward(self, *xs: np.ndarray) -> np.ndarray:
@@ -163,6 +165,8 @@ class Stack(Function):
     expects = "tensors of equal shape"
 
     def __init__(self, axis: int):
+        if not isinstance(axis, int):
+            raise TypeError(f"Stack: axis={axis!r}; expected an int.")
         self.axis = axis
 
     def forward(self, *xs: np.ndarray) -> np.ndarray:
