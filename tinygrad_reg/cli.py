@@ -299,7 +299,7 @@ def run_train(args: argparse.Namespace) -> int:
     print(f"weights with |w| < {demo.ZERO_THRESHOLD:g}: {results['weights_near_zero']:.0%}")
 
     settings = {k: v for k, v in vars(args).items() if k not in ("command", "run", "no_plots")}
-    metadata = {"layer_dims": layer_dims, "lr": lr, "lambd": lambd, **settings, **results}
+    metadata = {**settings, "layer_dims": layer_dims, "lr": lr, "lambd": lambd, **results}
     checkpoint = save(out / "model.npz", model, optimizer, metadata=metadata)
     print(f"checkpoint     {checkpoint}")
     if not args.no_plots:

@@ -135,28 +135,26 @@ def train_variant(
 
 
 def table(results: list[Result]) -> str:
-    """The results as a plain-text table."""
-    columns = [
-        ("variant", 8, lambda r: r.variant.name),
-        ("hyperparameters", 16, lambda r: r.variant.hyperparameters),
-        ("train acc", 9, lambda r: f"{r.train_accuracy:.1%}"),
-        ("test acc", 8, lambda r: f"{r.test_accuracy:.1%}"),
-        ("final cost", 10, lambda r: f"{r.final_cost:.4f}"),
-        (f"|w| < {ZERO_THRESHOLD:g}", 10, lambda r: f"{r.zero_fraction:.0%}"),
-        ("max |autodiff − hand-written| at start", 38, lambda r: f"{r.gradient_gap:.1e}"),
-    ]
-    header = "  ".join(
-        f"{name:<{w}}" if i < 2 else f"{name:>{w}}" for i, (name, w, _) in enumerate(columns)
+    """The results as a plain-text table, with a note on the last two columns."""
+    header = (
+        f"{'variant':<9}{'hyperparameters':<18}{'train acc':>9}{'test acc':>10}{'final cost':>12}"
+        f"{f'|w| < {ZERO_THRESHOLD:g}':>12}{'|autodiff − hand-written|':>28}"
     )
     lines = [header, "-" * len(header)]
     for r in results:
-        cells = [cell(r) for _, _, cell in columns]
         lines.append(
-            "  ".join(
-                f"{c:<{w}}" if i < 2 else f"{c:>{w}}"
-                for i, (c, (_, w, _)) in enumerate(zip(cells, columns))
-            )
+            f"{r.variant.name:<9}{r.variant.hyperparameters:<18}{r.train_accuracy:>9.1%}"
+            f"{r.test_accuracy:>10.1%}{r.final_cost:>12.4f}{r.zero_fraction:>12.0%}"
+            f"{r.gradient_gap:>28.1e}"
         )
+    lines += [
+        "-" * len(header),
+        f"|w| < {ZERO_THRESHOLD:g}: the fraction of the weights (W1..W{len(LAYER_DIMS) - 1}) that "
+        "are ~0.",
+        "|autodiff − hand-written|: the largest difference between the engine's gradients and "
+        "reference.py's\nhand-written backprop, over every entry of every dW and db, at the "
+        "start of training (same initial\nparameters; for dropout, identically seeded masks).",
+    ]
     return "\n".join(lines)
 
 
@@ -212,7 +210,7 @@ def run_demo(
     data = datasets.load(dataset)
     print(
         f"The course network {LAYER_DIMS} (seed {SEED}, lr {LEARNING_RATE}, full batch, "
-        f"{iterations} iterations) on the {data.name!r} dataset: {data.train_X.shape[1]} "
+        f"{iterations} iterations)\non the {data.name!r} dataset: {data.train_X.shape[1]} "
         f"training and {data.test_X.shape[1]} test examples.",
         file=stdout,
         flush=True,

@@ -159,7 +159,7 @@ def weight_histograms(
     """One histogram panel per run (name → all its weights), on shared bins; each panel says
     how many weights are within ``zero_threshold`` of 0. Counts on a log scale so that a few
     large weights and a pile at 0 both show. Returns the path written."""
-    largest = max(float(np.abs(w).max()) for w in weights.values())
+    largest = max(zero_threshold, *(float(np.abs(w).max()) for w in weights.values()))
     bins = np.linspace(-largest, largest, 61)
     figure = _figure(5.0 * len(weights), 4.2)
     axes = figure.subplots(1, len(weights), squeeze=False, sharey=True)[0]

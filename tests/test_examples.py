@@ -1,0 +1,54 @@
+"""Smoke test of examples/: every script runs (quick mode), exits 0 and tells its story.
+
+Each example runs in its own process from a scratch folder, with TINYGRAD_REG_QUICK=1 (fewer
+iterations), as a reader would run it. Every example must be listed in EXPECTED below with a
+line its output must contain, so a new example cannot go untested.
+"""
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+# file name → (extra arguments, text its output must contain)
+EXPECTED = {
+    "scalar_autodiff.py": ([], "The engine applied the same chain rule"),
+    "second_derivatives.py": ([], "exact minimum at sqrt(2/3)"),
+    "course_network_l2.py": ([], "autodiff == hand-written backprop, with L2"),
+    "l1_vs_l2_sparsity.py": ([], "L1 zeroes many more weights than L2."),
+    "dropout.py": ([], "through the same masks"),
+    "gradient_checking.py": ([], "The gradient check caught the planted bug."),
+    "property_test_your_op.py": ([], "All properties hold, and the bug was caught."),
+    "course_recipe.py": (["--iterations", "300"], "autodiff == reference"),
+}
+
+
+def test_every_example_is_listed():
+    assert sorted(p.name for p in EXAMPLES.glob("*.py")) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_example_runs(name, tmp_path):
+    arguments, expected = EXPECTED[name]
+    script = EXAMPLES / name
+    docstring = ast.get_docstring(ast.parse(script.read_text(encoding="utf-8")))
+    assert docstring and "Run" in docstring, f"{name}: the docstring should say how to run it"
+
+    environment = {**os.environ, "TINYGRAD_REG_QUICK": "1", "PYTHONIOENCODING": "utf-8"}
+    result = subprocess.run(
+        [sys.executable, str(script), *arguments],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        cwd=tmp_path,
+        env=environment,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert expected in result.stdout
+    assert "Traceback" not in result.stderr
