@@ -26,10 +26,16 @@ def constant(array: np.ndarray, like: Any) -> Any:
 
 
 def stable_sigmoid(z: np.ndarray) -> np.ndarray:
-    """1/(1+e^-z) computed as e^z/(1+e^z) for negative z, so exp never overflows."""
-    e = np.exp(-np.abs(z))
-    r = 1.0 / (1.0 + e)
-    return np.where(z >= 0, r, e * r)
+    """1/(1+e^-z), finite and warning-free for every z.
+
+    The plain formula is accurate everywhere; its only flaw is that e^-z overflows for
+    z < -709 (float64), and then 1/(1+inf) = 0 is the right limit: the exact value is a
+    subnormal number below 2.3e-308. So the overflow is allowed silently rather than avoided,
+    and the result is the course's sigmoid, bit for bit — which lets the autodiff run and the
+    hand-written one do identical arithmetic.
+    """
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-z))
 
 
 def sigmoid(x: Any) -> Any:
