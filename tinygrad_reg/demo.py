@@ -28,6 +28,7 @@ import numpy as np
 
 from . import datasets, plots, reference
 from .nn import MLP
+from .optim import SGD
 from .selfcheck import Network, autodiff_gradients, reference_gradients
 from .training import History, accuracy, fit
 
@@ -60,7 +61,7 @@ class Variant:
     @property
     def label(self) -> str:
         """For plots: "no regularization", "L2, λ = 0.7", ..."""
-        if self.hyperparameters == "-":
+        if self.penalty == "none" and self.keep_prob == 1:
             return "no regularization"
         return f"{self.name}, {self.hyperparameters}"
 
@@ -119,6 +120,7 @@ def train_variant(
         Y,
         penalty=variant.penalty,
         lambd=variant.lambd,
+        optimizer=SGD(model.parameters(), lr=LEARNING_RATE),
         iterations=iterations,
         log_every=max(1, iterations // 200),
         progress=progress,
@@ -217,15 +219,13 @@ def run_demo(
     )
     results = []
     for k, variant in enumerate(VARIANTS, start=1):
+        name = f"[{k}/{len(VARIANTS)}] {variant.name}"
+        if stderr.isatty():  # fit's progress line follows; say what it is about
+            print(f"[{k}/{len(VARIANTS)}] {variant.label}", file=stderr, flush=True)
         start = time.perf_counter()
-        result = train_variant(variant, data, iterations, progress=True)
-        results.append(result)
-        print(
-            f"[{k}/{len(VARIANTS)}] {variant.name}: {iterations} iterations in "
-            f"{time.perf_counter() - start:.1f} s",
-            file=stderr,
-            flush=True,
-        )
+        results.append(train_variant(variant, data, iterations, progress=True))
+        seconds = time.perf_counter() - start
+        print(f"{name}: {iterations} iterations in {seconds:.1f} s", file=stderr, flush=True)
     print("\n" + table(results) + "\n", file=stdout)
     if not make_plots:
         return results
