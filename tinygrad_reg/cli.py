@@ -282,21 +282,11 @@ def run_train(args: argparse.Namespace) -> int:
             seed=args.seed,
             log_every=max(1, args.iterations // 200),
         )
-    except FloatingPointError as error:
-        print(f"training broke down: {error} Try a smaller --lr.", file=sys.stderr)
+    except FloatingPointError as error:  # the cost became NaN or inf
+        print(f"{_program_name()} train: error: {error}", file=sys.stderr)
         return 1
     print(f"trained in {history.wall_time:.1f} s", file=sys.stderr)
-
-    results = {"train_accuracy": accuracy(model, X, Y), "final_cost": history.costs[-1]}
-    if test is not None:
-        results["test_accuracy"] = accuracy(model, *test)
-    weights = demo.weights_of(model)
-    results["weights_near_zero"] = float(np.mean(np.abs(weights) < demo.ZERO_THRESHOLD))
-    print(f"train accuracy {results['train_accuracy']:.1%}")
-    if test is not None:
-        print(f"test accuracy  {results['test_accuracy']:.1%}")
-    print(f"final cost     {results['final_cost']:.4f}")
-    print(f"weights with |w| < {demo.ZERO_THRESHOLD:g}: {results['weights_near_zero']:.0%}")
+    results = _evaluate(model, X, Y, test, history.costs[-1])
 
     settings = {k: v for k, v in vars(args).items() if k not in ("command", "run", "no_plots")}
     metadata = {**settings, "layer_dims": layer_dims, "lr": lr, "lambd": lambd, **results}
@@ -305,6 +295,21 @@ def run_train(args: argparse.Namespace) -> int:
     if not args.no_plots:
         _train_plots(model, X, Y, history, results, out, source)
     return 0
+
+
+def _evaluate(model: MLP, X: np.ndarray, Y: np.ndarray, test: Any, cost: float) -> dict:
+    """Accuracies, final cost and the fraction of weights ~0: printed, and returned."""
+    results = {"train_accuracy": accuracy(model, X, Y)}
+    print(f"train accuracy {results['train_accuracy']:.1%}")
+    if test is not None:
+        results["test_accuracy"] = accuracy(model, *test)
+        print(f"test accuracy  {results['test_accuracy']:.1%}")
+    results["final_cost"] = cost
+    print(f"final cost     {cost:.4f}")
+    near_zero = float(np.mean(np.abs(demo.weights_of(model)) < demo.ZERO_THRESHOLD))
+    results["weights_near_zero"] = near_zero
+    print(f"weights with |w| < {demo.ZERO_THRESHOLD:g}: {near_zero:.0%}")
+    return results
 
 
 def _make_folder(out: Path) -> None:
