@@ -84,3 +84,12 @@ def test_linear_shape_errors_name_the_op_and_the_shapes(shape_x, shape_w, shape_
     message = str(raised.value)
     assert "Linear" in message
     assert all(str(s) in message for s in (shape_x, shape_w, shape_b))
+
+
+def test_linear_takes_numpy_arguments_as_constants():
+    X = np.arange(6.0).reshape(2, 3)
+    W = Tensor(np.ones((4, 2)), requires_grad=True)
+    out = linear(X, W, np.zeros((4, 1)))
+    np.testing.assert_array_equal(out.data, np.ones((4, 2)) @ X)
+    out.sum().backward()
+    np.testing.assert_array_equal(W.grad, np.ones((4, 3)) @ X.T)

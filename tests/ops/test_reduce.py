@@ -78,3 +78,12 @@ def test_bad_axis_raises_naming_the_op_and_the_shape(name, axis):
 def test_an_axis_that_is_not_an_int_raises_a_type_error_naming_the_op(name, axis):
     with pytest.raises(TypeError, match=name.capitalize()):
         reduce(name, Tensor(np.ones((2, 3))), axis, False)
+
+
+@pytest.mark.parametrize("name", REDUCTIONS)
+def test_numpy_integer_axes_are_accepted(name):
+    x = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    by_numpy_int = reduce(name, x, np.int64(1), False)
+    by_tuple = reduce(name, x, (np.int32(0), 1), False)
+    np.testing.assert_array_equal(by_numpy_int.data, reduce(name, x, 1, False).data)
+    assert by_tuple.shape == ()

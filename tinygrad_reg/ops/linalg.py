@@ -57,5 +57,7 @@ class Linear(Function):
 
 
 def linear(x: Tensor, w: Tensor, b: Tensor) -> Tensor:
-    """W @ X + b as one graph node: one forward, one backward, no intermediate W @ X kept."""
-    return Linear()(x, w, b)
+    """W @ X + b as one graph node: one forward, one backward, no intermediate W @ X kept.
+
+    Arguments that are not Tensors (numpy arrays, lists) are taken as constants."""
+    return Linear()(*(t if isinstance(t, Tensor) else Tensor(t) for t in (x, w, b)))

@@ -36,13 +36,15 @@ class Reduction(Function):
     expects = "each axis in [-ndim, ndim), no axis twice"
 
     def __init__(self, axis: Axis = None, keepdims: bool = False):
-        if not (axis is None or isinstance(axis, int)):
-            if not isinstance(axis, (tuple, list)) or not all(isinstance(a, int) for a in axis):
+        if not (axis is None or isinstance(axis, (int, np.integer))):
+            if not isinstance(axis, (tuple, list)) or not all(
+                isinstance(a, (int, np.integer)) for a in axis
+            ):
                 raise TypeError(
                     f"{self.name}: axis={axis!r}; expected None, an int or a tuple of ints."
                 )
             axis = tuple(axis)
-        self.axis = axis
+        self.axis = axis if axis is None or isinstance(axis, tuple) else int(axis)
         self.keepdims = keepdims
 
     def forward(self, x: np.ndarray) -> np.ndarray:

@@ -139,9 +139,9 @@ class Concatenate(Function):
     expects = "equal shapes except along axis"
 
     def __init__(self, axis: int):
-        if not isinstance(axis, int):
+        if not isinstance(axis, (int, np.integer)):
             raise TypeError(f"Concatenate: axis={axis!r}; expected an int (flatten first).")
-        self.axis = axis
+        self.axis = int(axis)
 
     def forward(self, *xs: np.ndarray) -> np.ndarray:
         out = np.concatenate(xs, axis=self.axis)
@@ -165,9 +165,9 @@ class Stack(Function):
     expects = "tensors of equal shape"
 
     def __init__(self, axis: int):
-        if not isinstance(axis, int):
+        if not isinstance(axis, (int, np.integer)):
             raise TypeError(f"Stack: axis={axis!r}; expected an int.")
-        self.axis = axis
+        self.axis = int(axis)
 
     def forward(self, *xs: np.ndarray) -> np.ndarray:
         out = np.stack(xs, axis=self.axis)
