@@ -183,6 +183,7 @@ def write_plots(results: list[Result], data: datasets.Dataset, out: Path) -> lis
         plots.cost_curves(
             out / "cost_curves.png",
             {r.variant.label: (r.history.iterations, r.history.costs) for r in results},
+            title="Cost during training (dropout's is noisy: a new thinned network every step)",
         ),
     ]
     if histograms:
