@@ -136,7 +136,7 @@ Read the checkpoint back in Python:
   model = tinygrad_reg.nn.MLP(ckpt.metadata["layer_dims"]); ckpt.restore(model)
 """
 
-OPTIMIZERS: dict[str, tuple[type[Optimizer], float]] = {
+OPTIMIZERS: dict[str, tuple[Callable[..., Optimizer], float]] = {
     # name: (class, default learning rate)
     "sgd": (SGD, 0.3),  # the course's gradient descent
     "adam": (Adam, 0.01),
@@ -240,9 +240,9 @@ def _penalty_strength(args: argparse.Namespace) -> Any:
         if args.lambd is not None and any(args.lambd):
             raise UsageError("--lambd needs a penalty: add --penalty l2 (or l1, elastic)")
         return 0.0
-    strength = (0.7,) if args.lambd is None else args.lambd
+    strength: tuple[float, ...] = (0.7,) if args.lambd is None else args.lambd
     if len(strength) == 2 and args.penalty != "elastic":
-        raise UsageError(f"--lambd {strength[0]},{strength[1]}: a pair is only for elastic")
+        raise UsageError(f"--lambd {strength[0]},{strength[-1]}: a pair is only for elastic")
     return strength if len(strength) == 2 else strength[0]
 
 

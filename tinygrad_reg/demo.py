@@ -171,7 +171,9 @@ def write_plots(results: list[Result], data: datasets.Dataset, out: Path) -> lis
         for r in results
     ]
     by_name = {r.variant.name: r for r in results}
-    histograms = {name: weights_of(by_name[name].model) for name in ("L2", "L1") if name in by_name}
+    histograms: dict[str, np.ndarray] = {
+        name: weights_of(by_name[name].model) for name in ("L2", "L1") if name in by_name
+    }
     written = [
         plots.decision_boundaries(
             out / "decision_boundaries.png",
