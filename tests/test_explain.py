@@ -13,8 +13,8 @@ backward of loss: 4 ops, outputs first; g = dloss/d(op output)
   4. MatMul: %3 = MatMul(w, x) | rule: d(a@b)/da = g @ bᵀ,  d(a@b)/db = aᵀ @ g  \
 (ᵀ swaps the last two axes) | g: 3 | sends: dw [[3., 6.]]; dx [1.5, 4.5]
 leaf gradients (the sum of what each op sent):
-     dx = MatMul: [1.5, 4.5]
      dw = MatMul: [[3., 6.]]
+     dx = MatMul: [1.5, 4.5]
 """
 
 

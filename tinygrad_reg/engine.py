@@ -139,10 +139,8 @@ class Function:
         """Drop what the node saved; a later backward through it raises."""
         self.inputs = self.saved = self.out = None
 
-    def values_for_backward(self, output: Tensor, create_graph: bool) -> tuple[Any, ...]:
-        """The ``out, *inputs`` passed to ``backward``: arrays, or Tensors to record a graph."""
-        if not create_graph:
-            return (self.out, *self.saved)  # type: ignore[misc]
+    def tensors_for_backward(self, output: Tensor) -> tuple[Tensor, ...]:
+        """``out, *inputs`` as Tensors, for a backward pass that records its own graph."""
         assert self.inputs is not None and self.saved is not None
         for x, saved in zip((output, *self.inputs), (self.out, *self.saved)):
             if x._data is not saved:
@@ -170,39 +168,40 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     """
     if g.shape == shape:
         return g
-    extra = g.ndim - len(shape)
-    stretched = tuple(extra + i for i, n in enumerate(shape) if n == 1 and g.shape[extra + i] != 1)
-    return g.sum(axis=tuple(range(extra)) + stretched, keepdims=True).reshape(shape)
+    added = g.ndim - len(shape)
+    if added:
+        g = g.sum(axis=tuple(range(added)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    return g.sum(axis=stretched, keepdims=True) if stretched else g
 
 
 def topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
-    """Every tensor that needs a gradient and leads to ``roots``, inputs before outputs.
+    """The tensors made by ops that lead to ``roots``, inputs before outputs.
 
-    Iterative depth-first search, so a chain of 100 000 ops needs no recursion.
+    Leaves are left out: they have no rule to run, only a gradient to receive. Iterative
+    depth-first search, so a chain of 100 000 ops needs no recursion.
     """
     order: list[Tensor] = []
-    visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(r, False) for r in reversed(roots)]
+    visited: set[Tensor] = set()  # tensors hash by identity
+    stack: list[tuple[Tensor, bool]] = [(r, False) for r in reversed(roots) if r.grad_fn]
     while stack:
-        tensor, children_done = stack.pop()
-        if children_done:
+        tensor, inputs_done = stack.pop()
+        if inputs_done:
             order.append(tensor)
             continue
-        if id(tensor) in visited:
+        if tensor in visited:
             continue
-        visited.add(id(tensor))
+        visited.add(tensor)
         stack.append((tensor, True))
         fn = tensor.grad_fn
-        if fn is None:
-            continue
-        if fn.inputs is None:
+        if fn.inputs is None:  # type: ignore[union-attr]
             raise RuntimeError(
                 f"backward through a graph that was already freed (at {fn.name}, output shape "
                 f"{tensor.shape}). A backward pass frees the graph it used; pass "
                 "retain_graph=True to the first backward to go through it again."
             )
-        for x in fn.inputs:
-            if x.requires_grad and id(x) not in visited:
+        for x in fn.inputs:  # type: ignore[union-attr]
+            if x.grad_fn is not None and x not in visited:
                 stack.append((x, False))
     return order
 
@@ -215,57 +214,79 @@ def backpropagate(
     create_graph: bool = False,
     capture: Sequence[Tensor] | None = None,
     on_node: Callable[[Tensor, Any, tuple[Any, ...]], None] | None = None,
-) -> dict[int, Any]:
+) -> dict[Tensor, Any]:
     """Send ``seeds`` (dLoss/d root) back through the graph.
 
     Without ``capture``, gradients are added into the ``.grad`` of leaves (and of tensors that
     called ``retain_grad``). With ``capture``, nothing's ``.grad`` changes: the gradients of the
-    captured tensors are returned, keyed by ``id``. ``on_node(tensor, g, grads)`` is called after
+    captured tensors are returned, keyed by tensor. ``on_node(tensor, g, grads)`` is called after
     each node's rule ran (``explain_backward`` uses it to narrate).
     """
-    pending: dict[int, Any] = {}  # id(tensor) -> gradient arrived so far
+    pending: dict[Tensor, Any] = {}  # tensor -> the gradient that has arrived for it so far
     for root, seed in zip(roots, seeds):
-        key = id(root)
-        pending[key] = pending[key] + seed if key in pending else seed
-    captured: dict[int, Any] = {} if capture is None else {id(x): None for x in capture}
+        pending[root] = pending[root] + seed if root in pending else seed
+    captured: dict[Tensor, Any] = {} if capture is None else dict.fromkeys(capture)
+    stored = {id(seed) for seed in seeds}  # arrays someone else can see: .grad must copy them
 
     order = topological_order(roots)
     while order:
         # Popping drops the list's reference, so tensors are freed as soon as they are done.
         tensor = order.pop()
-        g = pending.pop(id(tensor), None)
+        g = pending.pop(tensor, None)
         if g is None:
             continue
-        fn = tensor.grad_fn
         if capture is not None:
-            if id(tensor) in captured:
-                captured[id(tensor)] = g
-        elif fn is None or tensor._retains_grad:
-            _accumulate_grad(tensor, g)
-        if fn is None:
-            continue
+            if tensor in captured:
+                captured[tensor] = g
+        elif tensor._retains_grad:
+            _accumulate_grad(tensor, g, stored)
 
-        grads = fn.backward(g, *fn.values_for_backward(tensor, create_graph))
+        fn = tensor.grad_fn
+        if create_graph:
+            grads = fn.backward(g, *fn.tensors_for_backward(tensor))
+        else:
+            grads = fn.backward(g, fn.out, *fn.saved)
         if anomaly.enabled:
             anomaly.check_backward(fn, grads, getattr(fn, "created_at", None))
         if on_node is not None:
             on_node(tensor, g, grads)
-        for x, gx, needed in zip(fn.inputs, grads, fn.needs_input_grad):  # type: ignore[arg-type]
+        for x, gx, needed in zip(fn.inputs, grads, fn.needs_input_grad):
             if needed and gx is not None:
                 gx = unbroadcast(gx, x.shape)
-                key = id(x)
-                pending[key] = pending[key] + gx if key in pending else gx
+                pending[x] = pending[x] + gx if x in pending else gx
         if not retain_graph:
             fn.release()
+
+    # Every op has run, so what is left in ``pending`` are the leaves' complete gradients.
+    for leaf, g in pending.items():
+        if capture is None:
+            _accumulate_grad(leaf, g, stored)
+        elif leaf in captured:
+            captured[leaf] = g
     return captured
 
 
-def _accumulate_grad(tensor: Tensor, g: np.ndarray) -> None:
-    """``tensor.grad += g`` into a new array: never aliases g, data, or an array the user holds."""
-    if tensor.grad is None:
-        tensor.grad = np.array(g, dtype=tensor.dtype)
-    else:
+def _accumulate_grad(tensor: Tensor, g: np.ndarray, stored: set[int]) -> None:
+    """``tensor.grad += g``, so that no ``.grad`` ever shares memory with another, with any
+    tensor's data, or with an array the user holds.
+
+    A first gradient is kept without a copy only if nobody else can see it: a new writable
+    array (not a view, not read-only tensor data), not already stored in this pass (``stored``
+    holds those ids, and the seeds'). Anything else is copied.
+    """
+    if tensor.grad is not None:
         tensor.grad = (tensor.grad + g).astype(tensor.dtype, copy=False)
+    elif (
+        type(g) is np.ndarray
+        and g.flags.writeable
+        and g.base is None
+        and id(g) not in stored
+        and g.dtype == tensor.dtype
+    ):
+        tensor.grad = g
+    else:
+        tensor.grad = np.array(g, dtype=tensor.dtype)
+    stored.add(id(tensor.grad))
 
 
 def seed_gradient(output: Tensor, grad_output: Any, where: str) -> np.ndarray:
@@ -355,7 +376,7 @@ def grad(
     )
     results: list[Tensor | None] = []
     for i, x in enumerate(inputs):
-        g = found[id(x)]
+        g = found[x]
         if g is None:
             if not allow_unused:
                 raise RuntimeError(

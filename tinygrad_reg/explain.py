@@ -59,8 +59,8 @@ def explain_backward(output: Tensor, grad: Any = None, file: IO[str] | None = No
         )
     label = labeler()
     root = label(output)
-    steps = sum(t.grad_fn is not None for t in topological_order([output]))
-    lines = [f"backward of {root}: {steps} ops, outputs first; g = d{root}/d(op output)"]
+    order = topological_order([output])
+    lines = [f"backward of {root}: {len(order)} ops, outputs first; g = d{root}/d(op output)"]
     received: dict[int, list[str]] = {}
 
     def narrate(tensor: Tensor, g: Any, grads: tuple[Any, ...]) -> None:
@@ -77,7 +77,10 @@ def explain_backward(output: Tensor, grad: Any = None, file: IO[str] | None = No
             f" | rule: {rule_of(fn)} | g: {summary(g)} | sends: {'; '.join(sent)}"
         )
 
-    leaves = [t for t in topological_order([output]) if t.grad_fn is None]
+    leaves = [output] if output.grad_fn is None else []
+    for t in order:
+        leaves += [x for x in t.grad_fn.inputs if x.requires_grad and x.grad_fn is None]
+    leaves = list(dict.fromkeys(leaves))  # each once, in order of first use
     found = backpropagate(
         [output],
         [seed_gradient(output, grad, "explain_backward")],
@@ -88,7 +91,7 @@ def explain_backward(output: Tensor, grad: Any = None, file: IO[str] | None = No
     lines.append("leaf gradients (the sum of what each op sent):")
     for leaf in leaves:
         ops = received.get(id(leaf), [])
-        lines.append(f"     d{label(leaf)} = {' + '.join(ops) or '0'}: {summary(found[id(leaf)])}")
+        lines.append(f"     d{label(leaf)} = {' + '.join(ops) or '0'}: {summary(found[leaf])}")
     text = "\n".join(lines)
     print(text, file=file or sys.stdout)
     return text

@@ -35,7 +35,7 @@ def to_dot(output: Tensor) -> str:
             lines.append(f"  {name} [shape=ellipse, label={_quote(text)}{style}];")
         return name
 
-    for t in topological_order([output]) if output.requires_grad else [output]:
+    for t in topological_order([output]) or [output]:
         fn = t.grad_fn
         tensor_node(t)
         if fn is None or fn.inputs is None:
