@@ -27,24 +27,10 @@ Scalar = int | float
 ArrayLike = Any  # numbers, nested lists, numpy arrays
 
 
-def as_float_array(
-    data: ArrayLike, where: str = "Tensor", adopt_read_only: bool = False
-) -> np.ndarray:
-    """A private read-only copy of ``data``: float dtypes kept, bools and ints made float64.
-
-    With ``adopt_read_only``, a float array that is already read-only and owns its memory is
-    taken without a copy: that is how an optimizer hands over the fresh array it computed.
-    """
+def as_float_array(data: ArrayLike, where: str = "Tensor") -> np.ndarray:
+    """A private read-only copy of ``data``: float dtypes kept, bools and ints made float64."""
     if isinstance(data, Tensor):
         return data._data
-    if (
-        adopt_read_only
-        and isinstance(data, np.ndarray)
-        and data.dtype.kind == "f"
-        and not data.flags.writeable
-        and data.base is None
-    ):
-        return data
     try:
         array = np.array(data)
     except ValueError as error:
@@ -136,8 +122,17 @@ class Tensor:
         """Replace the values (an optimizer step does). Graphs recorded before keep the old
         array, so their gradients stay those of the values they saw. A writable array is
         copied, so nobody can change the new values behind the tensor's back; a read-only one
-        that owns its memory is adopted as it is."""
-        self._data = as_float_array(values, "Tensor.data", adopt_read_only=True)
+        that owns its memory is adopted as it is: that is how an optimizer hands over the
+        fresh array it computed."""
+        if (
+            type(values) is np.ndarray
+            and not values.flags.writeable
+            and values.base is None
+            and values.dtype.kind == "f"
+        ):
+            self._data = values
+        else:
+            self._data = as_float_array(values, "Tensor.data")
 
     @property
     def shape(self) -> tuple[int, ...]:
