@@ -111,8 +111,9 @@ def test_default_field_labels_are_noisy():
 
 
 def test_field_is_learnable():
-    """Logistic regression on (x1, x2, x1²), the features of the curved line, fits the field about
-    as well as the noise allows, on the training and on the test set."""
+    """Logistic regression on (x1, x2, x1²), features in which the curve is a straight line,
+    trained on the noisy default training set, recovers the curve: it labels fresh noise-free
+    players correctly almost everywhere."""
     data = load()
 
     def features(X: np.ndarray) -> np.ndarray:
@@ -123,9 +124,9 @@ def test_field_is_learnable():
     for _ in range(2000):
         p = 1 / (1 + np.exp(-(w @ A)))
         w -= 0.5 * (p - Y) @ A.T / Y.shape[1]
-    for X, Y in ((data.train_X, data.train_Y), (data.test_X, data.test_Y)):
-        accuracy = np.mean(((w @ features(X)) > 0) == Y)
-        assert accuracy > 0.85
+    clean = datasets.make_field(n_train=2000, noise=0.0, seed=1)
+    accuracy = np.mean(((w @ features(clean.train_X)) > 0) == clean.train_Y)
+    assert accuracy > 0.9
 
 
 @pytest.mark.parametrize(
