@@ -160,7 +160,7 @@ def weight_histograms(
     how many weights are within ``zero_threshold`` of 0. Counts on a log scale so that a few
     large weights and a pile at 0 both show. Returns the path written."""
     largest = max(zero_threshold, *(float(np.abs(w).max()) for w in weights.values()))
-    bins = np.linspace(-largest, largest, 61)
+    bins = np.linspace(-largest, largest, 62)  # 61 bins: the middle one centred on 0
     figure = _figure(5.0 * len(weights), 4.2)
     axes = figure.subplots(1, len(weights), squeeze=False, sharey=True)[0]
     for ax, (name, w), colour in zip(axes, weights.items(), _cycle(RUN_COLOURS[1:])):
