@@ -213,7 +213,7 @@ def run_check(networks: int = 8, seed: int = 0, stream: TextIO | None = None) ->
         worst_ref = max(r.vs_reference.values())
         worst_fd = max(r.vs_finite_differences.values())
         print(
-            f"  {i:2}. {r.network.describe():<52} worst {worst_ref:.1e} / {worst_fd:.1e}",
+            f"  {i:2}. {r.network.describe():<56} worst {worst_ref:.1e} / {worst_fd:.1e}",
             file=out,
         )
 
