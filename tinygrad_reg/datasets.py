@@ -124,15 +124,18 @@ def _draw_circles(rng: np.random.Generator, m: int, noise: float) -> tuple[np.nd
 # The goalkeeper's pitch: players stand anywhere on the square [-PITCH, PITCH]², and the curve
 # x2 = field_boundary(x1) splits it into the part where our team wins the ball (above the curve,
 # label 1) and the part where the other team does (below, label 0).
-PITCH = 3.0
+# The pitch size, the curve, the default noise and the order of the random draws were tuned
+# together so that the course recipe shows the regularization story (on seed 0 and on most
+# other seeds); changing any of them changes every field dataset, and the demo's numbers.
+PITCH = 1.0
 
 
 def field_boundary(x1: np.ndarray) -> np.ndarray:
-    """The curve between the two regions, a gently bent diagonal: x2 = x1 + x1²/12 − 1/4.
+    """The curve between the two regions, a bent diagonal: x2 = 0.75·x1 + 0.25·(x1² − 1/3).
 
-    (The − 1/4 moves the curve so that the two labels are about equally common.)
+    (The − 1/3 centres the bend, so that the two labels are about equally common.)
     """
-    return x1 + x1**2 / 12 - 0.25
+    return 0.75 * x1 + 0.25 * (x1**2 - 1 / 3)
 
 
 def _draw_field(rng: np.random.Generator, m: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
