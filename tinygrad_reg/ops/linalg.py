@@ -60,4 +60,6 @@ def linear(x: Tensor, w: Tensor, b: Tensor) -> Tensor:
     """W @ X + b as one graph node: one forward, one backward, no intermediate W @ X kept.
 
     Arguments that are not Tensors (numpy arrays, lists) are taken as constants."""
-    return Linear()(*(t if isinstance(t, Tensor) else Tensor(t) for t in (x, w, b)))
+    if not (isinstance(x, Tensor) and isinstance(w, Tensor) and isinstance(b, Tensor)):
+        x, w, b = (t if isinstance(t, Tensor) else Tensor(t) for t in (x, w, b))
+    return Linear()(x, w, b)
