@@ -12,4 +12,7 @@ from tinygrad_reg import bench
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 bench.add_arguments(parser)
-raise SystemExit(bench.main(parser.parse_args()))
+try:
+    raise SystemExit(bench.main(parser.parse_args()))
+except ValueError as error:
+    parser.error(str(error))

@@ -339,7 +339,7 @@ def test_check_runs_without_hypothesis():
 # --- help, and the real thing in a process ---------------------------------------------------
 
 
-@pytest.mark.parametrize("command", ["", "demo", "train", "check"])
+@pytest.mark.parametrize("command", ["", "demo", "train", "check", "bench"])
 def test_help_has_examples(command, capsys):
     code, stdout, _ = run([command, "--help"] if command else ["--help"], capsys)
     assert code == 0

@@ -292,9 +292,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    """Run with parsed ``add_arguments`` options; a bad ``--sizes`` raises ValueError."""
     sizes = [s.strip().upper() for s in args.sizes.split(",") if s.strip()]
     unknown = [s for s in sizes if s not in SIZES]
     if unknown or not sizes:
-        raise SystemExit(f"bench: unknown size(s) {unknown}; expected some of S, M, L.")
+        raise ValueError(f"--sizes {args.sizes!r}: expected some of S, M, L, comma-separated")
     print(run(sizes, args.quick, args.rounds))
     return 0

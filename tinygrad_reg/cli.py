@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import __version__, datasets, demo, plots, selfcheck
+from . import __version__, bench, datasets, demo, plots, selfcheck
 from .checkpoint import save
 from .nn import MLP
 from .optim import SGD, Adam, AdamW, Optimizer
@@ -376,6 +376,13 @@ def _plain(docstring: str | None) -> str:
     return (docstring or "").replace("``", "")
 
 
+def run_bench(args: argparse.Namespace) -> int:
+    try:
+        return bench.main(args)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
 class Command(NamedTuple):
     name: str
     summary: str  # one line, for the list of subcommands
@@ -411,12 +418,22 @@ COMMANDS = [
         add_check_arguments,
         run_check,
     ),
+    Command(
+        "bench",
+        "time a training step against the same step in hand-written numpy",
+        _plain(bench.__doc__),
+        "examples:\n  %(prog)s --sizes S --quick\n"
+        "  %(prog)s              all sizes (S, M, L): a few minutes\n",
+        bench.add_arguments,
+        run_bench,
+    ),
 ]
 
 MAIN_EPILOG = """examples:
   python -m tinygrad_reg                 the demo (same as: python -m tinygrad_reg demo)
   python -m tinygrad_reg train --data points.csv --penalty l2
   python -m tinygrad_reg check
+  python -m tinygrad_reg bench --sizes S
   python -m tinygrad_reg <command> --help
 """
 

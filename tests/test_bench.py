@@ -1,0 +1,29 @@
+import numpy as np
+
+from tinygrad_reg import bench
+from tinygrad_reg.cli import main
+from tinygrad_reg.reference import initialize_parameters
+
+
+def test_the_two_timed_steps_compute_the_same_update():
+    problem = bench.make_problem("S")
+    autodiff = bench.AutodiffStep(problem)
+    start = initialize_parameters(problem.layer_dims, seed=3)
+    by_hand = bench.handwritten_step(start, problem.X, problem.Y)
+    autodiff()
+    for name, value in autodiff.model.to_parameters().items():
+        np.testing.assert_allclose(value, by_hand[name], rtol=1e-12, atol=1e-15)
+        assert not np.array_equal(value, start[name])  # a step was taken
+
+
+def test_quick_bench_prints_the_table_and_the_scaling_lines(capsys):
+    assert main(["bench", "--sizes", "S", "--quick", "--rounds", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "| S: [2, 20, 3, 1], m=211 | tinygrad_reg |" in out
+    assert "| S: [2, 20, 3, 1], m=211 | hand-written numpy |" in out
+    assert "Backward through a chain" in out and "Traced memory" in out
+
+
+def test_unknown_sizes_are_a_usage_error(capsys):
+    assert main(["bench", "--sizes", "XL"]) == 2
+    assert "expected some of S, M, L" in capsys.readouterr().err
