@@ -14,13 +14,15 @@ how far apart the parameters are, checked every 500 iterations. "Equal at rtol 1
 max|a − b| <= 1e-8·max|b| for every parameter array (its own scale: L1 holds some weights near
 0, where an element-by-element relative error would compare rounding noise with itself).
 
-Why the parameters may drift apart late in a long run: the two runs do the same arithmetic in
-a different order (the autodiff loss scales by 1/m before the matrix products, the course
-after them; the stable sigmoid is written differently for z < 0), so they differ by rounding,
-~1e-16, from the first step. Gradient descent at this learning rate can amplify such a
-difference exponentially. When the parameters part by more than rtol 1e-8, the script measures
-that amplification on the reference alone: it reruns the reference from initial weights moved
-by one unit in the last place (1 ulp) and reports when and how far it parts from itself.
+Why they agree to the last bit, not just to rtol 1e-8: the two runs apply 1/m at different
+points (the autodiff loss scales the gradient before the matrix products, the course after
+them), which rounds differently in general. The default dataset has m = 256 training examples,
+a power of two, so scaling by 1/m is exact and both runs do identical arithmetic. That matters
+here: gradient descent at this learning rate can amplify a last-bit difference exponentially
+over 30 000 iterations. If the parameters ever part by more than rtol 1e-8 (try your own data
+with another m), the script measures that amplification on the reference alone: it reruns the
+reference from initial weights moved by one unit in the last place (1 ulp) and reports when and
+how far it parts from itself.
 
 Run:  python examples/course_recipe.py               (a few minutes)
       python examples/course_recipe.py --iterations 3000 --variants l2 dropout
@@ -55,28 +57,18 @@ VARIANTS = {
 
 
 def reference_run(X, Y, iterations, penalty, lambd, keep_prob, parameters=None):
-    """The course's model() loop with the hand-written functions.
-
-    Returns the costs and the parameters after each update at the logged iterations
-    (every CHECK_EVERY and the last), both keyed by iteration, as ``fit`` logs them.
-    """
-    if parameters is None:
-        parameters = ref.initialize_parameters(LAYER_DIMS, seed=SEED)
-    masks = np.random.RandomState(SEED)  # the same stream the MLP's Dropout layers draw from
+    """The course's model() loop (``reference.model``), remembering the costs and the
+    parameters at the logged iterations (every CHECK_EVERY and the last), keyed by iteration
+    as ``fit`` logs them."""
     costs, snapshots = {}, {}
-    for i in range(iterations):
-        if keep_prob < 1:
-            A, cache = ref.forward_propagation_with_dropout(X, parameters, keep_prob, masks)
-        else:
-            A, cache = ref.forward_propagation(X, parameters)
-        cost = ref.compute_cost_with_regularization(A, Y, parameters, lambd, penalty)
-        if keep_prob < 1:
-            grads = ref.backward_propagation_with_dropout(X, Y, cache, keep_prob)
-        else:
-            grads = ref.backward_propagation_with_regularization(X, Y, cache, lambd, penalty)
-        parameters = ref.update_parameters(parameters, grads, LEARNING_RATE)
-        if i % CHECK_EVERY == 0 or i == iterations - 1:
-            costs[i], snapshots[i] = cost, parameters
+
+    def remember(iteration, cost, parameters_now):
+        costs[iteration], snapshots[iteration] = cost, parameters_now
+
+    ref.model(
+        X, Y, LAYER_DIMS, LEARNING_RATE, iterations, lambd, penalty, keep_prob,
+        seed=SEED, parameters=parameters, log_every=CHECK_EVERY, on_log=remember,
+    )  # fmt: skip
     return costs, snapshots
 
 

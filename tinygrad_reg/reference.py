@@ -23,6 +23,8 @@ Penalties (over the weights W_l only; biases are never penalized):
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 PENALTIES = ("none", "l2", "l1", "elastic")
@@ -350,6 +352,55 @@ def backward_propagation_with_dropout(
     layers = _layers(cache, True, where)
     gradients = _backward(X, Y, layers, keep_prob, where)
     return _add_penalty_gradient(gradients, layers, X.shape[1], lambd, penalty, where)
+
+
+# ---------------------------------------------------------------------------------------------
+# Training: the course's model()
+# ---------------------------------------------------------------------------------------------
+
+
+def model(
+    X: np.ndarray,
+    Y: np.ndarray,
+    layer_dims: list[int],
+    learning_rate: float = 0.3,
+    num_iterations: int = 30_000,
+    lambd: float | tuple[float, float] = 0.0,
+    penalty: str = "l2",
+    keep_prob: float = 1.0,
+    rng: np.random.RandomState | None = None,
+    seed: int = 3,
+    parameters: Parameters | None = None,
+    log_every: int = 1000,
+    on_log: Callable[[int, float, Parameters], object] | None = None,
+) -> tuple[Parameters, list[float]]:
+    """Full-batch gradient descent with the functions above, as the course's ``model()``.
+
+    Starts from ``parameters`` (default ``initialize_parameters(layer_dims, seed)``); with
+    keep_prob < 1, inverted dropout draws its masks from ``rng`` (default RandomState(seed)).
+    Returns the final parameters and the costs at iterations 0, log_every, ... and the last;
+    ``on_log(iteration, cost, parameters_after_the_update)`` is called at each of those.
+    """
+    if parameters is None:
+        parameters = initialize_parameters(layer_dims, seed)
+    rng = np.random.RandomState(seed) if rng is None else rng
+    costs = []
+    for i in range(num_iterations):
+        if keep_prob < 1:
+            A_L, cache = forward_propagation_with_dropout(X, parameters, keep_prob, rng)
+        else:
+            A_L, cache = forward_propagation(X, parameters)
+        cost = compute_cost_with_regularization(A_L, Y, parameters, lambd, penalty)
+        if keep_prob < 1:
+            grads = backward_propagation_with_dropout(X, Y, cache, keep_prob, lambd, penalty)
+        else:
+            grads = backward_propagation_with_regularization(X, Y, cache, lambd, penalty)
+        parameters = update_parameters(parameters, grads, learning_rate)
+        if i % log_every == 0 or i == num_iterations - 1:
+            costs.append(cost)
+            if on_log is not None:
+                on_log(i, cost, parameters)
+    return parameters, costs
 
 
 # ---------------------------------------------------------------------------------------------
