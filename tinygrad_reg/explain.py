@@ -30,8 +30,9 @@ def summary(array: Any) -> str:
     array = np.asarray(array.data if isinstance(array, Tensor) else array)
     if array.size == 1:
         return f"{array.item():.6g}"
-    if array.size <= 6:
-        return np.array2string(array, precision=4, separator=", ", floatmode="maxprec")
+    if array.size <= 6:  # on one line, whatever the shape
+        text = np.array2string(array, precision=4, separator=", ", floatmode="maxprec")
+        return " ".join(text.split())
     return f"{array.shape} mean {array.mean():+.3g}, max|·| {np.abs(array).max():.3g}"
 
 

@@ -241,6 +241,8 @@ class MLP(Module):
             Linear(n_in, n_out, init=init, rng=init_rng)
             for n_in, n_out in zip(self.layer_dims[:-1], self.layer_dims[1:])
         ]
+        for l, layer in enumerate(self.linears, start=1):
+            layer.W.name, layer.b.name = f"W{l}", f"b{l}"  # as in the course, for traces
         mask_rng = np.random.RandomState(seed) if rng is None else rng
         modules: list[Module] = []
         for layer in self.linears[:-1]:
@@ -257,7 +259,17 @@ class MLP(Module):
         return named
 
     def forward(self, X: Any) -> Tensor:
-        return self.layers(X)
+        """The logits Z_L. Tensors are named as the course names them (Z1, A1, ..., ZL), so
+        ``explain_backward`` can be read beside the hand-written backward pass."""
+        A, l = X, 0
+        for layer in self.layers:
+            A = layer(A)
+            if isinstance(layer, Linear):
+                l += 1
+                A.name = f"Z{l}"
+            else:
+                A.name = f"A{l}"
+        return A
 
     def predict_proba(self, X: Any) -> Tensor:
         """σ(Z_L): the probability of label 1 for each example, (1, m)."""
@@ -286,8 +298,8 @@ class MLP(Module):
         layer_dims = layer_dims_of(parameters, "MLP.from_parameters")
         model = cls(layer_dims, hidden=hidden, init="zeros", keep_prob=keep_prob, rng=rng)
         for l, layer in enumerate(model.linears, start=1):
-            layer.W = Tensor(parameters[f"W{l}"], requires_grad=True)  # Tensor() copies
-            layer.b = Tensor(parameters[f"b{l}"], requires_grad=True)
+            layer.W = Tensor(parameters[f"W{l}"], requires_grad=True, name=f"W{l}")  # copies
+            layer.b = Tensor(parameters[f"b{l}"], requires_grad=True, name=f"b{l}")
         return model
 
     def to_parameters(self) -> dict[str, np.ndarray]:
