@@ -27,3 +27,8 @@ def test_quick_bench_prints_the_table_and_the_scaling_lines(capsys):
 def test_unknown_sizes_are_a_usage_error(capsys):
     assert main(["bench", "--sizes", "XL"]) == 2
     assert "expected some of S, M, L" in capsys.readouterr().err
+
+
+def test_rounds_below_one_are_a_usage_error(capsys):
+    assert main(["bench", "--sizes", "S", "--rounds", "0"]) == 2
+    assert "--rounds 0" in capsys.readouterr().err

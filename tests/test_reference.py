@@ -312,3 +312,12 @@ def test_shape_errors_name_the_function_and_the_shapes():
     )
     with pytest.raises(ValueError, match="backward_propagation: the cache has 14 entries"):
         R.backward_propagation(X, Y, dropout_cache)
+
+
+def test_model_refuses_a_bad_log_every_and_parameters_of_another_network():
+    X, Y = np.ones((2, 4)), np.array([[0.0, 1.0, 1.0, 0.0]])
+    with pytest.raises(ValueError, match="log_every"):
+        R.model(X, Y, [2, 3, 1], num_iterations=2, log_every=0)
+    small = R.initialize_parameters([2, 4, 1])
+    with pytest.raises(ValueError, match=r"\[2, 4, 1\], not \[2, 20, 3, 1\]"):
+        R.model(X, Y, [2, 20, 3, 1], num_iterations=2, parameters=small)

@@ -297,5 +297,7 @@ def main(args: argparse.Namespace) -> int:
     unknown = [s for s in sizes if s not in SIZES]
     if unknown or not sizes:
         raise ValueError(f"--sizes {args.sizes!r}: expected some of S, M, L, comma-separated")
+    if args.rounds is not None and args.rounds < 1:
+        raise ValueError(f"--rounds {args.rounds}: expected at least 1")
     print(run(sizes, args.quick, args.rounds))
     return 0

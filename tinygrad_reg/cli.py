@@ -4,7 +4,8 @@ Subcommands (``demo`` when none is given):
 
 - ``demo``:  the course network trained four ways on the built-in data, one table (demo.py);
 - ``train``: the same network on your own .npz/.csv data, saved as a checkpoint;
-- ``check``: autodiff against the hand-written backprop and finite differences (selfcheck.py).
+- ``check``: autodiff against the hand-written backprop and finite differences (selfcheck.py);
+- ``bench``: a training step timed against the same step in hand-written numpy (bench.py).
 
 Each subcommand is a ``Command``: a name, its help texts, a function adding its arguments and a
 function running it (returning the exit code). Adding one is adding a Command to ``COMMANDS``.

@@ -381,8 +381,15 @@ def model(
     Returns the final parameters and the costs at iterations 0, log_every, ... and the last;
     ``on_log(iteration, cost, parameters_after_the_update)`` is called at each of those.
     """
+    if not (isinstance(log_every, (int, np.integer)) and log_every >= 1):
+        raise ValueError(f"model: log_every={log_every!r}; expected an integer >= 1.")
     if parameters is None:
         parameters = initialize_parameters(layer_dims, seed)
+    elif layer_dims_of(parameters, "model") != list(layer_dims):
+        raise ValueError(
+            f"model: the parameters are for layer_dims {layer_dims_of(parameters, 'model')}, "
+            f"not {list(layer_dims)}."
+        )
     rng = np.random.RandomState(seed) if rng is None else rng
     costs = []
     for i in range(num_iterations):

@@ -87,3 +87,9 @@ def test_numpy_integer_axes_are_accepted(name):
     by_tuple = reduce(name, x, (np.int32(0), 1), False)
     np.testing.assert_array_equal(by_numpy_int.data, reduce(name, x, 1, False).data)
     assert by_tuple.shape == ()
+
+
+@pytest.mark.parametrize("axis", [True, (0, False)])
+def test_boolean_axes_are_refused_as_numpy_does(axis):
+    with pytest.raises(TypeError, match="Sum"):
+        Tensor(np.ones((2, 3))).sum(axis=axis)

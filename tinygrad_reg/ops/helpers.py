@@ -29,12 +29,12 @@ def stable_sigmoid(z: np.ndarray) -> np.ndarray:
     """1/(1+e^-z), finite and warning-free for every z.
 
     The plain formula is accurate everywhere; its only flaw is that e^-z overflows for
-    z < -709 (float64), and then 1/(1+inf) = 0 is the right limit: the exact value is a
-    subnormal number below 2.3e-308. So the overflow is allowed silently rather than avoided,
-    and the result is the course's sigmoid, bit for bit — which lets the autodiff run and the
-    hand-written one do identical arithmetic.
+    z < -709 (float64; -88.7 in float32), and then 1/(1+inf) = 0 is the limit: the exact
+    value is below the smallest normal number (2.3e-308; 1.2e-38 in float32). So the
+    overflow is allowed silently rather than avoided, and the result is the course's sigmoid,
+    bit for bit, which lets the autodiff run and the hand-written one do identical arithmetic.
     """
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", under="ignore"):
         return 1.0 / (1.0 + np.exp(-z))
 
 

@@ -36,10 +36,11 @@ class Reduction(Function):
     expects = "each axis in [-ndim, ndim), no axis twice"
 
     def __init__(self, axis: Axis = None, keepdims: bool = False):
-        if not (axis is None or isinstance(axis, (int, np.integer))):
-            if not isinstance(axis, (tuple, list)) or not all(
-                isinstance(a, (int, np.integer)) for a in axis
-            ):
+        def is_index(a: Any) -> bool:
+            return isinstance(a, (int, np.integer)) and not isinstance(a, (bool, np.bool_))
+
+        if not (axis is None or is_index(axis)):
+            if not isinstance(axis, (tuple, list)) or not all(is_index(a) for a in axis):
                 raise TypeError(
                     f"{self.name}: axis={axis!r}; expected None, an int or a tuple of ints."
                 )

@@ -139,7 +139,7 @@ class Concatenate(Function):
     expects = "equal shapes except along axis"
 
     def __init__(self, axis: int):
-        if not isinstance(axis, (int, np.integer)):
+        if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
             raise TypeError(f"Concatenate: axis={axis!r}; expected an int (flatten first).")
         self.axis = int(axis)
 
@@ -165,7 +165,7 @@ class Stack(Function):
     expects = "tensors of equal shape"
 
     def __init__(self, axis: int):
-        if not isinstance(axis, (int, np.integer)):
+        if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
             raise TypeError(f"Stack: axis={axis!r}; expected an int.")
         self.axis = int(axis)
 

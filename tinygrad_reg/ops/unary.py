@@ -70,7 +70,7 @@ class Relu(Function):
 
 
 class Sigmoid(Function):
-    """σ(x) = 1/(1+e^-x), computed without overflow for any finite x"""
+    """σ(x) = 1/(1+e^-x), finite and warning-free for any finite x (see stable_sigmoid)"""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         return stable_sigmoid(x)
