@@ -431,11 +431,11 @@ COMMANDS = [
 ]
 
 MAIN_EPILOG = """examples:
-  python -m tinygrad_reg                 the demo (same as: python -m tinygrad_reg demo)
-  python -m tinygrad_reg train --data points.csv --penalty l2
-  python -m tinygrad_reg check
-  python -m tinygrad_reg bench --sizes S
-  python -m tinygrad_reg <command> --help
+  %(prog)s                 the demo (same as: %(prog)s demo)
+  %(prog)s train --data points.csv --penalty l2
+  %(prog)s check
+  %(prog)s bench --sizes S
+  %(prog)s <command> --help
 """
 
 
