@@ -1,12 +1,14 @@
 import numpy as np
+import pytest
 
 from tinygrad_reg import bench
 from tinygrad_reg.cli import main
 from tinygrad_reg.reference import initialize_parameters
 
 
-def test_the_two_timed_steps_compute_the_same_update():
-    problem = bench.make_problem("S")
+@pytest.mark.parametrize("size", ["S1", "S"])
+def test_the_two_timed_steps_compute_the_same_update(size):
+    problem = bench.make_problem(size)
     autodiff = bench.AutodiffStep(problem)
     start = initialize_parameters(problem.layer_dims, seed=3)
     by_hand = bench.handwritten_step(start, problem.X, problem.Y)
@@ -26,7 +28,7 @@ def test_quick_bench_prints_the_table_and_the_scaling_lines(capsys):
 
 def test_unknown_sizes_are_a_usage_error(capsys):
     assert main(["bench", "--sizes", "XL"]) == 2
-    assert "expected some of S, M, L" in capsys.readouterr().err
+    assert "expected some of S1, S, M, L" in capsys.readouterr().err
 
 
 def test_rounds_below_one_are_a_usage_error(capsys):

@@ -30,6 +30,9 @@ from .regularizers import l2_penalty
 from .tensor import Tensor
 
 SIZES = {
+    # S with a single example: numpy has almost no arithmetic to do, so what is left is the
+    # fixed cost of each step's Python and numpy calls (the framework's overhead laid bare).
+    "S1": ([2, 20, 3, 1], 1),
     "S": ([2, 20, 3, 1], 211),
     "M": ([784, 256, 64, 1], 1024),
     "L": ([1024, 1024, 1024, 1], 4096),
@@ -285,7 +288,9 @@ def run(sizes: list[str], quick: bool, rounds: int | None = None) -> str:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--sizes", default="S,M,L", help="comma-separated sizes among S, M, L (default: S,M,L)"
+        "--sizes",
+        default="S,M,L",
+        help=f"comma-separated sizes among {', '.join(SIZES)} (default: S,M,L)",
     )
     parser.add_argument("--quick", action="store_true", help="short rounds, for a smoke test")
     parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds")
@@ -296,7 +301,8 @@ def main(args: argparse.Namespace) -> int:
     sizes = [s.strip().upper() for s in args.sizes.split(",") if s.strip()]
     unknown = [s for s in sizes if s not in SIZES]
     if unknown or not sizes:
-        raise ValueError(f"--sizes {args.sizes!r}: expected some of S, M, L, comma-separated")
+        choices = ", ".join(SIZES)
+        raise ValueError(f"--sizes {args.sizes!r}: expected some of {choices}, comma-separated")
     if args.rounds is not None and args.rounds < 1:
         raise ValueError(f"--rounds {args.rounds}: expected at least 1")
     print(run(sizes, args.quick, args.rounds))
