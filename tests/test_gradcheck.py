@@ -1,6 +1,9 @@
-"""The gradient checker: it passes correct gradients, and it catches and explains wrong ones."""
+"""The gradient checkers (``gradcheck`` and the course's ``gradient_check_n``): they pass
+correct gradients, and catch and explain wrong ones."""
 
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -10,12 +13,16 @@ from hypothesis.extra import numpy as hnp
 from strategies import away_from_zero, floats, positive, seeds, shapes
 
 from tinygrad_reg import Tensor
+from tinygrad_reg import reference as R
 from tinygrad_reg.engine import Function
 from tinygrad_reg.gradcheck import (
     GradcheckError,
     gradcheck,
+    gradient_check_n,
     numerical_gradient,
+    parameters_to_vector,
     relative_difference,
+    vector_to_parameters,
 )
 
 
@@ -144,3 +151,86 @@ def test_relative_difference_examples():
     assert relative_difference([3.0], [1.0]) == pytest.approx(0.5)
     assert relative_difference([1e200], [3e200]) == pytest.approx(0.5)
     assert relative_difference([0.0], [1e-200]) == 1.0
+
+
+# --- the course's gradient check: vectors --------------------------------------------------------
+
+
+def test_parameters_to_vector_is_in_the_courses_order_row_major():
+    parameters = {
+        "b2": np.array([[9.0]]),
+        "W1": np.array([[1.0, 2.0], [3.0, 4.0]]),
+        "W2": np.array([[7.0, 8.0]]),
+        "b1": np.array([[5.0], [6.0]]),
+    }
+    np.testing.assert_array_equal(parameters_to_vector(parameters), np.arange(1.0, 10.0))
+    back = vector_to_parameters(np.arange(1.0, 10.0), parameters)
+    for key in parameters:
+        np.testing.assert_array_equal(back[key], parameters[key])
+    with pytest.raises(ValueError, match=r"vector_to_parameters: the vector has shape \(8,\)"):
+        vector_to_parameters(np.arange(8.0), parameters)
+
+
+# --- the gradient check ----------------------------------------------------------------------
+
+
+def course_example(penalty: str = "l2"):
+    parameters = R.initialize_parameters([4, 5, 3, 1], seed=1)
+    rng = np.random.RandomState(0)
+    for key in ("b1", "b2", "b3"):
+        parameters[key] = 0.1 * rng.randn(*parameters[key].shape)
+    X, Y = rng.randn(4, 6), (rng.rand(1, 6) < 0.5).astype(float)
+
+    def cost(p):
+        A, _ = R.forward_propagation(X, p)
+        return R.compute_cost_with_regularization(A, Y, p, 0.7, penalty)
+
+    _, cache = R.forward_propagation(X, parameters)
+    gradients = R.backward_propagation_with_regularization(X, Y, cache, 0.7, penalty)
+    return cost, parameters, gradients
+
+
+@pytest.mark.parametrize("penalty", ["l2", "l1"])
+def test_gradient_check_n_passes_a_correct_backprop(penalty):
+    cost, parameters, gradients = course_example(penalty)
+    assert gradient_check_n(cost, parameters, gradients) < 1e-7
+
+
+def test_gradient_check_n_catches_a_planted_bug():
+    cost, parameters, gradients = course_example()
+    buggy = dict(gradients, dW2=2 * gradients["dW2"])  # the course's planted mistake
+    assert gradient_check_n(cost, parameters, buggy) > 1e-2
+
+
+def test_gradient_check_n_takes_gradients_keyed_like_the_parameters():
+    cost, parameters, gradients = course_example()
+    by_name = {key: gradients["d" + key] for key in parameters}
+    assert gradient_check_n(cost, parameters, by_name) == gradient_check_n(
+        cost, parameters, gradients
+    )
+
+
+def test_gradient_check_n_leaves_the_parameters_alone_and_names_missing_gradients():
+    cost, parameters, gradients = course_example()
+    before = {k: v.copy() for k, v in parameters.items()}
+    gradient_check_n(cost, parameters, gradients)
+    for key in parameters:
+        np.testing.assert_array_equal(parameters[key], before[key])
+    with pytest.raises(ValueError, match="gradients has neither 'db3' nor 'b3'"):
+        gradient_check_n(cost, parameters, {k: v for k, v in gradients.items() if k != "db3"})
+    with pytest.raises(ValueError, match=r"dW1 has shape \(4, 5\); expected \(5, 4\)"):
+        gradient_check_n(cost, parameters, dict(gradients, dW1=gradients["dW1"].T))
+
+
+def test_the_courses_check_needs_numpy_only():
+    program = (
+        "import sys; sys.modules['hypothesis'] = None\n"
+        "import numpy as np\n"
+        "from tinygrad_reg.gradcheck import gradient_check_n\n"
+        "p = {'W1': np.array([[2.0]]), 'b1': np.array([[1.0]])}\n"
+        "cost = lambda q: float(np.sum(q['W1'] ** 2) + 3 * np.sum(q['b1']))\n"
+        "print(gradient_check_n(cost, p, {'dW1': 2 * p['W1'], 'db1': np.array([[3.0]])}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert float(result.stdout) < 1e-7

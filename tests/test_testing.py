@@ -1,5 +1,5 @@
-"""tinygrad_reg.testing: the strategies keep their promises; the course's gradient check
-catches a planted bug."""
+"""tinygrad_reg.testing: the strategies keep their promises. (The course's gradient check it
+re-exports is tested in test_gradcheck.py.)"""
 
 from __future__ import annotations
 
@@ -18,13 +18,10 @@ from tinygrad_reg.testing import (
     axes,
     broadcastable_shapes,
     broadcastable_tensors,
-    gradient_check_n,
     networks,
     nonzero_floats,
-    parameters_to_vector,
     positive_floats,
     tensors,
-    vector_to_parameters,
 )
 
 
@@ -33,6 +30,12 @@ def test_importing_without_hypothesis_says_which_extra_to_install(monkeypatch):
     monkeypatch.delitem(sys.modules, "tinygrad_reg.testing")
     with pytest.raises(ImportError, match=r'pip install "tinygrad_reg\[test\]"'):
         importlib.import_module("tinygrad_reg.testing")
+
+
+def test_it_re_exports_the_courses_gradient_check():
+    from tinygrad_reg import gradcheck, testing
+
+    assert testing.gradient_check_n is gradcheck.gradient_check_n
 
 
 # --- strategies ------------------------------------------------------------------------------
@@ -109,72 +112,3 @@ def test_networks_with_dropout_are_kink_free_under_their_masks(net):
 def test_networks_respects_its_limits(net):
     assert len(net.layer_dims) == 3 and max(net.layer_dims) <= 3 and net.X.shape[1] <= 5
     assert net.penalty == "l1"
-
-
-# --- vectors ---------------------------------------------------------------------------------
-
-
-def test_parameters_to_vector_is_in_the_courses_order_row_major():
-    parameters = {
-        "b2": np.array([[9.0]]),
-        "W1": np.array([[1.0, 2.0], [3.0, 4.0]]),
-        "W2": np.array([[7.0, 8.0]]),
-        "b1": np.array([[5.0], [6.0]]),
-    }
-    np.testing.assert_array_equal(parameters_to_vector(parameters), np.arange(1.0, 10.0))
-    back = vector_to_parameters(np.arange(1.0, 10.0), parameters)
-    for key in parameters:
-        np.testing.assert_array_equal(back[key], parameters[key])
-    with pytest.raises(ValueError, match=r"vector_to_parameters: the vector has shape \(8,\)"):
-        vector_to_parameters(np.arange(8.0), parameters)
-
-
-# --- the gradient check ----------------------------------------------------------------------
-
-
-def course_example(penalty: str = "l2"):
-    parameters = R.initialize_parameters([4, 5, 3, 1], seed=1)
-    rng = np.random.RandomState(0)
-    for key in ("b1", "b2", "b3"):
-        parameters[key] = 0.1 * rng.randn(*parameters[key].shape)
-    X, Y = rng.randn(4, 6), (rng.rand(1, 6) < 0.5).astype(float)
-
-    def cost(p):
-        A, _ = R.forward_propagation(X, p)
-        return R.compute_cost_with_regularization(A, Y, p, 0.7, penalty)
-
-    _, cache = R.forward_propagation(X, parameters)
-    gradients = R.backward_propagation_with_regularization(X, Y, cache, 0.7, penalty)
-    return cost, parameters, gradients
-
-
-@pytest.mark.parametrize("penalty", ["l2", "l1"])
-def test_gradient_check_n_passes_a_correct_backprop(penalty):
-    cost, parameters, gradients = course_example(penalty)
-    assert gradient_check_n(cost, parameters, gradients) < 1e-7
-
-
-def test_gradient_check_n_catches_a_planted_bug():
-    cost, parameters, gradients = course_example()
-    buggy = dict(gradients, dW2=2 * gradients["dW2"])  # the course's planted mistake
-    assert gradient_check_n(cost, parameters, buggy) > 1e-2
-
-
-def test_gradient_check_n_takes_gradients_keyed_like_the_parameters():
-    cost, parameters, gradients = course_example()
-    by_name = {key: gradients["d" + key] for key in parameters}
-    assert gradient_check_n(cost, parameters, by_name) == gradient_check_n(
-        cost, parameters, gradients
-    )
-
-
-def test_gradient_check_n_leaves_the_parameters_alone_and_names_missing_gradients():
-    cost, parameters, gradients = course_example()
-    before = {k: v.copy() for k, v in parameters.items()}
-    gradient_check_n(cost, parameters, gradients)
-    for key in parameters:
-        np.testing.assert_array_equal(parameters[key], before[key])
-    with pytest.raises(ValueError, match="gradients has neither 'db3' nor 'b3'"):
-        gradient_check_n(cost, parameters, {k: v for k, v in gradients.items() if k != "db3"})
-    with pytest.raises(ValueError, match=r"dW1 has shape \(4, 5\); expected \(5, 4\)"):
-        gradient_check_n(cost, parameters, dict(gradients, dW1=gradients["dW1"].T))

@@ -96,6 +96,17 @@ def test_the_naive_loss_on_saturated_outputs_stops_with_a_clear_error(data):
         np.testing.assert_array_equal(value, before[name])  # no NaN step was taken
 
 
+def test_a_diverging_run_with_the_stable_loss_suggests_a_smaller_learning_rate(data):
+    X, Y = data
+    model = MLP(LAYER_DIMS)
+    optimizer = SGD(model.parameters(), lr=1e200)
+    with pytest.raises(FloatingPointError) as caught, np.errstate(all="ignore"):
+        fit(model, X, Y, optimizer=optimizer, iterations=50, progress=False)
+    message = str(caught.value)
+    assert "smaller learning rate" in message
+    assert "loss=" not in message  # the stable loss is already in use
+
+
 # --- the loop --------------------------------------------------------------------------------
 
 

@@ -1,5 +1,9 @@
 """Check analytic gradients against finite differences.
 
+Two ways: ``gradcheck`` for any function of Tensors, and ``gradient_check_n``, the course's
+check of a parameters dict (W1, b1, ..., flattened into one vector) against a backprop's
+gradients dict.
+
 The numerical gradient of a scalar function f at x, element by element, is the central
 difference (f(x + eps) - f(x - eps)) / (2 eps): its error shrinks like eps², but rounding
 error grows like 1/eps, so it needs float64.
@@ -13,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .engine import grad, no_grad
+from .reference import layer_dims_of
 from .tensor import Tensor
 
 TensorFunction = Callable[..., Tensor]
@@ -143,3 +148,72 @@ def gradcheck(
                 raise GradcheckError(message)
             return False
     return True
+
+
+# ---------------------------------------------------------------------------------------------
+# The course's gradient check
+# ---------------------------------------------------------------------------------------------
+
+
+def _course_order(parameters: dict[str, Any]) -> list[str]:
+    L = len(layer_dims_of(parameters)) - 1
+    return [f"{kind}{l}" for l in range(1, L + 1) for kind in "Wb"]
+
+
+def parameters_to_vector(parameters: dict[str, Any]) -> np.ndarray:
+    """W1, b1, W2, b2, ..., WL, bL, each flattened row-major, in one 1-D array."""
+    return np.concatenate([np.ravel(parameters[key]) for key in _course_order(parameters)])
+
+
+def vector_to_parameters(vector: np.ndarray, like: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The inverse of ``parameters_to_vector``: a new dict with the shapes of ``like``."""
+    keys = _course_order(like)
+    sizes = [np.size(like[key]) for key in keys]
+    if np.ndim(vector) != 1 or np.size(vector) != sum(sizes):
+        raise ValueError(
+            f"vector_to_parameters: the vector has shape {np.shape(vector)}; expected "
+            f"({sum(sizes)},), the number of parameters in {keys}."
+        )
+    pieces = np.split(np.asarray(vector), np.cumsum(sizes)[:-1])
+    return {key: piece.reshape(np.shape(like[key])) for key, piece in zip(keys, pieces)}
+
+
+def _gradient_vector(gradients: dict[str, Any], parameters: dict[str, Any]) -> np.ndarray:
+    """The gradients in parameters' order; each looked up as "dW1" (course) or "W1"."""
+    pieces = []
+    for key in _course_order(parameters):
+        name = "d" + key if "d" + key in gradients else key
+        if name not in gradients:
+            raise ValueError(f"gradient_check_n: gradients has neither 'd{key}' nor '{key}'.")
+        if np.shape(gradients[name]) != np.shape(parameters[key]):
+            raise ValueError(
+                f"gradient_check_n: {name} has shape {np.shape(gradients[name])}; expected "
+                f"{np.shape(parameters[key])}, the shape of {key}."
+            )
+        pieces.append(np.ravel(gradients[name]))
+    return np.concatenate(pieces)
+
+
+def gradient_check_n(
+    cost_fn: Callable[[dict[str, np.ndarray]], float],
+    parameters: dict[str, Any],
+    gradients: dict[str, Any],
+    epsilon: float = 1e-7,
+) -> float:
+    """The course's check: ||g - ĝ|| / (||g|| + ||ĝ||), where g are the ``gradients`` (keyed
+    "dW1", ... or "W1", ...; other keys such as "dZ1" are ignored) and ĝ the central differences
+    (J(θ + ε·e_i) - J(θ - ε·e_i)) / 2ε of ``cost_fn(parameters_dict)``, one parameter at a
+    time. Below about 1e-7 the backprop is right; a bug gives something far larger.
+    """
+    theta = parameters_to_vector(parameters).astype(np.float64)
+    grad = _gradient_vector(gradients, parameters)
+    approx = np.empty_like(theta)
+    for i in range(theta.size):
+        original = theta[i]
+        theta[i] = original + epsilon
+        J_plus = float(cost_fn(vector_to_parameters(theta.copy(), parameters)))
+        theta[i] = original - epsilon
+        J_minus = float(cost_fn(vector_to_parameters(theta.copy(), parameters)))
+        theta[i] = original
+        approx[i] = (J_plus - J_minus) / (2 * epsilon)
+    return relative_difference(grad, approx)

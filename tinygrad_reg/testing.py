@@ -9,14 +9,13 @@ Strategies (all built from ``hypothesis.extra.numpy``):
   0) and singularities (log, 1/x at 0) by construction, so finite differences are valid.
 - ``networks``: a random course network with data, λ and penalty, kink-free by construction.
 
-Gradient check, as in the course: ``parameters_to_vector`` / ``vector_to_parameters`` flatten a
-parameters dict in the order W1, b1, W2, b2, ... (each row-major), and ``gradient_check_n``
-compares a backprop's gradients with central differences of the cost.
+Also here, for one import line in tests: the course's gradient check (``gradient_check_n``,
+``parameters_to_vector``, ``vector_to_parameters``), which lives in ``gradcheck.py`` and needs
+numpy only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
@@ -30,9 +29,23 @@ except ImportError as error:  # pragma: no cover - exercised by a test that hide
         'pip install "tinygrad_reg[test]"'
     ) from error
 
-from .gradcheck import relative_difference
+from .gradcheck import gradient_check_n, parameters_to_vector, vector_to_parameters
 from .reference import PENALTIES, layer_dims_of
 from .tensor import Tensor
+
+__all__ = [
+    "Network",
+    "axes",
+    "broadcastable_shapes",
+    "broadcastable_tensors",
+    "gradient_check_n",
+    "networks",
+    "nonzero_floats",
+    "parameters_to_vector",
+    "positive_floats",
+    "tensors",
+    "vector_to_parameters",
+]
 
 Strategy = st.SearchStrategy
 
@@ -241,72 +254,3 @@ def networks(
         dims, m, keep_prob, data_seed, mask_seed, margin, max_logit
     )
     return Network(parameters, X, Y, lambd, kind, keep_prob, mask_seed)
-
-
-# ---------------------------------------------------------------------------------------------
-# The course's gradient check
-# ---------------------------------------------------------------------------------------------
-
-
-def _course_order(parameters: dict[str, Any]) -> list[str]:
-    L = len(layer_dims_of(parameters)) - 1
-    return [f"{kind}{l}" for l in range(1, L + 1) for kind in "Wb"]
-
-
-def parameters_to_vector(parameters: dict[str, Any]) -> np.ndarray:
-    """W1, b1, W2, b2, ..., WL, bL, each flattened row-major, in one 1-D array."""
-    return np.concatenate([np.ravel(parameters[key]) for key in _course_order(parameters)])
-
-
-def vector_to_parameters(vector: np.ndarray, like: dict[str, Any]) -> dict[str, np.ndarray]:
-    """The inverse of ``parameters_to_vector``: a new dict with the shapes of ``like``."""
-    keys = _course_order(like)
-    sizes = [np.size(like[key]) for key in keys]
-    if np.ndim(vector) != 1 or np.size(vector) != sum(sizes):
-        raise ValueError(
-            f"vector_to_parameters: the vector has shape {np.shape(vector)}; expected "
-            f"({sum(sizes)},), the number of parameters in {keys}."
-        )
-    pieces = np.split(np.asarray(vector), np.cumsum(sizes)[:-1])
-    return {key: piece.reshape(np.shape(like[key])) for key, piece in zip(keys, pieces)}
-
-
-def _gradient_vector(gradients: dict[str, Any], parameters: dict[str, Any]) -> np.ndarray:
-    """The gradients in parameters' order; each looked up as "dW1" (course) or "W1"."""
-    pieces = []
-    for key in _course_order(parameters):
-        name = "d" + key if "d" + key in gradients else key
-        if name not in gradients:
-            raise ValueError(f"gradient_check_n: gradients has neither 'd{key}' nor '{key}'.")
-        if np.shape(gradients[name]) != np.shape(parameters[key]):
-            raise ValueError(
-                f"gradient_check_n: {name} has shape {np.shape(gradients[name])}; expected "
-                f"{np.shape(parameters[key])}, the shape of {key}."
-            )
-        pieces.append(np.ravel(gradients[name]))
-    return np.concatenate(pieces)
-
-
-def gradient_check_n(
-    cost_fn: Callable[[dict[str, np.ndarray]], float],
-    parameters: dict[str, Any],
-    gradients: dict[str, Any],
-    epsilon: float = 1e-7,
-) -> float:
-    """The course's check: ||g - ĝ|| / (||g|| + ||ĝ||), where g are the ``gradients`` (keyed
-    "dW1", ... or "W1", ...; other keys such as "dZ1" are ignored) and ĝ the central differences
-    (J(θ + ε·e_i) - J(θ - ε·e_i)) / 2ε of ``cost_fn(parameters_dict)``, one parameter at a
-    time. Below about 1e-7 the backprop is right; a bug gives something far larger.
-    """
-    theta = parameters_to_vector(parameters).astype(np.float64)
-    grad = _gradient_vector(gradients, parameters)
-    approx = np.empty_like(theta)
-    for i in range(theta.size):
-        original = theta[i]
-        theta[i] = original + epsilon
-        J_plus = float(cost_fn(vector_to_parameters(theta.copy(), parameters)))
-        theta[i] = original - epsilon
-        J_minus = float(cost_fn(vector_to_parameters(theta.copy(), parameters)))
-        theta[i] = original
-        approx[i] = (J_plus - J_minus) / (2 * epsilon)
-    return relative_difference(grad, approx)

@@ -131,10 +131,12 @@ def fit(
                 cost = cost + penalty_fn(model, Y_batch.shape[1])
             value = cost.item()
             if not math.isfinite(value):
+                hint = "a smaller learning rate"
+                if loss_fn is not binary_cross_entropy_with_logits:
+                    hint = "loss='bce_with_logits' (finite for saturated outputs) or " + hint
                 raise FloatingPointError(
                     f"fit: the cost is {value} at iteration {i}; the parameters would become "
-                    "NaN. Use loss='bce_with_logits' (finite for saturated outputs) or a "
-                    "smaller learning rate."
+                    f"NaN. Use {hint}."
                 )
             model.zero_grad()
             cost.backward()
