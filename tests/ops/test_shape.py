@@ -218,6 +218,13 @@ def test_an_empty_index_list_selects_nothing_and_gives_zero_gradient():
 
 
 @pytest.mark.parametrize("join", [concatenate, stack])
-def test_concatenate_and_stack_need_an_int_axis(join):
+@pytest.mark.parametrize("axis", [None, 0.0, True, np.bool_(False)])
+def test_concatenate_and_stack_need_an_int_axis(join, axis):
     with pytest.raises(TypeError, match="expected an int"):
-        join([Tensor([1.0]), Tensor([2.0])], axis=None)
+        join([Tensor([1.0]), Tensor([2.0])], axis=axis)
+
+
+@pytest.mark.parametrize("join", [concatenate, stack])
+def test_concatenate_and_stack_take_numpy_integer_axes(join):
+    parts = [Tensor([1.0]), Tensor([2.0])]
+    np.testing.assert_array_equal(join(parts, axis=np.int64(0)).data, join(parts, axis=0).data)

@@ -51,5 +51,10 @@ def sign(x: Any) -> Any:
     return constant(np.sign(value(x)), like=x)
 
 
+def is_axis(a: Any) -> bool:
+    """An int or numpy integer (not a bool, which numpy refuses as an axis)."""
+    return isinstance(a, (int, np.integer)) and not isinstance(a, bool)
+
+
 def broadcast_to(x: Any, shape: tuple[int, ...]) -> Any:
     return x.broadcast_to(shape) if isinstance(x, Tensor) else np.broadcast_to(x, shape)

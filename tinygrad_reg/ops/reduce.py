@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import Function
-from .helpers import broadcast_to, value
+from .helpers import broadcast_to, is_axis, value
 
 Axis = int | Sequence[int] | None
 
@@ -36,11 +36,8 @@ class Reduction(Function):
     expects = "each axis in [-ndim, ndim), no axis twice"
 
     def __init__(self, axis: Axis = None, keepdims: bool = False):
-        def is_index(a: Any) -> bool:
-            return isinstance(a, (int, np.integer)) and not isinstance(a, (bool, np.bool_))
-
-        if not (axis is None or is_index(axis)):
-            if not isinstance(axis, (tuple, list)) or not all(is_index(a) for a in axis):
+        if not (axis is None or is_axis(axis)):
+            if not isinstance(axis, (tuple, list)) or not all(is_axis(a) for a in axis):
                 raise TypeError(
                     f"{self.name}: axis={axis!r}; expected None, an int or a tuple of ints."
                 )

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..engine import Function
 from ..tensor import Tensor
+from .helpers import is_axis
 
 
 class Reshape(Function):
@@ -139,7 +140,7 @@ class Concatenate(Function):
     expects = "equal shapes except along axis"
 
     def __init__(self, axis: int):
-        if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        if not is_axis(axis):
             raise TypeError(f"Concatenate: axis={axis!r}; expected an int (flatten first).")
         self.axis = int(axis)
 
@@ -165,7 +166,7 @@ class Stack(Function):
     expects = "tensors of equal shape"
 
     def __init__(self, axis: int):
-        if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        if not is_axis(axis):
             raise TypeError(f"Stack: axis={axis!r}; expected an int.")
         self.axis = int(axis)
 
