@@ -24,7 +24,7 @@ with another m), the script measures that amplification on the reference alone: 
 reference from initial weights moved by one unit in the last place (1 ulp) and reports when and
 how far it parts from itself.
 
-Run:  python examples/course_recipe.py               (a few minutes)
+Run:  python examples/course_recipe.py               (about a minute and a half)
       python examples/course_recipe.py --iterations 3000 --variants l2 dropout
 """
 

@@ -425,7 +425,7 @@ COMMANDS = [
         _plain(bench.__doc__),
         "examples:\n  %(prog)s --sizes S --quick\n"
         "  %(prog)s --sizes S1,S   S with 1 example and with 211: the fixed per-step cost\n"
-        "  %(prog)s              sizes S, M and L (the default): a few minutes\n",
+        "  %(prog)s              sizes S, M and L (the default): about a minute\n",
         bench.add_arguments,
         run_bench,
     ),
