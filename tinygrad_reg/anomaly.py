@@ -39,6 +39,7 @@ def is_enabled() -> bool:
     """True inside ``detect_anomaly()`` (in this thread)."""
     return mode.enabled
 
+
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
