@@ -9,6 +9,7 @@ from .anomaly import detect_anomaly
 from .checkpoint import load, save
 from .engine import grad, is_grad_enabled, no_grad
 from .explain import explain_backward
+from .functional import log_softmax, softmax
 from .graphviz import render, to_dot
 from .losses import binary_cross_entropy, binary_cross_entropy_with_logits
 from .ops.linalg import linear
@@ -31,6 +32,7 @@ __all__ = [
     "l2_penalty",
     "linear",
     "load",
+    "log_softmax",
     "maximum",
     "minimum",
     "nn",
@@ -39,6 +41,7 @@ __all__ = [
     "reference",
     "render",
     "save",
+    "softmax",
     "stack",
     "to_dot",
     "where",
