@@ -10,7 +10,12 @@ from .checkpoint import load, save
 from .engine import grad, is_grad_enabled, no_grad
 from .explain import explain_backward
 from .graphviz import render, to_dot
-from .losses import binary_cross_entropy, binary_cross_entropy_with_logits
+from .losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    mse_loss,
+)
 from .ops.linalg import linear
 from .ops.select import maximum, minimum, where
 from .ops.shape import concatenate, stack
@@ -22,6 +27,7 @@ __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "concatenate",
+    "cross_entropy",
     "detect_anomaly",
     "elastic_net_penalty",
     "explain_backward",
@@ -33,6 +39,7 @@ __all__ = [
     "load",
     "maximum",
     "minimum",
+    "mse_loss",
     "nn",
     "no_grad",
     "optim",
