@@ -7,7 +7,7 @@ file in ``ops/`` (each op's forward and gradient rule side by side).
 from . import nn, optim, reference
 from .anomaly import detect_anomaly
 from .checkpoint import load, save
-from .engine import grad, is_grad_enabled, no_grad
+from .engine import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
 from .explain import explain_backward
 from .graphviz import render, to_dot
 from .losses import (
@@ -30,6 +30,7 @@ __all__ = [
     "cross_entropy",
     "detect_anomaly",
     "elastic_net_penalty",
+    "enable_grad",
     "explain_backward",
     "grad",
     "is_grad_enabled",
@@ -46,6 +47,7 @@ __all__ = [
     "reference",
     "render",
     "save",
+    "set_grad_enabled",
     "stack",
     "to_dot",
     "where",
