@@ -11,7 +11,12 @@ from .engine import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enable
 from .explain import explain_backward
 from .functional import log_softmax, softmax
 from .graphviz import render, to_dot
-from .losses import binary_cross_entropy, binary_cross_entropy_with_logits
+from .losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    mse_loss,
+)
 from .ops.linalg import linear
 from .ops.select import maximum, minimum, where
 from .ops.shape import concatenate, stack
@@ -23,6 +28,7 @@ __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "concatenate",
+    "cross_entropy",
     "detect_anomaly",
     "elastic_net_penalty",
     "enable_grad",
@@ -36,6 +42,7 @@ __all__ = [
     "log_softmax",
     "maximum",
     "minimum",
+    "mse_loss",
     "nn",
     "no_grad",
     "optim",
