@@ -8,7 +8,7 @@ from . import nn, optim, reference
 from .anomaly import detect_anomaly
 from .checkpoint import load, save
 from .constraints import apply_max_norm, clip_grad_norm
-from .engine import grad, is_grad_enabled, no_grad
+from .engine import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
 from .explain import explain_backward
 from .graphviz import render, to_dot
 from .losses import binary_cross_entropy, binary_cross_entropy_with_logits
@@ -29,6 +29,7 @@ __all__ = [
     "concatenate",
     "detect_anomaly",
     "elastic_net_penalty",
+    "enable_grad",
     "explain_backward",
     "grad",
     "is_grad_enabled",
@@ -44,6 +45,7 @@ __all__ = [
     "reference",
     "render",
     "save",
+    "set_grad_enabled",
     "stack",
     "to_dot",
     "where",
