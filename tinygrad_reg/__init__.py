@@ -11,7 +11,12 @@ from .constraints import apply_max_norm, clip_grad_norm
 from .engine import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
 from .explain import explain_backward
 from .graphviz import render, to_dot
-from .losses import binary_cross_entropy, binary_cross_entropy_with_logits
+from .losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    mse_loss,
+)
 from .ops.linalg import linear
 from .ops.select import maximum, minimum, where
 from .ops.shape import concatenate, stack
@@ -27,6 +32,7 @@ __all__ = [
     "binary_cross_entropy_with_logits",
     "clip_grad_norm",
     "concatenate",
+    "cross_entropy",
     "detect_anomaly",
     "elastic_net_penalty",
     "enable_grad",
@@ -39,6 +45,7 @@ __all__ = [
     "load",
     "maximum",
     "minimum",
+    "mse_loss",
     "nn",
     "no_grad",
     "optim",
