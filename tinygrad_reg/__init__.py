@@ -9,38 +9,88 @@ from .anomaly import detect_anomaly
 from .checkpoint import load, save
 from .engine import grad, is_grad_enabled, no_grad
 from .explain import explain_backward
+from .factories import arange, eye, full, linspace, ones, ones_like, rand, randn, zeros, zeros_like
 from .graphviz import render, to_dot
 from .losses import binary_cross_entropy, binary_cross_entropy_with_logits
-from .ops.linalg import linear
+from .ops.arrange import diag, diagonal, flip, pad, repeat, roll, tile, trace, tril, triu
+from .ops.linalg import dot, einsum, linear, matmul, outer, tensordot
 from .ops.select import maximum, minimum, where
-from .ops.shape import concatenate, stack
+from .ops.shape import (
+    broadcast_to,
+    chunk,
+    concatenate,
+    expand,
+    expand_dims,
+    flatten,
+    moveaxis,
+    split,
+    squeeze,
+    stack,
+    swapaxes,
+    unsqueeze,
+)
 from .regularizers import elastic_net_penalty, l1_penalty, l2_penalty
 from .tensor import Tensor
 
 __all__ = [
     "Tensor",
+    "arange",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "broadcast_to",
+    "chunk",
     "concatenate",
     "detect_anomaly",
+    "diag",
+    "diagonal",
+    "dot",
+    "einsum",
     "elastic_net_penalty",
+    "expand",
+    "expand_dims",
     "explain_backward",
+    "eye",
+    "flatten",
+    "flip",
+    "full",
     "grad",
     "is_grad_enabled",
     "l1_penalty",
     "l2_penalty",
     "linear",
+    "linspace",
     "load",
+    "matmul",
     "maximum",
     "minimum",
+    "moveaxis",
     "nn",
     "no_grad",
+    "ones",
+    "ones_like",
     "optim",
+    "outer",
+    "pad",
+    "rand",
+    "randn",
     "reference",
     "render",
+    "repeat",
+    "roll",
     "save",
+    "split",
+    "squeeze",
     "stack",
+    "swapaxes",
+    "tensordot",
+    "tile",
     "to_dot",
+    "trace",
+    "tril",
+    "triu",
+    "unsqueeze",
     "where",
+    "zeros",
+    "zeros_like",
 ]
 __version__ = "0.1.0"
