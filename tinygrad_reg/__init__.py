@@ -7,11 +7,17 @@ file in ``ops/`` (each op's forward and gradient rule side by side).
 from . import nn, optim, reference
 from .anomaly import detect_anomaly
 from .checkpoint import load, save
-from .engine import grad, is_grad_enabled, no_grad
+from .constraints import apply_max_norm, clip_grad_norm
+from .engine import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
 from .explain import explain_backward
 from .factories import arange, eye, full, linspace, ones, ones_like, rand, randn, zeros, zeros_like
 from .graphviz import render, to_dot
-from .losses import binary_cross_entropy, binary_cross_entropy_with_logits
+from .losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    mse_loss,
+)
 from .ops.arrange import diag, diagonal, flip, pad, repeat, roll, tile, trace, tril, triu
 from .ops.linalg import dot, einsum, linear, matmul, outer, tensordot
 from .ops.select import maximum, minimum, where
@@ -29,23 +35,29 @@ from .ops.shape import (
     swapaxes,
     unsqueeze,
 )
+from .proximal import ProximalSGD
 from .regularizers import elastic_net_penalty, l1_penalty, l2_penalty
 from .tensor import Tensor
 
 __all__ = [
+    "ProximalSGD",
     "Tensor",
+    "apply_max_norm",
     "arange",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "broadcast_to",
     "chunk",
+    "clip_grad_norm",
     "concatenate",
+    "cross_entropy",
     "detect_anomaly",
     "diag",
     "diagonal",
     "dot",
     "einsum",
     "elastic_net_penalty",
+    "enable_grad",
     "expand",
     "expand_dims",
     "explain_backward",
@@ -64,6 +76,7 @@ __all__ = [
     "maximum",
     "minimum",
     "moveaxis",
+    "mse_loss",
     "nn",
     "no_grad",
     "ones",
@@ -78,6 +91,7 @@ __all__ = [
     "repeat",
     "roll",
     "save",
+    "set_grad_enabled",
     "split",
     "squeeze",
     "stack",
