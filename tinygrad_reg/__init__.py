@@ -11,6 +11,7 @@ from .constraints import apply_max_norm, clip_grad_norm
 from .engine import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
 from .explain import explain_backward
 from .factories import arange, eye, full, linspace, ones, ones_like, rand, randn, zeros, zeros_like
+from .functional import log_softmax, softmax
 from .graphviz import render, to_dot
 from .losses import (
     binary_cross_entropy,
@@ -72,6 +73,7 @@ __all__ = [
     "linear",
     "linspace",
     "load",
+    "log_softmax",
     "matmul",
     "maximum",
     "minimum",
@@ -92,6 +94,7 @@ __all__ = [
     "roll",
     "save",
     "set_grad_enabled",
+    "softmax",
     "split",
     "squeeze",
     "stack",

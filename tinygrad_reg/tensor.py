@@ -432,6 +432,14 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         return self
 
+    # --- softmax family (ops/softmax.py) -------------------------------------------------
+
+    def softmax(self, axis: int = -1) -> Tensor:
+        return softmax_ops.Softmax(axis)(self)
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        return softmax_ops.LogSoftmax(axis)(self)
+
 
 def _value(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
@@ -439,5 +447,6 @@ def _value(x: Any) -> Any:
 
 # The ops make Tensors and Tensor's methods call the ops: imported at the end, once Tensor exists.
 from . import engine, explain  # noqa: E402
-from .ops import arithmetic, arrange, cast, linalg, reduce, unary  # noqa: E402  # noqa: E402
+from .ops import arithmetic, arrange, cast, linalg, reduce, unary  # noqa: E402
 from .ops import shape as shape_ops  # noqa: E402
+from .ops import softmax as softmax_ops  # noqa: E402
