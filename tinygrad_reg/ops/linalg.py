@@ -16,6 +16,8 @@ from .shape import as_tensor, normalize_axes
 class MatMul(Function):
     """a @ b, as ``np.matmul``: 1-D operands are vectors, leading axes are batches"""
 
+    save_inputs, save_out = True, False
+
     expects = "a.shape[-1] == b.shape[-2] (b.shape[0] for 1-D b) and broadcastable batch axes"
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -44,6 +46,8 @@ class MatMul(Function):
 
 class Linear(Function):
     """W @ X + b in one node (the course layout: X is (n_in, m), W (n_out, n_in), b (n_out, 1))"""
+
+    save_inputs, save_out = True, False
 
     expects = "X (n_in, m), W (n_out, n_in), b (n_out, 1)"
 
