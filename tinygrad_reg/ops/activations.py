@@ -47,7 +47,8 @@ class Softplus(Function):
     save_out = False
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        return np.logaddexp(0, x).astype(x.dtype, copy=False)
+        with np.errstate(under="ignore"):  # e^x below the smallest float is 0, its limit
+            return np.logaddexp(0, x).astype(x.dtype, copy=False)
 
     def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
         """d softplus/dx = g·σ(x)"""
@@ -123,7 +124,8 @@ class LogSigmoid(Function):
     save_out = False
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        return -np.logaddexp(0, -x).astype(x.dtype, copy=False)
+        with np.errstate(under="ignore"):  # e^-x below the smallest float is 0, its limit
+            return -np.logaddexp(0, -x).astype(x.dtype, copy=False)
 
     def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
         """d ln σ(x)/dx = g·(1 − σ(x)) = g·σ(−x)"""
