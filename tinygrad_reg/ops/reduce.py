@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import Function
+from ..tensor import Tensor
 from .helpers import broadcast_to, exp, is_axis, sign, value
 
 Axis = int | Sequence[int] | None
@@ -124,17 +125,20 @@ class Prod(Reduction):
         return x.prod(axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
-        """d(Πx)/dx_i = g·Π_{j≠i} x_j  (= g·out/x_i when no x_j is 0)"""
+        """d(Πx)/dx_i = g·Π_{j≠i} x_j  (= g·out/x_i when out is not 0)"""
         g = g.reshape(self.kept)
-        if not (value(x) == 0).any():
-            return (g * out.reshape(self.kept) / x,)
-        return (g * self.product_of_others(x),)
+        # out/x_i is 0/0 where x_i = 0 (or out underflowed). And recorded for higher order its
+        # derivative x/x_i − out/x_i² is two huge terms that cancel when x_i is tiny. Both
+        # times the product of the others is computed as a product.
+        if isinstance(x, Tensor) or (value(out) == 0).any():
+            return (g * self.product_of_others(x),)
+        return (g * out.reshape(self.kept) / x,)
 
     def product_of_others(self, x: Any) -> Any:
         """Π_{j≠i} x_j for every i, without dividing: each slice of n reduced elements becomes
         an n×n matrix whose row i is the slice with x_i replaced by 1, and rows are multiplied
-        out with Prod itself, so higher derivatives follow. Costs n² per slice: used only when
-        some x is 0, where out/x is 0/0."""
+        out with Prod itself, so higher derivatives follow. Costs n² per slice (n³ for a third
+        derivative), so an ordinary backward pass uses it only when out/x fails."""
         reduced = reduced_axes(x.ndim, self.axis)
         order = [a for a in range(x.ndim) if a not in reduced] + list(reduced)
         moved = x.transpose(order)  # the reduced axes last
