@@ -60,10 +60,10 @@ class Reduction(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
         out = self.reduce(x)  # numpy validates the axes first
         self.kept = kept_shape(x.shape, self.axis)
-        self.shape = x.shape
+        self.shape = x.shape  # for the rules, which need not save x for it
         return out
 
-    def count(self) -> int:
+    def reduced_count(self) -> int:
         """How many elements each output element reduces over (after forward)."""
         return math.prod(self.shape[a] for a in reduced_axes(len(self.shape), self.axis))
 
@@ -74,28 +74,37 @@ class Reduction(Function):
 class Sum(Reduction):
     """Σ x over axis"""
 
+    save_inputs, save_out = False, False
+
     def reduce(self, x: np.ndarray) -> np.ndarray:
         return x.sum(axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
         """d(Σx)/dx = g, copied along the summed axes"""
-        return (broadcast_to(g.reshape(self.kept), x.shape),)
+        return (broadcast_to(g.reshape(self.kept), self.shape),)
 
 
 class Mean(Reduction):
     """mean of x over axis"""
 
+    save_inputs, save_out = False, False
+
+    __slots__ = ("count",)
+
     def reduce(self, x: np.ndarray) -> np.ndarray:
-        return x.mean(axis=self.axis, keepdims=self.keepdims)
+        out = x.mean(axis=self.axis, keepdims=self.keepdims)
+        self.count = x.size // max(np.size(out), 1)  # elements averaged into each result
+        return out
 
     def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
         """d(mean x)/dx = g/n, copied along the n averaged elements"""
-        n = x.size // max(out.size, 1)
-        return (broadcast_to(g.reshape(self.kept) / n, x.shape),)
+        return (broadcast_to(g.reshape(self.kept) / self.count, self.shape),)
 
 
 class Max(Reduction):
     """max of x over axis"""
+
+    save_inputs, save_out = True, True
 
     def reduce(self, x: np.ndarray) -> np.ndarray:
         return x.max(axis=self.axis, keepdims=self.keepdims)
@@ -142,7 +151,7 @@ class Prod(Reduction):
         reduced = reduced_axes(x.ndim, self.axis)
         order = [a for a in range(x.ndim) if a not in reduced] + list(reduced)
         moved = x.transpose(order)  # the reduced axes last
-        n = self.count()
+        n = self.reduced_count()
         rows = moved.reshape((*moved.shape[: x.ndim - len(reduced)], 1, n))
         identity = np.eye(n, dtype=value(x).dtype)
         others = (rows * (1 - identity) + identity).prod(axis=-1)
@@ -165,7 +174,7 @@ class Var(Reduction):
     def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
         """d var/dx = g·2(x − mean)/(n − ddof)"""
         centered = x - x.mean(axis=self.axis, keepdims=True)
-        dof = self.count() - self.ddof
+        dof = self.reduced_count() - self.ddof
         scale = 2 / dof if dof > 0 else math.inf  # var itself is inf or NaN then, as numpy's
         return (g.reshape(self.kept) * centered * scale,)
 
@@ -188,7 +197,9 @@ class Std(Var):
         )
         centered = x - x.mean(axis=self.axis, keepdims=True)
         std = out.reshape(self.kept) + flat  # + 1 where flat: no 0/0, and masked below
-        return (g.reshape(self.kept) * centered / (std * (self.count() - self.ddof)) * ~flat,)
+        return (
+            g.reshape(self.kept) * centered / (std * (self.reduced_count() - self.ddof)) * ~flat,
+        )
 
 
 class LogSumExp(Reduction):

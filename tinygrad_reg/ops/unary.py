@@ -31,6 +31,8 @@ from .helpers import (
 class Exp(Function):
     """e^x"""
 
+    save_inputs, save_out = False, True
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.exp(x)
 
@@ -41,6 +43,8 @@ class Exp(Function):
 
 class Log(Function):
     """natural log, ln x"""
+
+    save_inputs, save_out = True, False
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.log(x)
@@ -53,6 +57,8 @@ class Log(Function):
 class Sqrt(Function):
     """√x"""
 
+    save_inputs, save_out = False, True
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.sqrt(x)
 
@@ -63,6 +69,8 @@ class Sqrt(Function):
 
 class Abs(Function):
     """|x|"""
+
+    save_inputs, save_out = True, False
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.abs(x)
@@ -75,16 +83,20 @@ class Abs(Function):
 class Relu(Function):
     """max(x, 0)"""
 
+    save_inputs, save_out = False, True
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.maximum(x, 0)
 
     def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
         """d relu(x)/dx = g where x > 0, else 0 (so relu'(0) = 0)"""
-        return (g * (value(x) > 0),)
+        return (g * (value(out) > 0),)  # out > 0 exactly where x > 0
 
 
 class Sigmoid(Function):
     """σ(x) = 1/(1+e^-x), finite and warning-free for any finite x (see stable_sigmoid)"""
+
+    save_inputs, save_out = False, True
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         return stable_sigmoid(x)
@@ -97,6 +109,8 @@ class Sigmoid(Function):
 class Tanh(Function):
     """tanh x"""
 
+    save_inputs, save_out = False, True
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.tanh(x)
 
@@ -107,6 +121,8 @@ class Tanh(Function):
 
 class Clip(Function):
     """x limited to [lo, hi] (either bound may be None)"""
+
+    save_inputs, save_out = True, False
 
     __slots__ = ("hi", "lo")
     expects = "lo <= hi"
@@ -121,7 +137,7 @@ class Clip(Function):
 
     def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
         """d clip(x)/dx = g where clip left x unchanged (lo <= x <= hi), else 0"""
-        return (g * (value(out) == value(x)),)
+        return (g * (value(x) == np.clip(value(x), self.lo, self.hi)),)
 
 
 class Log1p(Function):
