@@ -168,11 +168,12 @@ class Einsum(Function):
         available = set("".join(terms))
         found = "".join(c for c in wanted if c in available)
         gradient = contract(",".join(terms) + "->" + found, *others)
-        if found == wanted:
-            return gradient
-        # Letters only xₖ has were summed out: every element along them gets the same gradient.
+        # Letters only xₖ has were summed out, and a size-1 axis of another operand may have
+        # been stretched to xₖ's size: along those, every element gets the same gradient.
         kept = tuple(gradient.shape[found.index(c)] if c in available else 1 for c in wanted)
-        full = tuple(kept[i] if c in available else shape[i] for i, c in enumerate(wanted))
+        full = tuple(n if size == 1 else size for size, n in zip(kept, shape))
+        if full == gradient.shape:
+            return gradient
         return broadcast_to(gradient.reshape(kept), full)
 
 
