@@ -124,8 +124,7 @@ class Einsum(Function):
 
     __slots__ = ("output", "shapes", "subscripts", "terms")
     expects = "subscripts with one term per operand, one letter per axis, equal sizes per letter"
-    save_inputs = True
-    save_out = False
+    save_inputs, save_out = True, False
 
     def __init__(self, subscripts: str):
         if not isinstance(subscripts, str):
