@@ -113,8 +113,9 @@ def contract(subscripts: str, *operands: Any) -> Any:
 
 def worth_optimizing(operands: Sequence[np.ndarray]) -> bool:
     """Let numpy plan the contraction (pairwise products, BLAS) for three or more operands
-    (else a chain like 'ij,jk,kl' is one nested loop over all four letters) or big ones (2.3x
-    faster for 256 x 256 'ij,jk'); for small pairs planning costs more (10 µs) than it saves."""
+    (else a chain like 'ij,jk,kl' is one nested loop over all four letters) or big ones
+    (2.3x faster for 256 x 256 'ij,jk'); for small pairs planning costs more (about 9 µs)
+    than it saves."""
     return len(operands) > 2 or max(np.size(x) for x in operands) > 4096
 
 
