@@ -288,7 +288,9 @@ def test_accuracy_counts_agreeing_labels(data):
         (lambda X, Y: (X.T, Y), r"X has shape \(256, 2\).*Y of shape \(1, 2\).*pass X\.T"),
         (lambda X, Y: (X, Y.ravel()), r"Y has shape \(256,\).*Y\.reshape\(1, -1\)"),
         (lambda X, Y: (X[0], Y), r"X has shape \(256,\); expected 2-D \(n_features, m\)"),
-        (lambda X, Y: (X, Y * 2), r"labels in \[0, 1\]"),
+        (lambda X, Y: (X, Y + 0.5), r"labels in \[0, 1\]"),
+        (lambda X, Y: (X, -Y), r"labels in \[0, 1\]"),
+        (lambda X, Y: (X, Y * 2), r"labels go up to 2 \(3 classes\) but the model has one"),
         (lambda X, Y: (np.where(X > 0.5, np.nan, X), Y), "finite"),
     ],
 )
