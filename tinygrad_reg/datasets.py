@@ -454,10 +454,13 @@ def _course_layout(
         X = np.ascontiguousarray(X.T)
     if Y is None:
         return X, None
-    bad = np.argwhere((Y != 0) & (Y != 1))
+    bad = np.argwhere((Y < 0) | (Y % 1 != 0))  # labels are class indices: 0/1, or 0, 1, 2, ...
     if len(bad):
         index = tuple(int(i) for i in bad[0])
-        raise DataError(f"{path}: {y_name}{list(index)} is {Y[index]}; labels must be 0 or 1")
+        raise DataError(
+            f"{path}: {y_name}{list(index)} is {Y[index]}; labels must be 0 or 1, or class "
+            "indices 0, 1, 2, ... for more than two classes"
+        )
     return X, np.array(Y, dtype=np.float64).reshape(1, m)
 
 
@@ -537,6 +540,9 @@ def _read_csv(
         X, Y = values[:-1], values[-1]
         label_cells = [(line_numbers[-1], c + 1) for c in range(width)]
     for label, (line, column) in zip(Y, label_cells):
-        if label not in (0.0, 1.0):
-            raise DataError(f"{path}: row {line}, column {column}: label {label:g} is not 0 or 1")
+        if label < 0 or label % 1 != 0:
+            raise DataError(
+                f"{path}: row {line}, column {column}: label {label:g} is not 0 or 1 (or a class "
+                "index 0, 1, 2, ...)"
+            )
     return np.ascontiguousarray(X), Y.reshape(1, -1).copy()

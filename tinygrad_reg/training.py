@@ -46,13 +46,14 @@ class DivergenceWarning(UserWarning):
     """The cost kept rising during ``fit``: the learning rate is probably too large."""
 
 
-def auto_loss(logits: Tensor, Y: Tensor) -> Tensor:
+def auto_loss(logits: Tensor, Y: Any) -> Tensor:
     """The default: cross-entropy over the classes for a model with C >= 2 outputs, the stable
     binary cross-entropy for a model with one."""
     if logits.shape[0] > 1:
         return cross_entropy(logits, Y)
-    if Y.ndim == 2 and Y.shape[0] == 1 and Y.data.max() > 1:
-        classes = int(Y.data.max()) + 1
+    labels = Y.data if isinstance(Y, Tensor) else np.asarray(Y)
+    if labels.ndim == 2 and labels.shape[0] == 1 and labels.size and labels.max() > 1:
+        classes = int(labels.max()) + 1
         raise ValueError(
             f"fit: the labels go up to {classes - 1} ({classes} classes) but the model has one "
             f"output; give it one output per class, e.g. MLP([..., {classes}])."
