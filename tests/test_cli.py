@@ -15,6 +15,7 @@ import pytest
 
 import tinygrad_reg
 from tinygrad_reg import cli, demo, selfcheck
+from tinygrad_reg.losses import CrossEntropy
 from tinygrad_reg.nn import MLP
 from tinygrad_reg.ops.linalg import Linear
 from tinygrad_reg.regularizers import SumOfSquares
@@ -359,6 +360,30 @@ def test_check_fails_on_a_wrong_linear_rule(monkeypatch, capsys):
     monkeypatch.setattr(Linear, "backward", wrong_dW)
     code, stdout, _ = run(["check", "--networks", "2"], capsys)
     assert code == 1 and "FAIL" in stdout
+
+
+def test_check_includes_softmax_networks_and_catches_a_wrong_cross_entropy_rule(
+    monkeypatch, capsys
+):
+    code, stdout, _ = run(["check", "--networks", "3"], capsys)
+    assert code == 0
+    lines = [line for line in stdout.splitlines() if line.strip().startswith("3.")]
+    assert len(lines) == 1 and "softmax" in lines[0]  # the third network has C >= 2 outputs
+
+    def without_the_labels(self, g, out, z, y):  # softmax(z)/m: forgets the − y
+        return self.probs * g / self.m, None
+
+    monkeypatch.setattr(CrossEntropy, "backward", without_the_labels)
+    code, stdout, _ = run(["check", "--networks", "3"], capsys)
+    assert code == 1 and "FAIL" in stdout
+    worst = {}  # network number → its worst error against the reference
+    for line in stdout.splitlines():
+        if " worst " in line:
+            words = line.split()
+            worst[words[0]] = float(words[-3])
+    assert worst["3."] > 1e-3  # only the softmax network is wrong
+    assert worst["1."] <= selfcheck.REFERENCE_TOLERANCE
+    assert worst["2."] <= selfcheck.REFERENCE_TOLERANCE
 
 
 def test_check_runs_without_hypothesis():
