@@ -352,6 +352,94 @@ class Tensor:
     def __getitem__(self, index: Any) -> Tensor:
         return shape_ops.GetItem(index)(self)
 
+    # --- more shape ops, products, conversions (ops/shape.py, ops/arrange.py, ops/linalg.py,
+    # ops/cast.py; each method is the module function of the same name) --------------------
+
+    def squeeze(self, axis: int | Sequence[int] | None = None) -> Tensor:
+        return shape_ops.squeeze(self, axis)
+
+    def unsqueeze(self, axis: int | Sequence[int]) -> Tensor:
+        return shape_ops.unsqueeze(self, axis)
+
+    expand_dims = unsqueeze
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        return shape_ops.flatten(self, start_dim, end_dim)
+
+    def expand(self, *sizes: Any) -> Tensor:
+        return shape_ops.expand(self, *sizes)
+
+    def moveaxis(self, source: int | Sequence[int], destination: int | Sequence[int]) -> Tensor:
+        return shape_ops.moveaxis(self, source, destination)
+
+    def split(self, indices_or_sections: int | Sequence[int], axis: int = 0) -> list[Tensor]:
+        return shape_ops.split(self, indices_or_sections, axis)
+
+    def chunk(self, chunks: int, axis: int = 0) -> list[Tensor]:
+        return shape_ops.chunk(self, chunks, axis)
+
+    def flip(self, axis: int | Sequence[int] | None = None) -> Tensor:
+        return arrange.flip(self, axis)
+
+    def roll(self, shift: int | Sequence[int], axis: int | Sequence[int] | None = None) -> Tensor:
+        return arrange.roll(self, shift, axis)
+
+    def tile(self, reps: int | Sequence[int]) -> Tensor:
+        return arrange.tile(self, reps)
+
+    def repeat(self, repeats: int | Sequence[int], axis: int | None = None) -> Tensor:
+        return arrange.repeat(self, repeats, axis)
+
+    def tril(self, k: int = 0) -> Tensor:
+        return arrange.tril(self, k)
+
+    def triu(self, k: int = 0) -> Tensor:
+        return arrange.triu(self, k)
+
+    def diagonal(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
+        return arrange.diagonal(self, offset, axis1, axis2)
+
+    def trace(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
+        return arrange.trace(self, offset, axis1, axis2)
+
+    def diag(self, k: int = 0) -> Tensor:
+        return arrange.diag(self, k)
+
+    def matmul(self, other: Any) -> Tensor:
+        return self @ other
+
+    def dot(self, other: Any) -> Tensor:
+        return linalg.dot(self, self._operand(other))
+
+    def outer(self, other: Any) -> Tensor:
+        return linalg.outer(self, self._operand(other))
+
+    def astype(self, dtype: Any) -> Tensor:
+        """The values in another float dtype; differentiable (the gradient is cast back)."""
+        return cast.AsType(dtype)(self)
+
+    def tolist(self) -> Any:
+        """The values as nested Python lists of floats (a float for a 0-d tensor)."""
+        return self._data.tolist()
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Switch gradient tracking of a leaf on or off, in place; returns ``self``."""
+        if not self.is_leaf and not requires_grad:
+            raise RuntimeError(
+                "requires_grad_: this tensor was made by an op, so it requires grad through "
+                "its inputs; only a leaf's flag can be switched off. Use detach() instead."
+            )
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    # --- softmax family (ops/softmax.py) -------------------------------------------------
+
+    def softmax(self, axis: int = -1) -> Tensor:
+        return softmax_ops.Softmax(axis)(self)
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        return softmax_ops.LogSoftmax(axis)(self)
+
 
 def _value(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
@@ -359,5 +447,6 @@ def _value(x: Any) -> Any:
 
 # The ops make Tensors and Tensor's methods call the ops: imported at the end, once Tensor exists.
 from . import engine, explain  # noqa: E402
-from .ops import arithmetic, linalg, reduce, unary  # noqa: E402
+from .ops import arithmetic, arrange, cast, linalg, reduce, unary  # noqa: E402
 from .ops import shape as shape_ops  # noqa: E402
+from .ops import softmax as softmax_ops  # noqa: E402
