@@ -1,6 +1,6 @@
 """The Tensor: a read-only numpy array, plus what autodiff needs to know about it.
 
-A Tensor made by an op remembers that op in ``grad_fn``; following ``grad_fn.inputs`` from an
+A Tensor made by an op remembers that op in ``grad_fn``; following ``grad_fn.parents`` from an
 output walks the graph back to the leaves (tensors made by the user). Every method that
 computes something is a one-liner that calls an op from ``tinygrad_reg/ops``: that is where
 each forward and its gradient rule live.
@@ -15,6 +15,7 @@ read-only array); graphs recorded earlier keep the old array, so their gradients
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -60,10 +61,9 @@ class Tensor:
     __slots__ = (
         "__weakref__",
         "_data",
-        "_retains_grad",
+        "_name",
         "grad",
         "grad_fn",
-        "name",
         "requires_grad",
     )
 
@@ -79,8 +79,7 @@ class Tensor:
         self.grad = None
         self.requires_grad = bool(requires_grad)
         self.grad_fn = None
-        self.name = name
-        self._retains_grad = False
+        self._name = name
 
     @classmethod
     def _from_op(cls, data: np.ndarray, grad_fn: Function | None) -> Tensor:
@@ -90,8 +89,7 @@ class Tensor:
         t.grad = None
         t.requires_grad = grad_fn is not None
         t.grad_fn = grad_fn
-        t.name = None
-        t._retains_grad = False
+        t._name = None
         return t
 
     def _operand(self, other: Any) -> Tensor:
@@ -133,6 +131,17 @@ class Tensor:
             self._data = values
         else:
             self._data = as_float_array(values, "Tensor.data")
+
+    @property
+    def name(self) -> str | None:
+        """A label for traces and drawings (``explain_backward``, ``to_dot``)."""
+        return self._name
+
+    @name.setter
+    def name(self, name: str | None) -> None:
+        self._name = name
+        if self.grad_fn is not None:  # the graph keeps nodes, not tensors: tell the node
+            self.grad_fn.out_name = name
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -183,7 +192,8 @@ class Tensor:
         """Keep this non-leaf tensor's gradient in ``.grad`` after ``backward``."""
         if not self.requires_grad:
             raise RuntimeError("retain_grad: this tensor does not require grad.")
-        self._retains_grad = True
+        if self.grad_fn is not None:  # a leaf's .grad is kept anyway
+            self.grad_fn.retained = weakref.ref(self)  # weak: the node must not keep it alive
         return self
 
     def backward(self, grad: ArrayLike | None = None, retain_graph: bool = False) -> None:

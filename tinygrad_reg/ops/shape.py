@@ -19,22 +19,27 @@ from .helpers import is_axis
 class Reshape(Function):
     """x with a new shape (same elements, row-major order)"""
 
-    __slots__ = ("shape",)
+    save_inputs, save_out = False, False
+
+    __slots__ = ("input_shape", "shape")
     expects = "a shape with the same number of elements"
 
     def __init__(self, shape: Any):
         self.shape = shape
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        self.input_shape = x.shape
         return x.reshape(self.shape)
 
     def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
         """d reshape(x)/dx = g reshaped back to x's shape"""
-        return (g.reshape(x.shape),)
+        return (g.reshape(self.input_shape),)
 
 
 class Transpose(Function):
     """x with its axes permuted (reversed when axes is None)"""
+
+    save_inputs, save_out = False, False
 
     __slots__ = ("axes", "inverse")
     expects = "axes that are a permutation of range(ndim)"
@@ -57,6 +62,8 @@ class Transpose(Function):
 
 class BroadcastTo(Function):
     """x repeated along new or size-1 axes to fill shape"""
+
+    save_inputs, save_out = False, False
 
     __slots__ = ("shape",)
     expects = "a shape that x broadcasts to"
@@ -94,22 +101,27 @@ def _index_without_aliases(index: Any) -> tuple[Any, ...]:
 class GetItem(Function):
     """x[index]: ints, slices, None, Ellipsis, integer and boolean arrays, as numpy"""
 
-    __slots__ = ("index",)
+    save_inputs, save_out = False, False
+
+    __slots__ = ("index", "shape")
     expects = "an index valid for this shape"
 
     def __init__(self, index: Any):
         self.index = _index_without_aliases(index)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        self.shape = x.shape
         return x[self.index]
 
     def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
         """d x[i]/dx = g placed at i in zeros; an element picked twice gets both gradients"""
-        return (scatter_add(g, self.index, x.shape),)
+        return (scatter_add(g, self.index, self.shape),)
 
 
 class ScatterAdd(Function):
     """zeros(shape) with g added at index (the gradient of x[index], as an op)"""
+
+    save_inputs, save_out = False, False
 
     __slots__ = ("index", "shape")
 
@@ -139,6 +151,8 @@ def scatter_add(g: Any, index: tuple[Any, ...], shape: tuple[int, ...]) -> Any:
 class Concatenate(Function):
     """tensors joined along an existing axis"""
 
+    save_inputs, save_out = False, False
+
     __slots__ = ("axis", "bounds")
     expects = "equal shapes except along axis"
 
@@ -164,6 +178,8 @@ class Concatenate(Function):
 
 class Stack(Function):
     """tensors of equal shape joined along a new axis"""
+
+    save_inputs, save_out = False, False
 
     __slots__ = ("axis",)
     expects = "tensors of equal shape"
