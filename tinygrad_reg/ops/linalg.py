@@ -168,12 +168,16 @@ class Einsum(Function):
         available = set("".join(terms))
         found = "".join(c for c in wanted if c in available)
         gradient = contract(",".join(terms) + "->" + found, *others)
-        if found == wanted:
-            return gradient
-        # Letters only xₖ has were summed out: every element along them gets the same gradient.
-        kept = tuple(gradient.shape[found.index(c)] if c in available else 1 for c in wanted)
-        full = tuple(kept[i] if c in available else shape[i] for i, c in enumerate(wanted))
-        return broadcast_to(gradient.reshape(kept), full)
+        if found != wanted:
+            # Letters only xₖ has were summed out: every element along them gets the same
+            # gradient, so they come back as size-1 axes that broadcasting fills in.
+            kept = tuple(gradient.shape[found.index(c)] if c in available else 1 for c in wanted)
+            gradient = gradient.reshape(kept)
+        # A letter of size n in xₖ may have size 1 in the others (numpy broadcasts it): the
+        # contraction then has size 1 there, and every element along it gets that gradient.
+        # (The other way round, size 1 in xₖ, is the engine's unbroadcast's job.)
+        full = np.broadcast_shapes(gradient.shape, shape)
+        return gradient if gradient.shape == full else broadcast_to(gradient, full)
 
 
 def einsum(subscripts: str, *operands: Any) -> Tensor:
