@@ -170,14 +170,15 @@ class Einsum(Function):
         gradient = contract(",".join(terms) + "->" + found, *others)
         if found != wanted:
             # Letters only xₖ has were summed out: every element along them gets the same
-            # gradient, so they come back as size-1 axes that broadcasting fills in.
+            # gradient.
             kept = tuple(gradient.shape[found.index(c)] if c in available else 1 for c in wanted)
-            gradient = gradient.reshape(kept)
-        # A letter of size n in xₖ may have size 1 in the others (numpy broadcasts it): the
-        # contraction then has size 1 there, and every element along it gets that gradient.
-        # (The other way round, size 1 in xₖ, is the engine's unbroadcast's job.)
-        full = np.broadcast_shapes(gradient.shape, shape)
-        return gradient if gradient.shape == full else broadcast_to(gradient, full)
+            full = tuple(kept[i] if c in available else shape[i] for i, c in enumerate(wanted))
+            gradient = broadcast_to(gradient.reshape(kept), full)
+        # A size-1 axis of another operand that numpy broadcast ('i,i' with shapes (3,), (1,))
+        # leaves that size in the contraction: every element of xₖ along it gets the same.
+        # (A gradient larger than xₖ is fine: the engine's unbroadcast sums it.)
+        target = np.broadcast_shapes(gradient.shape, shape)
+        return gradient if target == gradient.shape else broadcast_to(gradient, target)
 
 
 def einsum(subscripts: str, *operands: Any) -> Tensor:
