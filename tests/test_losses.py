@@ -159,3 +159,42 @@ def test_course_formula_is_nan_where_the_output_saturates():
         loss = binary_cross_entropy(Tensor(40.0).sigmoid().reshape(1, 1), np.array([[1.0]]))
     assert np.isnan(loss.item())
     assert binary_cross_entropy_with_logits(np.array([[40.0]]), np.array([[1.0]])).item() >= 0
+
+
+# --- finite for every finite z (issue 11, item 5) --------------------------------------------
+
+
+def test_with_logits_at_the_largest_logits_is_finite_and_exact():
+    z = np.array([[1e308, 1e308, -1e308]])
+    Y = np.array([[0.0, 0.0, 1.0]])
+    loss = binary_cross_entropy_with_logits(Tensor(z), Y)
+    assert math.isfinite(loss.item())
+    assert loss.item() == pytest.approx(1e308, rel=1e-15)  # each term is |z|, their mean 1e308
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16])
+@given(data=st.data())
+def test_with_logits_is_finite_for_every_finite_logit(dtype, data):
+    shape = data.draw(shapes)  # one row (the course's (1, m)) or several
+    largest = float(np.finfo(dtype).max)
+    finite = hnp.from_dtype(np.dtype(dtype), allow_nan=False, allow_infinity=False)
+    near_overflow = st.sampled_from([largest, -largest, largest / 2])  # sums of these overflow
+    Z = data.draw(hnp.arrays(dtype, shape, elements=finite | near_overflow))
+    Y = data.draw(hnp.arrays(dtype, shape, elements=st.sampled_from([0.0, 0.5, 1.0])))
+    z = Tensor(Z, requires_grad=True)
+    loss = binary_cross_entropy_with_logits(z, Y)
+    loss.backward()
+    assert loss.item() >= 0 and np.isfinite(z.grad).all()
+    # Against the exact Σ terms / m (math.fsum of float64 terms / 4m: nothing overflows, and the
+    # exact factor 1/4 leaves room for the true value to exceed the dtype's largest number,
+    # which only several rows of near-largest logits can make it do). The loss rounds each of
+    # its < 40 operations, so it is within 40 units of roundoff of the dtype.
+    z64, y64 = Z.astype(np.float64), Y.astype(np.float64)
+    terms = np.maximum(z64, 0) - z64 * y64 + np.log1p(np.exp(-np.abs(z64)))
+    exact_quarter = math.fsum((terms / (4 * shape[-1])).ravel())
+    eps = float(np.finfo(dtype).eps)
+    if exact_quarter <= largest / 4 * (1 - 40 * eps):
+        assert np.isfinite(loss.item())
+        assert loss.item() / 4 == pytest.approx(exact_quarter, rel=40 * eps, abs=eps)
+    else:  # the true value is beyond the dtype's range
+        assert loss.item() == np.inf
