@@ -66,4 +66,4 @@ def test_the_mode_is_restored_after_the_block_even_on_error():
 
     with pytest.raises(KeyError), detect_anomaly():
         raise KeyError("boom")
-    assert anomaly.enabled is False
+    assert anomaly.is_enabled() is False

@@ -368,3 +368,32 @@ def test_as_a_process(tmp_path):
     )
     assert bad.returncode == 2
     assert bad.stderr == "python -m tinygrad_reg train: error: missing.npz: no such file\n"
+
+
+# --- train: validation and early stopping (issue 15) -------------------------------------------
+
+
+def test_train_with_early_stopping_restores_the_best_validation_parameters(tmp_path, capsys):
+    argv = ["train", "--dataset", "field", "--iterations", "20000", "--no-plots"]
+    argv += ["--validation-split", "0.2", "--patience", "3", "--out", str(tmp_path)]
+    code, out, _ = run(argv, capsys)
+    assert code == 0, out
+    stopped = re.search(r"stopped early\s+at iteration (\d+)", out)
+    best = re.search(r"at iteration (\d+) \(restored\)", out)
+    assert stopped and best and int(stopped.group(1)) == int(best.group(1)) + 3 * 100
+    ckpt = tinygrad_reg.load(tmp_path / "model.npz")
+    assert ckpt.metadata["validation_split"] == 0.2 and ckpt.metadata["patience"] == 3
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--patience", "3"], "--patience needs a validation set"),
+        (["--validation-split", "1"], "fraction in (0, 1)"),
+        (["--max-norm", "0"], "a number > 0"),
+    ],
+)
+def test_train_refuses_bad_early_stopping_options(options, message, tmp_path, capsys):
+    argv = ["train", "--dataset", "field", "--iterations", "10", "--out", str(tmp_path), *options]
+    code, _, err = run(argv, capsys)
+    assert code == 2 and message in err

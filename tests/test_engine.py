@@ -584,3 +584,144 @@ def test_an_input_that_is_also_an_output_gets_a_read_only_copy_of_the_seed():
     (gx,) = grad(x, x, grad_outputs=seed, create_graph=True)
     assert_read_only(gx)
     assert seed.flags.writeable and not np.shares_memory(gx.data, seed)
+
+
+# --- grad mode per thread, re-entrant (issue 11 item 1, issue 10 item 7) ----------------------
+
+
+def test_no_grad_in_one_thread_does_not_stop_recording_in_another():
+    import threading
+
+    w1 = Tensor(2.0, requires_grad=True)
+    w2 = Tensor(3.0, requires_grad=True)
+    h = w1 * 1.0
+    a_inside, b_done, a_may_leave = threading.Event(), threading.Event(), threading.Event()
+    results = {}
+
+    def thread_a():
+        with no_grad():
+            a_inside.set()
+            a_may_leave.wait(5)
+
+    def thread_b():
+        a_inside.wait(5)
+        results["z"] = h * w2  # must record although thread A is inside no_grad
+        b_done.set()
+
+    threads = [threading.Thread(target=thread_a), threading.Thread(target=thread_b)]
+    for t in threads:
+        t.start()
+    b_done.wait(5)
+    a_may_leave.set()
+    for t in threads:
+        t.join(5)
+    (results["z"] + w1 * w2).sum().backward()
+    assert w1.grad == 6.0 and w2.grad == 4.0
+
+
+def test_interleaved_no_grad_in_two_threads_leaves_grad_mode_on():
+    import threading
+
+    steps = [threading.Event() for _ in range(4)]
+    seen = {}
+
+    def thread_a():
+        block = no_grad()
+        block.__enter__()
+        steps[0].set()
+        steps[1].wait(5)
+        block.__exit__(None, None, None)  # leaves first although it entered first
+        seen["a"] = is_grad_enabled()
+        steps[2].set()
+
+    def thread_b():
+        steps[0].wait(5)
+        block = no_grad()
+        block.__enter__()
+        seen["b inside"] = is_grad_enabled()
+        steps[1].set()
+        steps[2].wait(5)
+        block.__exit__(None, None, None)
+        seen["b"] = is_grad_enabled()
+
+    threads = [threading.Thread(target=thread_a), threading.Thread(target=thread_b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(5)
+    assert seen == {"a": True, "b inside": False, "b": True}
+    assert is_grad_enabled()
+
+
+def test_one_no_grad_object_entered_twice_nested_restores_grad_mode():
+    block = no_grad()
+    with block:
+        with block:
+            assert not is_grad_enabled()
+        assert not is_grad_enabled()
+    assert is_grad_enabled()
+
+
+def test_no_grad_as_a_bare_decorator_and_on_a_method():
+    class Model:
+        @no_grad
+        def predict(self, w):
+            """Kept."""
+            return w * 2
+
+    w = Tensor([1.0], requires_grad=True)
+    assert not Model().predict(w).requires_grad
+    assert Model.predict.__doc__ == "Kept." and is_grad_enabled()
+
+
+def test_enable_grad_records_inside_no_grad():
+    from tinygrad_reg import enable_grad
+
+    w = Tensor([1.0], requires_grad=True)
+    with no_grad():
+        with enable_grad():
+            assert (w * 2).requires_grad
+        assert not (w * 2).requires_grad
+
+        @enable_grad
+        def recorded(x):
+            return x * 2
+
+        assert recorded(w).requires_grad
+    assert is_grad_enabled()
+
+
+def test_set_grad_enabled_as_a_call_a_block_and_a_decorator():
+    from tinygrad_reg import set_grad_enabled
+
+    w = Tensor([1.0], requires_grad=True)
+    try:
+        set_grad_enabled(False)
+        assert not is_grad_enabled() and not (w * 2).requires_grad
+    finally:
+        set_grad_enabled(True)
+    assert is_grad_enabled()
+    with set_grad_enabled(False):
+        assert not is_grad_enabled()
+    assert is_grad_enabled()
+
+    @set_grad_enabled(False)
+    def frozen(x):
+        return x * 2
+
+    assert is_grad_enabled()  # decorating changed nothing
+    assert not frozen(w).requires_grad and is_grad_enabled()
+
+
+def test_detect_anomaly_is_per_thread():
+    import threading
+
+    from tinygrad_reg import anomaly, detect_anomaly
+
+    seen = {}
+    with detect_anomaly():
+        worker = threading.Thread(target=lambda: seen.setdefault("other", anomaly.is_enabled()))
+        worker.start()
+        worker.join(5)
+        assert anomaly.is_enabled()
+    assert seen == {"other": False} and not anomaly.is_enabled()

@@ -7,23 +7,35 @@ file in ``ops/`` (each op's forward and gradient rule side by side).
 from . import nn, optim, reference
 from .anomaly import detect_anomaly
 from .checkpoint import load, save
-from .engine import grad, is_grad_enabled, no_grad
+from .constraints import apply_max_norm, clip_grad_norm
+from .engine import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
 from .explain import explain_backward
 from .graphviz import render, to_dot
-from .losses import binary_cross_entropy, binary_cross_entropy_with_logits
+from .losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    mse_loss,
+)
 from .ops.linalg import linear
 from .ops.select import maximum, minimum, where
 from .ops.shape import concatenate, stack
+from .proximal import ProximalSGD
 from .regularizers import elastic_net_penalty, l1_penalty, l2_penalty
 from .tensor import Tensor
 
 __all__ = [
+    "ProximalSGD",
     "Tensor",
+    "apply_max_norm",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "clip_grad_norm",
     "concatenate",
+    "cross_entropy",
     "detect_anomaly",
     "elastic_net_penalty",
+    "enable_grad",
     "explain_backward",
     "grad",
     "is_grad_enabled",
@@ -33,12 +45,14 @@ __all__ = [
     "load",
     "maximum",
     "minimum",
+    "mse_loss",
     "nn",
     "no_grad",
     "optim",
     "reference",
     "render",
     "save",
+    "set_grad_enabled",
     "stack",
     "to_dot",
     "where",

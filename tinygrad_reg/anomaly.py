@@ -3,7 +3,7 @@
 Inside ``detect_anomaly()``, every op checks its result (forward) and the gradients it sends
 to its inputs (backward). The first non-finite value raises ``FloatingPointError`` naming the op,
 the shapes of its inputs, which value went bad, and the line of *your* code that created the
-op. Outside it, the engine only tests one flag per op.
+op. Outside it, the engine only tests one flag per op. The mode is per thread.
 
 >>> with detect_anomaly():
 ...     loss = model(X).log().sum()   # raises at the log if an output is 0
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -21,7 +22,23 @@ import numpy as np
 if TYPE_CHECKING:
     from .engine import Function
 
-enabled = False
+
+class _AnomalyMode(threading.local):
+    """Per thread, like grad mode: ``saved`` stacks the modes to restore on leaving a block."""
+
+    enabled = False
+
+    def __init__(self) -> None:
+        self.saved: list[bool] = []
+
+
+mode = _AnomalyMode()
+
+
+def is_enabled() -> bool:
+    """True inside ``detect_anomaly()`` (in this thread)."""
+    return mode.enabled
+
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -30,14 +47,12 @@ class detect_anomaly:
     """Context manager: raise at the first op whose output or gradient is NaN or inf."""
 
     def __enter__(self) -> detect_anomaly:
-        global enabled
-        self._previous = enabled
-        enabled = True
+        mode.saved.append(mode.enabled)
+        mode.enabled = True
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        global enabled
-        enabled = self._previous
+        mode.enabled = mode.saved.pop()
 
 
 def user_source_line() -> str:

@@ -59,6 +59,7 @@ positive_int = _number(int, lambda n: n >= 1, "an integer >= 1")
 non_negative_int = _number(int, lambda n: n >= 0, "an integer >= 0")
 positive_float = _number(float, lambda x: 0 < x < np.inf, "a number > 0")
 probability = _number(float, lambda p: 0 < p <= 1, "a number in (0, 1]")
+fraction = _number(float, lambda p: 0 < p < 1, "a fraction in (0, 1)")
 
 
 def hidden_sizes(text: str) -> list[int]:
@@ -209,6 +210,47 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"folder for model.npz and the PNGs (default {DEFAULT_OUT})",
     )
     parser.add_argument("--no-plots", action="store_true", help="skip the PNGs")
+    add_early_stopping_arguments(parser)
+
+
+def add_early_stopping_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--validation-split",
+        type=fraction,
+        metavar="F",
+        help="hold out a random fraction F of the training examples (e.g. 0.2) and record the "
+        "validation cost and accuracy",
+    )
+    parser.add_argument(
+        "--patience",
+        type=positive_int,
+        metavar="N",
+        help="early stopping: stop after N checks of the validation cost without improvement "
+        "(a check every iterations/200) and keep the best parameters; needs --validation-split",
+    )
+    parser.add_argument(
+        "--max-norm",
+        type=positive_float,
+        metavar="C",
+        help="after each step, scale each unit's incoming weights (a row of W) to norm <= C",
+    )
+
+
+def _early_stopping_settings(args: argparse.Namespace, log_every: int) -> dict[str, Any]:
+    """fit's validation_split, early_stopping and max_norm from the options."""
+    if args.patience is not None and args.validation_split is None:
+        raise UsageError("--patience needs a validation set: add --validation-split 0.2")
+    if args.patience is not None:
+        print(
+            f"early stopping: validation checked every {log_every} iterations, patience "
+            f"{args.patience} checks",
+            flush=True,
+        )
+    return {
+        "validation_split": args.validation_split,
+        "early_stopping": args.patience,
+        "max_norm": args.max_norm,
+    }
 
 
 def _load(path: str, layout: str | None) -> tuple[np.ndarray, np.ndarray]:
@@ -270,6 +312,8 @@ def run_train(args: argparse.Namespace) -> int:
         + f", {args.iterations} iterations",
         flush=True,
     )
+    log_every = max(1, args.iterations // 200)
+    validation = _early_stopping_settings(args, log_every)
     try:
         history = fit(
             model,
@@ -281,13 +325,18 @@ def run_train(args: argparse.Namespace) -> int:
             iterations=args.iterations,
             batch_size=args.batch_size,
             seed=args.seed,
-            log_every=max(1, args.iterations // 200),
+            log_every=log_every,
+            **validation,
         )
     except FloatingPointError as error:  # the cost became NaN or inf
         print(f"{_program_name()} train: error: {error}", file=sys.stderr)
         return 1
     print(f"trained in {history.wall_time:.1f} s", file=sys.stderr)
-    results = _evaluate(model, X, Y, test, history.costs[-1])
+    if history.val_costs:
+        _report_validation(history)
+    # With restored parameters, the cost that goes with them is the best iteration's.
+    final = history.iterations.index(history.best_iteration) if history.restored else -1
+    results = _evaluate(model, X, Y, test, history.costs[final])
 
     settings = {k: v for k, v in vars(args).items() if k not in ("command", "run", "no_plots")}
     metadata = {**settings, "layer_dims": layer_dims, "lr": lr, "lambd": lambd, **results}
@@ -296,6 +345,18 @@ def run_train(args: argparse.Namespace) -> int:
     if not args.no_plots:
         _train_plots(model, X, Y, history, results, out, source)
     return 0
+
+
+def _report_validation(history: Any) -> None:
+    best = history.iterations.index(history.best_iteration)
+    if history.stopped_early:
+        print(f"stopped early  at iteration {history.iterations[-1]} ({history.steps} updates)")
+    kept = "restored" if history.restored else "the best"
+    print(
+        f"validation     cost {history.val_costs[best]:.4f}, accuracy "
+        f"{history.val_accuracies[best]:.1%} at iteration {history.best_iteration} ({kept}); "
+        f"accuracy on the rest {history.accuracies[best]:.1%}"
+    )
 
 
 def _evaluate(model: MLP, X: np.ndarray, Y: np.ndarray, test: Any, cost: float) -> dict:

@@ -16,6 +16,7 @@ backward pass is itself being recorded (``grad(..., create_graph=True)``).
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -27,42 +28,95 @@ if TYPE_CHECKING:
     from .tensor import Tensor
 
 # ---------------------------------------------------------------------------------------------
-# Grad mode
+# Grad mode (per thread, as PyTorch's)
 # ---------------------------------------------------------------------------------------------
-
-_grad_enabled = True
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class _GradMode(threading.local):
+    """Each thread sees its own copy: ``no_grad`` in one thread never affects another.
+
+    ``saved`` is the stack of modes to restore, one entry per context entered and not yet
+    left, so entering the same ``no_grad()`` object twice (nested) restores correctly."""
+
+    enabled = True
+
+    def __init__(self) -> None:
+        self.saved: list[bool] = []
+
+
+_grad_mode = _GradMode()
+
+
 def is_grad_enabled() -> bool:
-    """True unless inside ``no_grad``."""
-    return _grad_enabled
+    """True unless inside ``no_grad`` (in this thread)."""
+    return _grad_mode.enabled
 
 
-class no_grad:
+class _SetGradMode:
+    """Shared by ``no_grad`` and ``enable_grad``: a context manager and a decorator."""
+
+    enabled: bool
+
+    def __enter__(self) -> None:
+        _grad_mode.saved.append(_grad_mode.enabled)
+        _grad_mode.enabled = self.enabled
+
+    def __exit__(self, *exc_info: object) -> None:
+        _grad_mode.enabled = _grad_mode.saved.pop()
+
+    def __new__(cls, func: Callable[..., Any] | None = None) -> Any:
+        if func is not None:  # used bare, as ``@no_grad``: decorate func right away
+            return object.__new__(cls)(func)
+        return object.__new__(cls)
+
+    def __call__(self, func: F) -> F:
+        @functools.wraps(func)
+        def in_mode(*args: Any, **kwargs: Any) -> Any:
+            with self:
+                return func(*args, **kwargs)
+
+        return in_mode  # type: ignore[return-value]
+
+
+class no_grad(_SetGradMode):
     """Context manager and decorator: ops inside it record no graph.
 
     >>> with no_grad():
     ...     y = w * 2          # y.requires_grad is False
+
+    As a decorator, bare or called: ``@no_grad`` and ``@no_grad()`` are the same.
     """
 
+    enabled = False
+
+
+class enable_grad(_SetGradMode):
+    """Context manager and decorator: record the graph again, even inside ``no_grad``."""
+
+    enabled = True
+
+
+class set_grad_enabled:
+    """Turn recording on or off: ``set_grad_enabled(False)`` as a call changes the mode of this
+    thread at once; ``with set_grad_enabled(flag):`` changes it for the block only."""
+
+    def __init__(self, mode: bool) -> None:
+        self.mode = bool(mode)
+        self.previous = _grad_mode.enabled
+        _grad_mode.enabled = self.mode
+
     def __enter__(self) -> None:
-        global _grad_enabled
-        self._previous = _grad_enabled
-        _grad_enabled = False
+        pass
 
     def __exit__(self, *exc_info: object) -> None:
-        global _grad_enabled
-        _grad_enabled = self._previous
+        _grad_mode.enabled = self.previous
 
     def __call__(self, func: F) -> F:
-        @functools.wraps(func)
-        def without_grad(*args: Any, **kwargs: Any) -> Any:
-            with no_grad():
-                return func(*args, **kwargs)
-
-        return without_grad  # type: ignore[return-value]
+        """As a decorator: the mode applies inside each call of ``func``, not from now on."""
+        _grad_mode.enabled = self.previous
+        return (enable_grad if self.mode else no_grad)()(func)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -116,10 +170,10 @@ class Function:
         if type(out) is not np.ndarray:  # numpy reductions return scalars
             out = np.asarray(out)
         out.setflags(write=False)  # saved arrays must not change under a live graph
-        if anomaly.enabled:
+        if anomaly.mode.enabled:
             self.created_at = anomaly.check_forward(self, arrays, out)
 
-        if _grad_enabled:
+        if _grad_mode.enabled:
             needs = tuple([x.requires_grad for x in inputs])
             if True in needs:
                 self.inputs, self.saved, self.out = inputs, arrays, out
@@ -250,7 +304,7 @@ def backpropagate(
             grads = fn.backward(g, *fn.tensors_for_backward(tensor))
         else:
             grads = fn.backward(g, fn.out, *fn.saved)
-        if anomaly.enabled:
+        if anomaly.mode.enabled:
             anomaly.check_backward(fn, grads, getattr(fn, "created_at", None))
         if on_node is not None:
             on_node(tensor, g, grads)

@@ -1,7 +1,10 @@
-"""Binary cross-entropy: the course's formula, and the stable fused version training uses.
+"""Losses: binary cross-entropy (the course's formula and the stable fused version training
+uses), cross-entropy over K classes, and mean squared error.
 
-Both take targets Y of exactly the shape of the prediction and average over m, the number of
-examples = the size of the last axis (course layout: both are (1, m)).
+Course layout: one column per example, so m, the number of examples, is the size of the last
+axis. The binary losses take targets Y of exactly the prediction's shape (both (1, m));
+``cross_entropy`` takes logits (C, m), classes on axis 0, and labels as class indices or as
+one probability column per example. Every loss averages over the m examples.
 """
 
 from __future__ import annotations
@@ -105,3 +108,157 @@ def binary_cross_entropy_with_logits(Z: Any, Y: Any) -> Tensor:
     """
     Z, Y = _prediction_and_targets("binary_cross_entropy_with_logits", Z, Y)
     return BinaryCrossEntropyWithLogits()(Z, Y)
+
+
+# ---------------------------------------------------------------------------------------------
+# K classes
+# ---------------------------------------------------------------------------------------------
+
+
+def _log_softmax_columns(z: Any) -> Any:
+    """log softmax over axis 0 (the classes), for a numpy array or a Tensor: z - max minus the
+    log of Σ e^(z - max). Shifting by the column's max (a constant: it carries no gradient, as
+    the shift cancels) makes every e^(z - max) <= 1, so nothing overflows."""
+    if isinstance(z, Tensor):
+        shifted = z - Tensor(z.data.max(axis=0, keepdims=True))
+        return shifted - shifted.exp().sum(axis=0, keepdims=True).log()
+    shifted = z - z.max(axis=0, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=0, keepdims=True))
+
+
+class CrossEntropy(Function):
+    """Cross-entropy of softmax(z) against y over the classes (axis 0), in one node:
+
+        loss = -1/m·Σ_examples Σ_classes y·log softmax(z)
+
+    with log softmax(z) = z - max(z) - log Σ e^(z - max(z)) per column: every exponential is at
+    most 1, so the loss is finite and accurate for every finite z.
+    """
+
+    expects = "logits Z (C, m) and targets Y (C, m)"
+    save_inputs = True  # backward reads y (and z when the backward pass is being recorded)
+    save_out = False
+
+    def forward(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        self.m = z.shape[1]
+        shifted = z - z.max(axis=0, keepdims=True)
+        exp = np.exp(shifted)
+        total = exp.sum(axis=0, keepdims=True)
+        self.probs = exp / total  # softmax(z), which backward needs
+        self.y_total = y.sum(axis=0, keepdims=True)  # 1 for labels and probability columns
+        return -(y * (shifted - np.log(total))).sum() / self.m
+
+    def backward(self, g: Any, out: Any, z: Any, y: Any) -> tuple[Any, ...]:
+        """dz = g·(softmax(z)·Σ_c y - y)/m, i.e. g·(softmax(z) - y)/m,  dy = -g·log softmax(z)/m"""
+        need_z, need_y = self.needs_input_grad
+        if isinstance(z, Tensor):  # recording the backward pass: softmax(z) must be a graph
+            probs = _log_softmax_columns(z).exp()
+            y_total = y.sum(axis=0, keepdims=True)
+        else:
+            probs, y_total = self.probs, self.y_total
+        return (
+            (probs * y_total - y) * g / self.m if need_z else None,
+            -_log_softmax_columns(z) * g / self.m if need_y else None,
+        )
+
+
+def _class_targets(where: str, logits: Tensor, labels: Any) -> Tensor:
+    """The targets as a (C, m) Tensor of probability columns: class indices become one-hot
+    columns; probability columns are checked and kept (with their graph, if any)."""
+    C, m = logits.shape
+    given = labels.data if isinstance(labels, Tensor) else np.asarray(labels)
+    if given.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{where}: labels have dtype {given.dtype}; expected class indices (integers) or "
+            "probabilities (floats)."
+        )
+    if given.shape == (C, m):
+        if not np.all((given >= 0) & (given <= 1)):  # also catches NaN
+            raise ValueError(
+                f"{where}: the targets (C, m) = {given.shape} have values in "
+                f"[{given.min()}, {given.max()}]; expected probabilities in [0, 1] "
+                "(one-hot or soft labels, one column per example)."
+            )
+        column_sums = given.sum(axis=0)
+        tolerance = 100 * C * np.finfo(np.result_type(given.dtype, np.float32)).eps
+        worst = int(np.argmax(np.abs(column_sums - 1)))
+        if abs(column_sums[worst] - 1) > tolerance:
+            raise ValueError(
+                f"{where}: the target column of example {worst} sums to "
+                f"{column_sums[worst]}; expected each column (one example, C = {C} classes on "
+                "axis 0) to sum to 1. If your rows are examples, pass the transposes."
+            )
+        return logits._operand(labels)  # int and bool one-hot columns take the logits' dtype
+    if given.shape not in ((m,), (1, m)):
+        raise ValueError(
+            f"{where}: logits have shape {logits.shape} (C = {C} classes, m = {m} examples) "
+            f"but labels have shape {given.shape}; expected class indices of shape ({m},) or "
+            f"(1, {m}), or probability columns of shape {logits.shape}. If your rows are "
+            "examples, pass the transposes."
+        )
+    indices = given.reshape(-1)
+    if not np.all(np.isfinite(indices)):
+        raise ValueError(f"{where}: the labels hold NaN or infinity; expected class indices.")
+    if np.any(indices != np.round(indices)):
+        bad = indices[indices != np.round(indices)][0]
+        raise ValueError(
+            f"{where}: the label {bad} is not a whole number; expected class indices 0..{C - 1} "
+            f"(or probability columns of shape {logits.shape})."
+        )
+    if indices.min() < 0 or indices.max() >= C:
+        raise ValueError(
+            f"{where}: labels range over [{indices.min():g}, {indices.max():g}]; expected class "
+            f"indices 0..{C - 1}, as the logits have C = {C} rows."
+        )
+    one_hot = (np.arange(C)[:, None] == indices[None, :]).astype(logits.dtype)
+    return Tensor(one_hot)
+
+
+def cross_entropy(logits: Any, labels: Any) -> Tensor:
+    """Mean cross-entropy of softmax(logits) over K classes, computed stably in one node.
+
+    ``logits`` is (C, m): C >= 2 classes on axis 0, one column per example (course layout).
+    ``labels`` is either class indices 0..C-1 of shape (m,) or (1, m) (integers, or floats with
+    whole values), or targets Y of shape (C, m) whose columns are probabilities summing to 1
+    (one-hot or soft labels; these may require grad).
+
+    loss = -1/m·Σ y·log softmax(z),  ∂loss/∂z = (softmax(z) - y)/m,  ∂loss/∂y = -log softmax(z)/m.
+
+    Finite for every finite logit (log softmax is computed as z - max - log Σ e^(z - max)).
+    Differentiable twice and more: the rule is written so that it records a graph too.
+    """
+    where = "cross_entropy"
+    logits = logits if isinstance(logits, Tensor) else Tensor(logits)
+    if logits.ndim != 2 or logits.shape[0] < 2 or logits.shape[1] == 0:
+        raise ValueError(
+            f"{where}: logits have shape {logits.shape}; expected (C, m) with C >= 2 classes on "
+            "axis 0 and at least one example (m >= 1). For one output per example (two "
+            "classes) use binary_cross_entropy_with_logits."
+        )
+    return CrossEntropy()(logits, _class_targets(where, logits, labels))
+
+
+# ---------------------------------------------------------------------------------------------
+# Regression
+# ---------------------------------------------------------------------------------------------
+
+
+def mse_loss(prediction: Any, target: Any) -> Tensor:
+    """Mean squared error over all elements, as PyTorch's default: 1/N·Σ(prediction - target)².
+
+    Both arguments are differentiable: ∂/∂prediction = 2(prediction - target)/N and
+    ∂/∂target = -2(prediction - target)/N. They must have the same shape: (1, m) against (m,)
+    would broadcast to (m, m) and give a wrong loss without any error.
+    """
+    where = "mse_loss"
+    prediction = prediction if isinstance(prediction, Tensor) else Tensor(prediction)
+    target = prediction._operand(target)
+    if target.shape != prediction.shape:
+        raise ValueError(
+            f"{where}: the prediction has shape {prediction.shape} but the target has shape "
+            f"{target.shape}; expected the same shape."
+        )
+    if prediction.size == 0:
+        raise ValueError(f"{where}: the prediction is empty; expected at least one element.")
+    difference = prediction - target
+    return (difference * difference).sum() / prediction.size

@@ -23,7 +23,8 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from . import regularizers
+from . import constraints, regularizers
+from . import early_stopping as early_stopping_module
 from .engine import no_grad
 from .losses import binary_cross_entropy, binary_cross_entropy_with_logits
 from .optim import SGD, Optimizer
@@ -49,6 +50,11 @@ class History:
     ``costs[k]`` is the cost (loss + penalty) computed at iteration ``iterations[k]``, before
     that iteration's update, as the course records it. ``steps`` is the number of updates made
     and ``wall_time`` their duration in seconds.
+
+    With a validation set (see ``early_stopping``), at the same iterations and on the same
+    parameters: ``accuracies[k]`` on the whole training set, ``val_costs[k]`` (the loss alone)
+    and ``val_accuracies[k]`` on the validation set; ``best_iteration`` has the lowest
+    validation cost (``best_val_cost``), and ``restored`` says its parameters were put back.
     """
 
     iterations: list[int] = field(default_factory=list)
@@ -56,6 +62,12 @@ class History:
     steps: int = 0
     wall_time: float = 0.0
     stopped_early: bool = False
+    accuracies: list[float] = field(default_factory=list)
+    val_costs: list[float] = field(default_factory=list)
+    val_accuracies: list[float] = field(default_factory=list)
+    best_iteration: int | None = None
+    best_val_cost: float | None = None
+    restored: bool = False
 
     @property
     def iterations_per_second(self) -> float:
@@ -77,6 +89,11 @@ def fit(
     log_every: int = 1000,
     callback: Callable[[int, float], Any] | None = None,
     progress: bool = True,
+    validation: tuple[Any, Any] | None = None,
+    validation_split: float | None = None,
+    early_stopping: int | None = None,
+    restore_best: bool = True,
+    max_norm: float | None = None,
 ) -> History:
     """Train ``model`` (a Module returning logits) on X (n_features, m), Y (1, m).
 
@@ -98,10 +115,28 @@ def fit(
     - ``progress``: a single updating line (iteration, cost, iterations/s) on stderr, shown only
       when stderr is a terminal; ``progress=False`` turns it off.
 
+    - ``validation=(X_val, Y_val)`` or ``validation_split=f`` (a random fraction f of X's
+      examples, drawn with ``seed``, is held out and not trained on): the validation cost and
+      accuracy, and the training accuracy, are recorded at the logged iterations.
+      ``early_stopping=patience`` stops after ``patience`` evaluations (so patience·log_every
+      iterations) without a lower validation cost; ``restore_best`` (default True) then puts
+      back the parameters with the lowest one. See ``early_stopping.py``.
+    - ``max_norm=c``: after every step, each row of every weight matrix (a unit's incoming
+      weights; W is (n_out, n_in)) is scaled down to 2-norm c if longer (see
+      ``constraints.py``); biases are left alone.
+
     A non-finite cost raises FloatingPointError (it would make every parameter NaN).
     The model is in training mode during ``fit`` and back in its previous mode afterwards.
     """
     X, Y = check_data(X, Y, "fit")
+    early_stopping_module.check_arguments(
+        validation, validation_split, early_stopping, restore_best
+    )
+    if max_norm is not None:
+        constraints.check_max_norm(max_norm, "fit")
+    if validation_split is not None:
+        X, Y, X_val, Y_val = early_stopping_module.split_validation(X, Y, validation_split, seed)
+        validation = (X_val, Y_val)
     counts_ok = all(isinstance(n, (int, np.integer)) for n in (iterations, log_every))
     if not counts_ok or iterations < 0 or log_every < 1:
         raise ValueError(
@@ -116,6 +151,18 @@ def fit(
     if optimizer is None:
         optimizer = SGD(model.parameters(), lr=DEFAULT_LR)
     _check_optimizer(optimizer, model)
+
+    monitor = None
+    if validation is not None:
+        X_val, Y_val = check_data(*validation, "fit (validation)")
+        if X_val.shape[0] != X.shape[0]:
+            raise ValueError(
+                f"fit: the validation X has {X_val.shape[0]} features (rows) but X has "
+                f"{X.shape[0]}; expected the same features."
+            )
+        monitor = early_stopping_module.ValidationMonitor(
+            model, (X, Y), (X_val, Y_val), loss_fn, accuracy, early_stopping, restore_best
+        )
 
     batches = _batches(X, Y, batch_size, np.random.RandomState(seed))
     display = _Progress(iterations, sys.stderr) if progress and _is_terminal(sys.stderr) else None
@@ -138,18 +185,28 @@ def fit(
                     f"fit: the cost is {value} at iteration {i}; the parameters would become "
                     f"NaN. Use {hint}."
                 )
+            logged = i % log_every == 0 or i == iterations - 1
+            if logged and monitor is not None and monitor.measure(i, history):
+                history.iterations.append(i)  # patience ran out: no update from here
+                history.costs.append(value)
+                history.stopped_early = True
+                break
             model.zero_grad()
             cost.backward()
             optimizer.step()
+            if max_norm is not None:
+                constraints.apply_max_norm(model, max_norm)
             history.steps = i + 1
             if display is not None:
                 display.show(i + 1, value)
-            if i % log_every == 0 or i == iterations - 1:
+            if logged:
                 history.iterations.append(i)
                 history.costs.append(value)
                 if callback is not None and callback(i, value):
                     history.stopped_early = True
                     break
+        if monitor is not None:
+            monitor.finish(history)
     finally:
         history.wall_time = time.perf_counter() - start
         if display is not None:
