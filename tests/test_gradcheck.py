@@ -18,6 +18,7 @@ from tinygrad_reg.engine import Function
 from tinygrad_reg.gradcheck import (
     GradcheckError,
     gradcheck,
+    gradgradcheck,
     gradient_check_n,
     numerical_gradient,
     parameters_to_vector,
@@ -234,3 +235,46 @@ def test_the_courses_check_needs_numpy_only():
     result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert float(result.stdout) < 1e-7
+
+
+# --- gradgradcheck: second derivatives ------------------------------------------------------
+
+
+class SquareWithFrozenSecondDerivative(Function):
+    """x², with a rule right to first order that reads x's VALUE, so a recorded backward pass
+    sees a constant 2x and the second derivative comes out 0 instead of 2."""
+
+    def forward(self, x):
+        return x * x
+
+    def backward(self, g, out, x):
+        return (g * 2 * (x.data if isinstance(x, Tensor) else x),)
+
+
+@given(data=st.data(), shapes_=hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=2))
+def test_gradgradcheck_passes_correct_second_derivatives(data, shapes_):
+    a, b = data.draw(floats(shapes_.input_shapes[0])), data.draw(positive(shapes_.input_shapes[1]))
+    # Mixed second derivatives (a and b), a nonzero third derivative, and division.
+    assert gradgradcheck(lambda x, y: x * x * y + x / y, [a, b])
+
+
+def test_gradgradcheck_passes_functions_with_a_constant_or_unused_gradient():
+    x = np.array([0.5, -1.0])
+    assert gradgradcheck(lambda t: t.sum() * 3, [x])  # the first derivative does not depend on x
+    assert gradgradcheck(lambda t, unused: t * t, [x, x])
+
+
+@given(data=st.data(), shape=shapes(min_dims=1), seed=seeds)
+def test_gradgradcheck_catches_a_rule_that_is_right_only_to_first_order(data, shape, seed):
+    x = data.draw(away_from_zero(shape))
+    assert gradcheck(lambda t: SquareWithFrozenSecondDerivative()(t), [x], seed=seed)
+    with pytest.raises(GradcheckError, match=r"gradgradcheck: input 0 .* second derivative"):
+        gradgradcheck(lambda t: SquareWithFrozenSecondDerivative()(t), [x], seed=seed)
+    assert not gradgradcheck(
+        lambda t: SquareWithFrozenSecondDerivative()(t), [x], raise_exception=False
+    )
+
+
+def test_gradgradcheck_refuses_float32():
+    with pytest.raises(TypeError, match=r"gradgradcheck: input 0 is float32"):
+        gradgradcheck(lambda t: t * t, [np.ones(2, dtype=np.float32)])

@@ -216,6 +216,17 @@ def test_from_parameters_and_to_parameters_round_trip_as_copies(net):
     np.testing.assert_array_equal(model.to_parameters()["b1"], originals["b1"])
 
 
+@given(networks(max_width=8, max_examples=16, multiclass=True))
+def test_mlp_with_c_outputs_runs_the_softmax_reference_network(net):
+    model = MLP.from_parameters(net.parameters)
+    A_L, cache = R.forward_propagation(net.X, net.parameters)
+    np.testing.assert_allclose(model(net.X).data, cache[-4], rtol=1e-14)
+    probabilities = model.predict_proba(net.X).data
+    np.testing.assert_allclose(probabilities, A_L, rtol=1e-13, atol=1e-300)
+    np.testing.assert_array_equal(model.predict(net.X), R.predict(net.X, net.parameters))
+    assert model.predict(net.X).shape == (1, net.X.shape[1])
+
+
 def test_predict_turns_dropout_off_for_the_call_only():
     model = MLP([3, 6, 1], keep_prob=0.5, seed=0)
     X = np.random.RandomState(0).randn(3, 40)

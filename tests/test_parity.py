@@ -10,6 +10,10 @@ The second term is there because dW and db are sums over examples: rounding erro
 relative to the size of its terms, not to the sum, which can cancel to nearly 0. A wrong
 gradient is off by far more than either term.
 
+The same holds for softmax networks over C classes (networks(multiclass=True): C in 2..5, Y
+one-hot (C, m)) with the fused cross_entropy against the reference's softmax output and
+categorical cross-entropy: the section "Softmax networks" below.
+
 The reference's dZ_l and dA_l are the course's: m times ∂cost/∂Z_l (the course applies the 1/m
 when forming dW and db), so they are compared with m·Z_l.grad.
 """
@@ -28,7 +32,7 @@ from hypothesis.extra import numpy as hnp
 from tinygrad_reg import Tensor, linear
 from tinygrad_reg import reference as R
 from tinygrad_reg.gradcheck import gradcheck
-from tinygrad_reg.losses import binary_cross_entropy_with_logits
+from tinygrad_reg.losses import binary_cross_entropy_with_logits, cross_entropy
 from tinygrad_reg.nn import MLP, Dropout, Linear, ReLU
 from tinygrad_reg.regularizers import penalty
 from tinygrad_reg.testing import Network, gradient_check_n, networks
@@ -47,6 +51,11 @@ def assert_close(actual: np.ndarray, expected: np.ndarray, rtol: float = RTOL, w
 # ---------------------------------------------------------------------------------------------
 
 
+def course_loss(Z, Y: np.ndarray):
+    """The fused loss matching the reference's output: binary for one row, else K classes."""
+    return cross_entropy(Z, Y) if Y.shape[0] > 1 else binary_cross_entropy_with_logits(Z, Y)
+
+
 def autodiff_side(net: Network, dropout: bool) -> tuple[float, dict, MLP]:
     """The cost and gradients by autodiff: course names (dW1, db1, dZ1, dA1, ...) → arrays,
     with dZ and dA scaled by m as the course's are."""
@@ -62,7 +71,7 @@ def autodiff_side(net: Network, dropout: bool) -> tuple[float, dict, MLP]:
             intermediates[f"dZ{l}"] = x.retain_grad()
         elif isinstance(layer, ReLU):
             intermediates[f"dA{l}"] = x.retain_grad()  # before dropout, as the course's dA
-    cost = binary_cross_entropy_with_logits(x, net.Y) + penalty(net.penalty, model, net.lambd, m)
+    cost = course_loss(x, net.Y) + penalty(net.penalty, model, net.lambd, m)
     cost.backward()
     gradients = {name: m * t.grad for name, t in intermediates.items()}
     gradients.update({"d" + name: p.grad for name, p in model.named_parameters()})
@@ -156,11 +165,13 @@ def test_at_the_l1_kink_both_sides_use_sign_of_0_equal_0():
 STEPS, LEARNING_RATE = 10, 0.1
 
 
+@pytest.mark.parametrize("multiclass", [False, True], ids=["binary", "softmax"])
 @pytest.mark.parametrize("kind", ["none", "l2", "l1", "dropout"])
 @given(data=st.data())
-def test_gradient_descent_gives_the_same_parameters(kind, data):
+def test_gradient_descent_gives_the_same_parameters(kind, multiclass, data):
     dropout = kind == "dropout"
-    net = data.draw(networks(penalties=("none",) if dropout else (kind,), dropout=dropout))
+    penalties = ("none",) if dropout else (kind,)
+    net = data.draw(networks(penalties=penalties, dropout=dropout, multiclass=multiclass))
     X, Y, m = net.X, net.Y, net.X.shape[1]
 
     parameters, masks = net.parameters, _masks(net)
@@ -176,8 +187,7 @@ def test_gradient_descent_gives_the_same_parameters(kind, data):
     model = MLP.from_parameters(net.parameters, keep_prob=net.keep_prob, rng=_masks(net))
     for _ in range(STEPS):
         model.zero_grad()
-        cost = binary_cross_entropy_with_logits(model(X), Y)
-        cost = cost + penalty(net.penalty, model, net.lambd, m)
+        cost = course_loss(model(X), Y) + penalty(net.penalty, model, net.lambd, m)
         cost.backward()
         for p in model.parameters():
             p.data = p.data - LEARNING_RATE * p.grad
@@ -237,7 +247,7 @@ def autodiff_cost_function(net: Network, dropout: bool):
                 A = A.relu()
                 if dropout:
                     A = Dropout(net.keep_prob, masks)(A)
-        loss = binary_cross_entropy_with_logits(A, net.Y)
+        loss = course_loss(A, net.Y)
         return loss + penalty(net.penalty, list(weights), net.lambd, m)
 
     return cost
@@ -256,6 +266,51 @@ def test_autodiff_passes_gradcheck(net):
 @given(networks(max_depth=3, max_width=5, max_examples=8, dropout=True))
 def test_autodiff_with_dropout_passes_gradcheck(net):
     assert gradcheck(autodiff_cost_function(net, dropout=True), in_course_order(net.parameters))
+
+
+# ---------------------------------------------------------------------------------------------
+# Softmax networks: C classes, the same proofs
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["none", "l2", "l1", "elastic"])
+@given(data=st.data())
+def test_softmax_network_cost_and_every_gradient_equal_the_reference(kind, data):
+    net = data.draw(networks(multiclass=True, penalties=(kind,)))
+    assert net.Y.shape[0] == net.layer_dims[-1] >= 2
+    assert_same_cost_and_gradients(net, dropout=False)
+
+
+@given(networks(multiclass=True, dropout=True))
+def test_softmax_network_with_dropout_gives_the_same_gradients(net):
+    assert_same_cost_and_gradients(net, dropout=True)
+
+
+small_softmax_networks = networks(max_depth=3, max_width=5, max_examples=8, multiclass=True)
+
+
+@given(small_softmax_networks)
+def test_the_softmax_reference_passes_the_courses_gradient_check(net):
+    _, gradients, _ = reference_side(net, dropout=False)
+    cost = reference_cost_function(net, dropout=False)
+    assert gradient_check_n(cost, net.parameters, gradients) < 1e-6
+
+
+@given(small_softmax_networks)
+def test_softmax_autodiff_passes_gradcheck(net):
+    assert gradcheck(autodiff_cost_function(net, dropout=False), in_course_order(net.parameters))
+
+
+def test_softmax_reference_predicts_the_most_probable_class_and_agrees_with_mlp():
+    parameters = R.initialize_parameters([2, 5, 3], seed=4)
+    X = np.random.RandomState(2).randn(2, 40)
+    A_L, _ = R.forward_propagation(X, parameters)
+    assert A_L.shape == (3, 40)
+    np.testing.assert_allclose(A_L.sum(axis=0), 1.0, rtol=1e-15)
+    predicted = R.predict(X, parameters)
+    assert predicted.shape == (1, 40) and set(np.unique(predicted)) <= {0, 1, 2}
+    assert np.array_equal(predicted[0], A_L.argmax(axis=0))
+    assert np.array_equal(MLP.from_parameters(parameters).predict(X), predicted)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -321,3 +321,66 @@ def test_model_refuses_a_bad_log_every_and_parameters_of_another_network():
     small = R.initialize_parameters([2, 4, 1])
     with pytest.raises(ValueError, match=r"\[2, 4, 1\], not \[2, 20, 3, 1\]"):
         R.model(X, Y, [2, 20, 3, 1], num_iterations=2, parameters=small)
+
+
+# --- softmax networks: C >= 2 output units -------------------------------------------------------
+
+
+@given(st.integers(2, 5), st.integers(1, 8), st.integers(0, 2**32 - 1))
+def test_softmax_columns_are_probabilities_and_shift_invariant(C, m, seed):
+    Z = 5 * np.random.RandomState(seed).randn(C, m)
+    A = R.softmax(Z)
+    expected = np.exp(Z) / np.exp(Z).sum(axis=0)  # the definition, fine for |Z| this small
+    np.testing.assert_allclose(A, expected, rtol=1e-14)
+    np.testing.assert_allclose(R.softmax(Z + 1e3), A, rtol=1e-12)  # would overflow unshifted
+
+
+def test_output_activation_is_sigmoid_for_one_unit_and_softmax_for_more():
+    Z1, Z3 = np.array([[0.5, -2.0]]), np.array([[0.5, -2.0], [1.0, 0.0], [0.0, 3.0]])
+    assert np.array_equal(R.output_activation(Z1), R.sigmoid(Z1))
+    assert np.array_equal(R.output_activation(Z3), R.softmax(Z3))
+
+
+def test_convert_to_one_hot_is_the_courses_and_checks_the_labels():
+    Y = np.array([[2, 0, 1, 2]])
+    expected = np.array([[0, 1, 0, 0], [0, 0, 1, 0], [1, 0, 0, 1]], dtype=float)
+    assert np.array_equal(R.convert_to_one_hot(Y, 3), expected)
+    assert np.array_equal(R.convert_to_one_hot(Y.ravel().astype(float), 3), expected)
+    for bad in ([[0, 3]], [[-1, 0]], [[0.5, 1]]):
+        with pytest.raises(ValueError, match="convert_to_one_hot: labels in"):
+            R.convert_to_one_hot(np.array(bad), 3)
+
+
+def test_softmax_network_forward_cost_and_predict():
+    parameters = R.initialize_parameters([2, 4, 3], seed=1)
+    X = np.random.RandomState(0).randn(2, 5)
+    labels = np.array([[0, 2, 1, 1, 0]])
+    Y = R.convert_to_one_hot(labels, 3)
+    A_L, cache = R.forward_propagation(X, parameters)
+    Z_L = cache[-4]
+    assert np.array_equal(A_L, R.softmax(Z_L))
+    expected = -sum(math.log(A_L[c, i]) for i, c in enumerate(labels[0])) / 5
+    assert R.compute_cost(A_L, Y) == pytest.approx(expected, rel=1e-14)
+    assert np.array_equal(R.predict(X, parameters), A_L.argmax(axis=0).reshape(1, 5))
+    gradients = R.backward_propagation(X, Y, cache)
+    assert np.array_equal(gradients["dZ2"], A_L - Y)  # softmax + cross-entropy: A - Y
+
+
+def test_softmax_cost_skips_0_log_0_and_is_infinite_when_surely_wrong():
+    A_L = np.array([[1.0, 0.0], [0.0, 1.0]])
+    assert R.compute_cost(A_L, np.array([[1.0, 0.0], [0.0, 1.0]])) == 0.0
+    assert R.compute_cost(A_L, np.array([[0.0, 0.0], [1.0, 1.0]])) == np.inf
+
+
+@pytest.mark.parametrize("penalty", ["none", "l2", "l1"])
+def test_softmax_model_trains_on_three_separable_classes(penalty):
+    rng = np.random.RandomState(0)
+    labels = rng.randint(0, 3, 60)
+    centres = np.array([[2.0, -2.0, 0.0], [0.0, 0.0, 2.5]])
+    X = centres[:, labels] + 0.3 * rng.randn(2, 60)
+    Y = R.convert_to_one_hot(labels, 3)
+    parameters, costs = R.model(
+        X, Y, [2, 5, 3], num_iterations=300, lambd=0.1, penalty=penalty, log_every=100
+    )
+    assert costs[-1] < costs[0] / 5
+    assert np.array_equal(R.predict(X, parameters)[0], labels)

@@ -108,6 +108,25 @@ def test_networks_with_dropout_are_kink_free_under_their_masks(net):
     assert np.abs(cache[-4]).max() <= 8.0 + 1e-12
 
 
+@given(networks(multiclass=True), st.data())
+def test_multiclass_networks_have_one_hot_labels_and_a_bounded_logit_gap(net, data):
+    dims = net.layer_dims
+    C, m = dims[-1], net.X.shape[1]
+    assert 2 <= C <= 5 and net.Y.shape == (C, m)
+    assert set(np.unique(net.Y)) <= {0.0, 1.0} and np.all(net.Y.sum(axis=0) == 1)
+    _, cache = R.forward_propagation(net.X, net.parameters)
+    L = len(dims) - 1
+    for l in range(1, L):
+        assert np.abs(cache[4 * (l - 1)]).min() >= 0.05
+    Z_L = cache[-4]
+    assert (Z_L.max(axis=0) - Z_L.min(axis=0)).max() <= 8.0 + 1e-12  # softmax's spread
+
+
+@given(networks(multiclass=True, max_classes=2, max_depth=1))
+def test_multiclass_networks_respect_max_classes(net):
+    assert net.layer_dims[-1] == 2 and len(net.layer_dims) == 2
+
+
 @given(networks(min_depth=2, max_depth=2, max_width=3, max_examples=5, penalties=("l1",)))
 def test_networks_respects_its_limits(net):
     assert len(net.layer_dims) == 3 and max(net.layer_dims) <= 3 and net.X.shape[1] <= 5

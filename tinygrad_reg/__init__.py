@@ -10,6 +10,7 @@ from .checkpoint import load, save
 from .constraints import apply_max_norm, clip_grad_norm
 from .engine import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
 from .explain import explain_backward
+from .functional import log_softmax, softmax
 from .graphviz import render, to_dot
 from .losses import (
     binary_cross_entropy,
@@ -43,6 +44,7 @@ __all__ = [
     "l2_penalty",
     "linear",
     "load",
+    "log_softmax",
     "maximum",
     "minimum",
     "mse_loss",
@@ -53,6 +55,7 @@ __all__ = [
     "render",
     "save",
     "set_grad_enabled",
+    "softmax",
     "stack",
     "to_dot",
     "where",

@@ -2,7 +2,8 @@
 
 Two ways: ``gradcheck`` for any function of Tensors, and ``gradient_check_n``, the course's
 check of a parameters dict (W1, b1, ..., flattened into one vector) against a backprop's
-gradients dict.
+gradients dict. ``gradgradcheck`` checks second derivatives (``create_graph=True``) the same
+way, against central differences of first derivatives.
 
 The numerical gradient of a scalar function f at x, element by element, is the central
 difference (f(x + eps) - f(x - eps)) / (2 eps): its error shrinks like eps², but rounding
@@ -130,6 +131,19 @@ def gradcheck(
         upstream = np.random.default_rng(seed).standard_normal(shape) if shape else None
     analytic = analytic_gradient(f, leaves, upstream)
     numerical = numerical_gradient(f, leaves, eps, upstream)
+    return _compare("gradcheck", "gradient", analytic, numerical, atol, rtol, raise_exception)
+
+
+def _compare(
+    where: str,
+    what: str,
+    analytic: Sequence[np.ndarray],
+    numerical: Sequence[np.ndarray],
+    atol: float,
+    rtol: float,
+    raise_exception: bool,
+) -> bool:
+    """True if every element passes |a - n| <= atol + rtol * |n|; else raise or return False."""
     for i, (a, n) in enumerate(zip(analytic, numerical)):
         allowed = atol + rtol * np.abs(n)
         # A NaN or inf in either gradient fails: nothing can be checked there.
@@ -138,16 +152,85 @@ def gradcheck(
             excess = np.where(close, -np.inf, np.abs(a - n) - allowed)
             worst = np.unravel_index(np.argmax(np.nan_to_num(excess, nan=np.inf)), a.shape)
             message = (
-                f"gradcheck: input {i} (shape {a.shape}): at index {tuple(int(k) for k in worst)} "
-                f"the analytic gradient is {a[worst]!r} but the numerical one is {n[worst]!r} "
+                f"{where}: input {i} (shape {a.shape}): at index {tuple(int(k) for k in worst)} "
+                f"the analytic {what} is {a[worst]!r} but the numerical one is {n[worst]!r} "
                 f"(|difference| {abs(a[worst] - n[worst]):.3g}, allowed "
-                f"{atol + rtol * abs(n[worst]):.3g}; relative difference of the whole gradient "
+                f"{atol + rtol * abs(n[worst]):.3g}; relative difference of the whole {what} "
                 f"{relative_difference(a, n):.3g})"
             )
             if raise_exception:
                 raise GradcheckError(message)
             return False
     return True
+
+
+def gradgradcheck(
+    f: TensorFunction,
+    inputs: Sequence[Any],
+    *,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    seed: int = 0,
+    raise_exception: bool = True,
+) -> bool:
+    """True if the second derivatives that ``grad(..., create_graph=True)`` records match
+    central differences of the first derivatives.
+
+    With random (seeded) u of f's shape and v_i of each input's shape, let
+    h(x) = Σ f(x)·u (just f for a one-element output) and s(x) = Σ_i Σ ∇_i h(x)·v_i. The
+    analytic gradient of s is the engine's Hessian-vector product H·v, computed by
+    differentiating the recorded backward pass; the numerical one is the central difference of
+    s, where each s is an ordinary first-order backward pass. Elements pass, fail and are
+    reported as in ``gradcheck`` (``GradcheckError`` saying "second derivative").
+    """
+    leaves = _as_float64_leaves(inputs, "gradgradcheck")
+    rng = np.random.default_rng(seed)
+    with no_grad():
+        shape = f(*leaves).shape
+    upstream = rng.standard_normal(shape) if shape else None
+    directions = [rng.standard_normal(x.shape) for x in leaves]
+
+    def directional_derivative(points: Sequence[Tensor], create_graph: bool) -> Any:
+        """s at ``points`` (leaves that require grad): a Tensor, 0.0 if h is constant."""
+        h = _scalar_output(f, points, upstream)
+        if not h.requires_grad:
+            return 0.0
+        first = grad(h, points, create_graph=create_graph, allow_unused=True)
+        terms = [(g * v).sum() for g, v in zip(first, directions) if g is not None]
+        return sum(terms[1:], terms[0]) if terms else 0.0
+
+    # Analytic: differentiate s, whose graph includes the recorded backward pass.
+    points = [Tensor(x.data, requires_grad=True) for x in leaves]
+    s = directional_derivative(points, create_graph=True)
+    analytic = [np.zeros(x.shape) for x in leaves]
+    if isinstance(s, Tensor) and s.requires_grad:
+        found = grad(s, points, allow_unused=True)
+        analytic = [np.zeros(x.shape) if g is None else g.data for x, g in zip(leaves, found)]
+
+    # Numerical: central differences of s, one element at a time.
+    values = [x.data.copy() for x in leaves]  # our own copies, perturbed in place below
+
+    def s_at() -> float:
+        s = directional_derivative([Tensor(p, requires_grad=True) for p in values], False)
+        return float(s.item()) if isinstance(s, Tensor) else float(s)
+
+    numerical = []
+    for point in values:
+        n = np.zeros_like(point)
+        flat, flat_n = point.reshape(-1), n.reshape(-1)
+        for i in range(flat.size):
+            original = flat[i]
+            flat[i] = original + eps
+            plus = s_at()
+            flat[i] = original - eps
+            minus = s_at()
+            flat[i] = original
+            flat_n[i] = (plus - minus) / (2 * eps)
+        numerical.append(n)
+    return _compare(
+        "gradgradcheck", "second derivative", analytic, numerical, atol, rtol, raise_exception
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -115,7 +115,7 @@ def binary_cross_entropy_with_logits(Z: Any, Y: Any) -> Tensor:
 # ---------------------------------------------------------------------------------------------
 
 
-def _log_softmax_columns(z: Any) -> Any:
+def log_softmax_columns(z: Any) -> Any:
     """log softmax over axis 0 (the classes), for a numpy array or a Tensor: z - max minus the
     log of Σ e^(z - max). Shifting by the column's max (a constant: it carries no gradient, as
     the shift cancels) makes every e^(z - max) <= 1, so nothing overflows."""
@@ -152,13 +152,13 @@ class CrossEntropy(Function):
         """dz = g·(softmax(z)·Σ_c y - y)/m, i.e. g·(softmax(z) - y)/m,  dy = -g·log softmax(z)/m"""
         need_z, need_y = self.needs_input_grad
         if isinstance(z, Tensor):  # recording the backward pass: softmax(z) must be a graph
-            probs = _log_softmax_columns(z).exp()
+            probs = log_softmax_columns(z).exp()
             y_total = y.sum(axis=0, keepdims=True)
         else:
             probs, y_total = self.probs, self.y_total
         return (
             (probs * y_total - y) * g / self.m if need_z else None,
-            -_log_softmax_columns(z) * g / self.m if need_y else None,
+            -log_softmax_columns(z) * g / self.m if need_y else None,
         )
 
 

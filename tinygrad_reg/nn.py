@@ -3,7 +3,8 @@
 Course layout throughout: X is (n_features, m), one column per example; a Linear layer holds
 W (n_out, n_in) and b (n_out, 1) and computes W @ X + b.
 
-``MLP`` is the course network (LINEAR→RELU→...→LINEAR, then a sigmoid for probabilities) and
+``MLP`` is the course network (LINEAR→RELU→...→LINEAR, then a sigmoid for probabilities, or a
+softmax over C >= 2 output units for C classes) and
 round-trips with ``reference.py``'s ``parameters`` dict, so the same weights can be run and
 differentiated by hand and by autodiff.
 """
@@ -15,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .engine import no_grad
+from .losses import log_softmax_columns
 from .ops.linalg import linear
 from .reference import layer_dims_of
 from .tensor import Tensor
@@ -208,6 +210,8 @@ class MLP(Module):
 
     ``layer_dims`` = [n_0 (features), n_1, ..., n_L]. ``forward`` returns the logits Z_L; pair
     it with ``losses.binary_cross_entropy_with_logits``, or use ``predict_proba`` for σ(Z_L).
+    With n_L = C >= 2 output units it classifies C classes: pair it with
+    ``losses.cross_entropy``; ``predict_proba`` is then the softmax over the units.
     Parameters are named W1, b1, ..., WL, bL, initialized (init="course") exactly as
     ``reference.initialize_parameters(layer_dims, seed)``. With keep_prob < 1 a Dropout follows
     every hidden activation; all draw their masks from ``rng`` (default RandomState(seed)),
@@ -272,17 +276,23 @@ class MLP(Module):
         return A
 
     def predict_proba(self, X: Any) -> Tensor:
-        """σ(Z_L): the probability of label 1 for each example, (1, m)."""
-        return self(X).sigmoid()
+        """σ(Z_L): the probability of label 1 for each example, (1, m). With C >= 2 output
+        units, softmax(Z_L) over the units: each class's probability, (C, m)."""
+        Z = self(X)
+        return Z.sigmoid() if Z.shape[0] == 1 else log_softmax_columns(Z).exp()
 
     def predict(self, X: Any) -> np.ndarray:
-        """0/1 labels (1, m), 1 where the probability is above 0.5. Inference: no graph is
-        recorded and dropout is off for the call (the mode is restored afterwards)."""
+        """0/1 labels (1, m), 1 where the probability is above 0.5; with C >= 2 output units,
+        class indices (1, m), the most probable class. Inference: no graph is recorded and
+        dropout is off for the call (the mode is restored afterwards)."""
         was_training = self.training
         self.eval()
         try:
             with no_grad():
-                return (self.predict_proba(X).data > 0.5).astype(np.int64)
+                Z = self(X)
+                if Z.shape[0] > 1:
+                    return Z.data.argmax(axis=0).reshape(1, -1).astype(np.int64)
+                return (Z.sigmoid().data > 0.5).astype(np.int64)
         finally:
             self.train(was_training)
 

@@ -1,13 +1,19 @@
 """The course network by hand: numpy forward and backward passes, no autodiff.
 
 LINEAR→RELU→...→LINEAR→RELU→LINEAR→SIGMOID in the course layout: X is (n_0, m), one column
-per example; W_l is (n_l, n_{l-1}) and b_l is (n_l, 1). The names and structures follow the
+per example; W_l is (n_l, n_{l-1}) and b_l is (n_l, 1). With n_L = C >= 2 output units the
+same network classifies C classes: the output is LINEAR→SOFTMAX, Y holds one one-hot column
+per example (``convert_to_one_hot``), and the cost is the categorical cross-entropy. Every
+function below serves both; the number of output units decides. The names and structures follow the
 course's regularization assignment so the two can be read side by side: ``parameters`` is the
 dict {"W1", "b1", ..., "WL", "bL"}; for 3 layers the cache is the course's 12-tuple
 (Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3), and the same pattern continues for any depth.
 
 This file is the yardstick: the tests prove that tinygrad_reg's automatic gradients equal the
 ones computed here.
+
+Sigmoid with binary cross-entropy and softmax with categorical cross-entropy have the same
+gradient at the top, ∂cost/∂Z_L = (A_L - Y)/m, so one backward pass serves both.
 
 The course's gradients dict holds dZ_l = A_L - Y at the top (and dA_l, dZ_l below it) *without*
 the 1/m of the mean: the 1/m is applied when forming dW_l and db_l. So dZ_l and dA_l here are
@@ -47,6 +53,30 @@ def sigmoid(Z: np.ndarray) -> np.ndarray:
 def relu(Z: np.ndarray) -> np.ndarray:
     """max(0, Z)."""
     return np.maximum(0, Z)
+
+
+def softmax(Z: np.ndarray) -> np.ndarray:
+    """e^Z / Σ_classes e^Z, column by column (classes on axis 0). Each column's largest logit
+    is subtracted first: the result is the same, and e^(Z - max) <= 1 cannot overflow."""
+    e = np.exp(Z - np.max(Z, axis=0, keepdims=True))
+    return e / np.sum(e, axis=0, keepdims=True)
+
+
+def output_activation(Z_L: np.ndarray) -> np.ndarray:
+    """The output layer's activation: sigmoid for one output unit (the probability of label 1),
+    softmax over the units for C >= 2 (the probability of each class)."""
+    return sigmoid(Z_L) if Z_L.shape[0] == 1 else softmax(Z_L)
+
+
+def convert_to_one_hot(Y: np.ndarray, C: int) -> np.ndarray:
+    """Class indices 0..C-1, of shape (m,) or (1, m), as one-hot columns (C, m)."""
+    labels = np.asarray(Y).reshape(-1)
+    if labels.size and (labels.min() < 0 or labels.max() >= C or np.any(labels % 1 != 0)):
+        raise ValueError(
+            f"convert_to_one_hot: labels in [{labels.min()}, {labels.max()}]; expected whole "
+            f"numbers 0..{C - 1} for C = {C} classes."
+        )
+    return np.eye(C)[labels.astype(np.int64)].T
 
 
 # ---------------------------------------------------------------------------------------------
@@ -109,7 +139,8 @@ def _check_Y(A_L: np.ndarray, Y: np.ndarray, where: str) -> None:
     if np.shape(Y) != np.shape(A_L) or np.ndim(Y) != 2:
         raise ValueError(
             f"{where}: Y has shape {np.shape(Y)} but the output has shape {np.shape(A_L)}; "
-            "expected the same shape (1, m). (A (m,) Y would broadcast to (m, m) silently.)"
+            "expected the same shape, (1, m) or one-hot (C, m) (convert_to_one_hot makes it "
+            "from class indices). (A (m,) Y would broadcast to (m, m) silently.)"
         )
 
 
@@ -127,9 +158,11 @@ def update_parameters(parameters: Parameters, grads: dict, learning_rate: float)
 
 
 def forward_propagation(X: np.ndarray, parameters: Parameters) -> tuple[np.ndarray, Cache]:
-    """LINEAR→RELU for layers 1..L-1, LINEAR→SIGMOID for layer L.
+    """LINEAR→RELU for layers 1..L-1, LINEAR→SIGMOID for layer L (LINEAR→SOFTMAX if it has
+    C >= 2 units).
 
-    Returns A_L (the probabilities, (1, m)) and the cache (Z1, A1, W1, b1, ..., ZL, AL, WL, bL).
+    Returns A_L (the probabilities, (1, m) or (C, m)) and the cache
+    (Z1, A1, W1, b1, ..., ZL, AL, WL, bL).
     """
     L = _check_X(X, parameters, "forward_propagation")
     A: np.ndarray = X
@@ -137,7 +170,7 @@ def forward_propagation(X: np.ndarray, parameters: Parameters) -> tuple[np.ndarr
     for l in range(1, L + 1):
         W, b = parameters["W" + str(l)], parameters["b" + str(l)]
         Z = np.dot(W, A) + b
-        A = relu(Z) if l < L else sigmoid(Z)
+        A = relu(Z) if l < L else output_activation(Z)
         cache += (Z, A, W, b)
     return A, cache
 
@@ -162,7 +195,7 @@ def forward_propagation_with_dropout(
         W, b = parameters["W" + str(l)], parameters["b" + str(l)]
         Z = np.dot(W, A) + b
         if l == L:
-            A = sigmoid(Z)
+            A = output_activation(Z)
             cache += (Z, A, W, b)
         else:
             A = relu(Z)
@@ -184,15 +217,20 @@ def _check_keep_prob(keep_prob: float, where: str) -> None:
 
 
 def compute_cost(A_L: np.ndarray, Y: np.ndarray) -> float:
-    """Cross-entropy cost, -1/m·Σ[y·log(a) + (1-y)·log(1-a)], computed as the course does.
+    """Cross-entropy cost, -1/m·Σ[y·log(a) + (1-y)·log(1-a)], computed as the course does;
+    for C >= 2 softmax outputs the categorical cross-entropy -1/m·Σ_examples Σ_classes y·log(a).
 
     ``nansum`` skips the 0·log(0) = NaN terms of a saturated output that is right (a = 1 with
-    y = 1): their limit is 0. A saturated output that is wrong gives an infinite cost.
+    y = 1, or a = 0 with y = 0): their limit is 0. A saturated output that is wrong gives an
+    infinite cost.
     """
     _check_Y(A_L, Y, "compute_cost")
     m = Y.shape[1]
     with np.errstate(divide="ignore", invalid="ignore"):  # log(0) and 0·∞, handled by nansum
-        logprobs = np.multiply(-np.log(A_L), Y) + np.multiply(-np.log(1 - A_L), 1 - Y)
+        if A_L.shape[0] == 1:
+            logprobs = np.multiply(-np.log(A_L), Y) + np.multiply(-np.log(1 - A_L), 1 - Y)
+        else:
+            logprobs = np.multiply(-np.log(A_L), Y)
     return float(1.0 / m * np.nansum(logprobs))
 
 
@@ -282,7 +320,7 @@ def _backward(
     m = X.shape[1]
     L = len(layers)
     gradients = {}
-    dZ = A_L - Y  # sigmoid + cross-entropy: ∂cost/∂Z_L = (A_L - Y)/m; the 1/m comes below
+    dZ = A_L - Y  # sigmoid or softmax + cross-entropy: ∂cost/∂Z_L = (A_L - Y)/m; 1/m below
     for l in range(L, 0, -1):
         _, _, _, W, _ = layers[l - 1]
         A_prev = layers[l - 2][2] if l > 1 else X
@@ -416,6 +454,9 @@ def model(
 
 
 def predict(X: np.ndarray, parameters: Parameters) -> np.ndarray:
-    """0/1 labels (1, m): 1 where the predicted probability A_L is above 0.5."""
+    """0/1 labels (1, m): 1 where the predicted probability A_L is above 0.5. For C >= 2
+    softmax outputs, class indices (1, m): the most probable class of each example."""
     A_L, _ = forward_propagation(X, parameters)
+    if A_L.shape[0] > 1:
+        return np.argmax(A_L, axis=0).reshape(1, -1).astype(np.int64)
     return (A_L > 0.5).astype(np.int64)

@@ -352,6 +352,14 @@ class Tensor:
     def __getitem__(self, index: Any) -> Tensor:
         return shape_ops.GetItem(index)(self)
 
+    # --- softmax family (ops/softmax.py) -------------------------------------------------
+
+    def softmax(self, axis: int = -1) -> Tensor:
+        return softmax_ops.Softmax(axis)(self)
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        return softmax_ops.LogSoftmax(axis)(self)
+
 
 def _value(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
@@ -361,3 +369,4 @@ def _value(x: Any) -> Any:
 from . import engine, explain  # noqa: E402
 from .ops import arithmetic, linalg, reduce, unary  # noqa: E402
 from .ops import shape as shape_ops  # noqa: E402
+from .ops import softmax as softmax_ops  # noqa: E402

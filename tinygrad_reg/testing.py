@@ -7,7 +7,8 @@ Strategies (all built from ``hypothesis.extra.numpy``):
 - ``tensors``, ``broadcastable_shapes``, ``broadcastable_tensors``, ``axes``: inputs for ops.
 - ``nonzero_floats``, ``positive_floats``: elements kept away from kinks (relu, abs and sign at
   0) and singularities (log, 1/x at 0) by construction, so finite differences are valid.
-- ``networks``: a random course network with data, λ and penalty, kink-free by construction.
+- ``networks``: a random course network with data, λ and penalty, kink-free by construction;
+  binary (one sigmoid output) or, with ``multiclass=True``, a softmax network over C classes.
 
 Also here, for one import line in tests: the course's gradient check (``gradient_check_n``,
 ``parameters_to_vector``, ``vector_to_parameters``), which lives in ``gradcheck.py`` and needs
@@ -191,7 +192,9 @@ def _kink_free_network(
     rng = np.random.RandomState(data_seed)
     masks = np.random.RandomState(mask_seed)
     X = rng.randn(dims[0], m)
-    Y = (rng.rand(1, m) < 0.5).astype(np.float64)
+    C = dims[-1]
+    # 0/1 labels (1, m), or one-hot columns (C, m) of random classes
+    Y = (rng.rand(1, m) < 0.5).astype(np.float64) if C == 1 else np.eye(C)[rng.randint(0, C, m)].T
     parameters: dict[str, np.ndarray] = {}
     A = X
     L = len(dims) - 1
@@ -204,7 +207,10 @@ def _kink_free_network(
             A = np.maximum(W @ A + b, 0)
             A = A * (masks.rand(*A.shape) < keep_prob) / keep_prob
         else:
-            largest = np.abs(W @ A + b).max()
+            Z = W @ A + b
+            # The spread that matters: |z| against sigmoid's fixed 0, or the largest gap
+            # between the logits of one example for softmax.
+            largest = np.abs(Z).max() if C == 1 else (Z.max(axis=0) - Z.min(axis=0)).max()
             if largest > max_logit:  # Z_L scales with W_L and b_L
                 W, b = W * (max_logit / largest), b * (max_logit / largest)
         parameters[f"W{l}"], parameters[f"b{l}"] = W, b
@@ -224,14 +230,18 @@ def networks(
     dropout: bool = False,
     margin: float = 0.05,
     max_logit: float = 8.0,
+    multiclass: bool = False,
+    max_classes: int = 5,
 ) -> Network:
-    """A course network (LINEAR→RELU × (depth-1), LINEAR→SIGMOID) with data, λ and penalty.
+    """A course network (LINEAR→RELU × (depth-1), LINEAR→SIGMOID) with data, λ and penalty;
+    with ``multiclass``, LINEAR→SOFTMAX over C classes, C in [2, max_classes].
 
-    Hypothesis draws the depth (number of layers L), the widths n_0..n_{L-1} (n_L = 1), the
+    Hypothesis draws the depth (number of layers L), the widths n_0..n_{L-1} (n_L = 1, or C), the
     number of examples m, λ in [0, max_lambd], the penalty, keep_prob in (0.3, 1] when
     ``dropout`` (else 1) and two seeds; the arrays come from numpy's RandomState (fast for
     thousands of elements; a failure is reproduced by its seeds and shrinks by its sizes):
-    X ~ N(0, 1), Y random 0/1, W_l ~ N(0, 1/n_{l-1}), b_l ~ N(0, 0.01).
+    X ~ N(0, 1), Y random 0/1 (or one-hot columns (C, m) of random classes), W_l ~ N(0, 1/n_{l-1}),
+    b_l ~ N(0, 0.01).
 
     Kink-free by construction: every weight is pushed ``margin`` further from 0 (|W| >= margin:
     L1's sign(W) is smooth there), and each hidden bias is moved as little as possible so that
@@ -242,9 +252,12 @@ def networks(
     scaled down (signs kept, so |W_L| >= margin·max_logit/max|Z_L| > 0) to bring it to
     ``max_logit``. Beyond |z| ≈ 10 the course's cost formula loses digits (σ(z) rounds near 1,
     and log(1 - σ) magnifies that by e^|z|), so a comparison with it would test its rounding.
+    For softmax the same holds for the gap between one example's largest and smallest logit
+    (log(a) of an a that rounds near 1), so that gap is what is brought to ``max_logit``.
     """
     depth = draw(st.integers(min_depth, max_depth))
-    dims = [*draw(st.lists(st.integers(1, max_width), min_size=depth, max_size=depth)), 1]
+    classes = draw(st.integers(2, max_classes)) if multiclass else 1
+    dims = [*draw(st.lists(st.integers(1, max_width), min_size=depth, max_size=depth)), classes]
     m = draw(st.integers(1, max_examples))
     lambd = draw(st.floats(0.0, max_lambd, allow_subnormal=False))
     kind = draw(st.sampled_from(penalties))

@@ -6,5 +6,6 @@
 - ``shape.py``       reshape, transpose, broadcast_to, indexing, concatenate, stack
 - ``linalg.py``      matmul and the fused linear layer W @ X + b
 - ``select.py``      maximum, minimum, where
+- ``softmax.py``     softmax, log_softmax
 - ``helpers.py``     the few functions rules use that take numpy arrays and Tensors alike
 """

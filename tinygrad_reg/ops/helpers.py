@@ -60,6 +60,10 @@ def broadcast_to(x: Any, shape: tuple[int, ...]) -> Any:
     return x.broadcast_to(shape) if isinstance(x, Tensor) else np.broadcast_to(x, shape)
 
 
+def exp(x: Any) -> Any:
+    return x.exp() if isinstance(x, Tensor) else np.exp(x)
+
+
 def where(condition: np.ndarray, a: Any, b: Any) -> Any:
     """``a`` where ``condition`` holds, else ``b``; ``condition`` is a mask built from values."""
     if isinstance(a, Tensor) or isinstance(b, Tensor):
