@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pickle
 import re
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -442,3 +443,38 @@ def test_loading_never_changes_the_file(tmp_path):
         X[...] = 0.0
         assert (path.read_bytes(), path.stat().st_mtime_ns) == before
         np.testing.assert_array_equal(load_file(path)[0], data.train_X)
+
+
+# --- damaged and hostile .npz files (issue 11, item 12) -----------------------------------------
+
+
+def test_a_corrupt_compressed_npz_is_a_data_error_not_a_zlib_error(tmp_path):
+    path = tmp_path / "data.npz"
+    np.savez_compressed(path, X=np.arange(400.0).reshape(2, 200), Y=np.zeros((1, 200)))
+    data = bytearray(path.read_bytes())
+    data[60] ^= 0xFF  # inside X's deflate stream: numpy's np.load raises zlib.error here
+    path.write_bytes(bytes(data))
+    with pytest.raises(DataError, match=r"data\.npz: array 'X' is corrupt or truncated"):
+        load_file(path)
+
+
+def test_an_npz_declaring_a_huge_shape_is_refused_before_allocating(tmp_path):
+    path = tmp_path / "huge.npz"
+    np.savez(path, X=np.zeros((2, 2)), Y=np.zeros((1, 2)))
+    header = f"{{'descr': '<f8', 'fortran_order': False, 'shape': (2, {2**40})}}".encode()
+    member = b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header + bytes(32)
+    with zipfile.ZipFile(path, "w") as archive:  # a 300-byte file asking for 16 TiB
+        archive.writestr("X.npy", member)
+        archive.writestr("Y.npy", member)
+    with pytest.raises(
+        DataError, match=r"huge\.npz: array 'X' declares shape \(2, 1099511627776\)"
+    ):
+        load_file(path)
+
+
+def test_a_bytes_path_loads(tmp_path):
+    path = tmp_path / "d.npz"
+    np.savez(path, X=X_OK, Y=Y_OK)
+    X, Y = load_file(os.fsencode(path))
+    np.testing.assert_array_equal(X, X_OK)
+    np.testing.assert_array_equal(Y, Y_OK)

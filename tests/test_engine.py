@@ -33,6 +33,7 @@ from tinygrad_reg import (
     stack,
     where,
 )
+from tinygrad_reg.engine import Function
 from tinygrad_reg.gradcheck import gradcheck
 
 # --- graph shapes: fan-out, diamonds, a tensor used twice in one op -------------------------
@@ -432,29 +433,45 @@ def test_graph_is_freed_after_backward():
     try:
         x = Tensor(np.ones(3), requires_grad=True)
         hidden = x * 2
-        intermediate = weakref.ref(hidden)
-        loss = hidden.exp().sum()
-        del hidden
-        assert intermediate() is not None  # the graph keeps it for backward
+        exponential = hidden.exp()
+        saved_by_exp = weakref.ref(exponential.data)  # exp's rule reads its output
+        loss = exponential.sum()
+        del exponential
+        assert saved_by_exp() is not None  # the graph keeps it for backward
         loss.backward()
-        assert intermediate() is None  # freed by backward, while loss is still alive
+        assert saved_by_exp() is None  # freed by backward, while loss is still alive
         del loss
     finally:
         gc.enable()
 
 
-def test_retained_graph_keeps_intermediates_until_released():
+def test_intermediates_nobody_saved_are_freed_during_the_forward_pass():
     gc.disable()
     try:
         x = Tensor(np.ones(3), requires_grad=True)
         hidden = x * 2
-        intermediate = weakref.ref(hidden)
-        loss = hidden.exp().sum()
+        tensor, array = weakref.ref(hidden), weakref.ref(hidden.data)
+        loss = hidden.exp().sum()  # exp saves only its output, not its input
         del hidden
+        assert tensor() is None and array() is None  # gone before backward
+        loss.backward()
+        np.testing.assert_allclose(x.grad, 2 * np.exp(2.0) * np.ones(3))
+    finally:
+        gc.enable()
+
+
+def test_retained_graph_keeps_saved_arrays_until_released():
+    gc.disable()
+    try:
+        x = Tensor(np.ones(3), requires_grad=True)
+        exponential = (x * 2).exp()
+        saved = weakref.ref(exponential.data)
+        loss = exponential.sum()
+        del exponential
         loss.backward(retain_graph=True)
-        assert intermediate() is not None
+        assert saved() is not None
         del loss  # the user drops the graph: it goes
-        assert intermediate() is None
+        assert saved() is None
     finally:
         gc.enable()
 
@@ -725,3 +742,75 @@ def test_detect_anomaly_is_per_thread():
         worker.join(5)
         assert anomaly.is_enabled()
     assert seen == {"other": False} and not anomaly.is_enabled()
+
+
+# --- the save protocol: the engine keeps exactly what each rule reads (issue 12) ------------
+
+
+def _all_ops():
+    import tinygrad_reg.losses
+    import tinygrad_reg.regularizers  # noqa: F401  (defines ops)
+
+    found, todo = [], [Function]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            todo.append(sub)
+            if sub.__module__.startswith("tinygrad_reg.") and sub.backward is not Function.backward:
+                found.append(sub)
+    return found
+
+
+@pytest.mark.parametrize("op", _all_ops(), ids=lambda op: op.__name__)
+def test_every_built_in_op_declares_what_its_rule_reads(op):
+    for attribute in ("save_inputs", "save_out"):
+        owner = next(k for k in op.__mro__ if attribute in vars(k))
+        assert owner is not Function, f"{op.__name__} does not declare {attribute}"
+
+
+SPY_RECEIVED: list = []
+
+
+class _Spy(Function):
+    """records what its rule received"""
+
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, g, out, a, b):
+        """d(a*b)/da = g*b,  d(a*b)/db = g*a"""
+        SPY_RECEIVED.append((out, a, b))
+        return (g * 3.0, g * 2.0)
+
+
+@pytest.mark.parametrize("save_inputs", [False, True])
+@pytest.mark.parametrize("save_out", [False, True])
+def test_the_rule_receives_none_for_what_the_op_does_not_save(save_inputs, save_out):
+    spy = type("SpyVariant", (_Spy,), {"save_inputs": save_inputs, "save_out": save_out})
+    SPY_RECEIVED.clear()
+    a = Tensor([2.0], requires_grad=True)
+    b = Tensor([3.0], requires_grad=True)
+    spy()(a, b).sum().backward()
+    ((out, x, y),) = SPY_RECEIVED
+    assert (out is None) == (not save_out) and (x is None) == (not save_inputs)
+    assert (y is None) == (not save_inputs)
+    if save_out:
+        np.testing.assert_array_equal(out, [6.0])
+    if save_inputs:
+        np.testing.assert_array_equal(x, [2.0])
+    np.testing.assert_array_equal(a.grad, [3.0])
+
+
+def test_nodes_point_to_nodes_and_leaves_not_to_intermediate_tensors():
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    hidden = w * 2.0
+    out = hidden.exp()
+    assert out.grad_fn.parents[0] is hidden.grad_fn
+    assert hidden.grad_fn.parents[0] is w and hidden.grad_fn.parents[1] is None
+    assert hidden.grad_fn.needs_input_grad == (True, False)
+
+
+def test_second_order_through_ops_that_save_only_their_output():
+    x = Tensor([0.3, -0.7], requires_grad=True)
+    (dx,) = grad((x * 2.0).exp().sum(), x, create_graph=True)  # 2e^{2x}
+    (dxx,) = grad(dx.sum(), x)  # 4e^{2x}
+    np.testing.assert_allclose(dxx.data, 4 * np.exp(2 * x.data), rtol=1e-14)

@@ -7,10 +7,10 @@ from tinygrad_reg import Tensor, explain_backward
 EXPECTED = """\
 backward of loss: 4 ops, outputs first; g = dloss/d(op output)
   1. Sum: loss = Sum(%1) | rule: d(Σx)/dx = g, copied along the summed axes | g: 1 | sends: d%1 1
-  2. Mul: %1 = Mul(y, %2) | rule: d(a*b)/da = g*b,  d(a*b)/db = g*a | g: 1 | sends: dy 3
-  3. Relu: y = Relu(%3) | rule: d relu(x)/dx = g where x > 0, else 0 (so relu'(0) = 0) \
-| g: 3 | sends: d%3 3
-  4. MatMul: %3 = MatMul(w, x) | rule: d(a@b)/da = g @ bᵀ,  d(a@b)/db = aᵀ @ g  \
+  2. Mul: %1 = Mul(y, const) | rule: d(a*b)/da = g*b,  d(a*b)/db = g*a | g: 1 | sends: dy 3
+  3. Relu: y = Relu(%2) | rule: d relu(x)/dx = g where x > 0, else 0 (so relu'(0) = 0) \
+| g: 3 | sends: d%2 3
+  4. MatMul: %2 = MatMul(w, x) | rule: d(a@b)/da = g @ bᵀ,  d(a@b)/db = aᵀ @ g  \
 (ᵀ swaps the last two axes) | g: 3 | sends: dw [[3., 6.]]; dx [1.5, 4.5]
 leaf gradients (the sum of what each op sent):
      dw = MatMul: [[3., 6.]]

@@ -223,3 +223,32 @@ def test_retain_grad_keeps_a_non_leaf_gradient():
     assert dropped.grad is None
     with pytest.raises(RuntimeError, match="retain_grad"):
         Tensor([1.0]).retain_grad()
+
+
+# --- tolist, requires_grad_ -----------------------------------------------------------------
+
+
+@given(x=hnp.arrays(np.float64, shapes(), elements=st.floats(-10, 10)))
+def test_tolist_as_numpy(x):
+    assert Tensor(x).tolist() == x.tolist()
+
+
+def test_tolist_gives_python_floats():
+    assert Tensor(np.float32(2.5)).tolist() == 2.5
+    assert type(Tensor([[1.0]]).tolist()[0][0]) is float
+
+
+def test_requires_grad_switches_a_leaf_in_place():
+    t = Tensor([1.0, 2.0])
+    assert t.requires_grad_() is t and t.requires_grad
+    (t * t).sum().backward()
+    np.testing.assert_array_equal(t.grad, [2.0, 4.0])
+    assert t.requires_grad_(False) is t and not t.requires_grad
+    assert not (t * 2).requires_grad
+
+
+def test_requires_grad_cannot_switch_off_a_tensor_made_by_an_op():
+    y = Tensor([1.0], requires_grad=True) * 2
+    assert y.requires_grad_() is y and y.requires_grad  # already on: nothing to do
+    with pytest.raises(RuntimeError, match=r"requires_grad_: this tensor was made by an op"):
+        y.requires_grad_(False)

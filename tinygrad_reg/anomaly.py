@@ -102,7 +102,7 @@ def check_backward(fn: Function, grads: tuple[Any, ...], created_at: str | None)
             continue
         bad = _badness(g if isinstance(g, (np.ndarray, np.generic)) else g.data)
         if bad is not None:
-            shapes = ", ".join(str(x.shape) for x in fn.inputs or ())
+            shapes = ", ".join(str(shape) for shape in fn.input_shapes)
             raise FloatingPointError(
                 f"detect_anomaly: backward of {fn.name} gave input {i} a gradient with {bad} "
                 f"(input shapes {shapes}). The op was created at {created_at or '<unknown>'}"

@@ -5,7 +5,8 @@ Subcommands (``demo`` when none is given):
 - ``demo``:  the course network trained four ways on the built-in data, one table (demo.py);
 - ``train``: the same network on your own .npz/.csv data, saved as a checkpoint;
 - ``check``: autodiff against the hand-written backprop and finite differences (selfcheck.py);
-- ``bench``: a training step timed against the same step in hand-written numpy (bench.py).
+- ``bench``: a training step timed against the same step in hand-written numpy (bench.py);
+- ``sweep``: one training per regularization strength, with a table and plots (sweep.py).
 
 Each subcommand is a ``Command``: a name, its help texts, a function adding its arguments and a
 function running it (returning the exit code). Adding one is adding a Command to ``COMMANDS``.
@@ -25,7 +26,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import __version__, bench, datasets, demo, plots, selfcheck
+from . import __version__, bench, datasets, demo, plots, selfcheck, sweep
 from .checkpoint import save
 from .nn import MLP
 from .optim import SGD, Adam, AdamW, Optimizer
@@ -445,6 +446,14 @@ def run_bench(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
 
 
+def run_sweep(args: argparse.Namespace) -> int:
+    _make_folder(Path(args.out))
+    try:
+        return sweep.main(args)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
 class Command(NamedTuple):
     name: str
     summary: str  # one line, for the list of subcommands
@@ -490,6 +499,14 @@ COMMANDS = [
         bench.add_arguments,
         run_bench,
     ),
+    Command(
+        "sweep",
+        "train once per λ (or keep_prob): the regularization path, table and plot",
+        _plain(sweep.__doc__),
+        sweep.EPILOG,
+        sweep.add_arguments,
+        run_sweep,
+    ),
 ]
 
 MAIN_EPILOG = """examples:
@@ -497,6 +514,7 @@ MAIN_EPILOG = """examples:
   %(prog)s train --data points.csv --penalty l2
   %(prog)s check
   %(prog)s bench --sizes S
+  %(prog)s sweep --penalty l2
   %(prog)s <command> --help
 """
 

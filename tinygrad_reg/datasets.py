@@ -21,12 +21,13 @@ from __future__ import annotations
 import csv
 import math
 import os
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal, NamedTuple
 
 import numpy as np
+
+from .npzfile import NpzError, NpzReader, fspath
 
 __all__ = [
     "DEFAULT",
@@ -224,7 +225,7 @@ def load_file(
     arrays, wrong or mismatched shapes, cells that are not numbers, NaN or infinity, labels
     other than 0 and 1. The file itself is only read, never changed.
     """
-    path = Path(path)
+    path = Path(fspath(path, "load_file"))
     suffix = path.suffix.lower()
     if suffix not in (".npz", ".csv"):
         raise DataError(f"{path}: expected a .npz or .csv file, not {suffix or 'no extension'!r}")
@@ -246,26 +247,11 @@ def load_file(
     return _read_csv(path, layout)
 
 
-_ZIP_SIGNATURE = b"PK"  # every .npz file is a zip archive
-_NPY_SIGNATURE = b"\x93NUMPY"
-_PICKLE_SIGNATURE = b"\x80"  # pickle protocols 2 and later
-
-
 def _read_npz(path: Path, layout: str) -> tuple[np.ndarray, np.ndarray]:
-    with open(path, "rb") as file:
-        head = file.read(len(_NPY_SIGNATURE))
-    if head.startswith(_NPY_SIGNATURE):
-        raise DataError(
-            f"{path}: holds a single .npy array; expected an .npz archive with arrays X and Y "
-            "(np.savez(path, X=X, Y=Y))"
-        )
-    if not head.startswith(_ZIP_SIGNATURE):
-        what = "a Python pickle" if head.startswith(_PICKLE_SIGNATURE) else "not a zip archive"
-        raise DataError(f"{path}: not an .npz archive ({what}); refusing to read it")
     try:
-        archive = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
-        raise DataError(f"{path}: not a readable .npz archive ({error})") from None
+        archive = NpzReader(path)  # each array's header is checked before its data is read
+    except NpzError as error:
+        raise DataError(f"{path}: {error}") from None
     with archive:
         arrays = {}
         for key in ("X", "Y"):
@@ -277,15 +263,8 @@ def _read_npz(path: Path, layout: str) -> tuple[np.ndarray, np.ndarray]:
                 )
             try:
                 arrays[key] = archive[key]
-            except ValueError as error:
-                if "allow_pickle" not in str(error):
-                    raise DataError(f"{path}: array {key!r} is unreadable ({error})") from None
-                raise DataError(
-                    f"{path}: array {key!r} holds Python objects (dtype=object); only numeric "
-                    "arrays are accepted, and pickled objects are never loaded"
-                ) from None
-            except (OSError, EOFError, zipfile.BadZipFile) as error:
-                raise DataError(f"{path}: array {key!r} is unreadable ({error})") from None
+            except NpzError as error:
+                raise DataError(f"{path}: array {key!r} {error}") from None
     return _course_layout(path, arrays["X"], arrays["Y"], layout)
 
 

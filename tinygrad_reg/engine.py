@@ -1,13 +1,15 @@
-"""The reverse-mode engine: graph nodes, grad mode, and backpropagation.
+"""The reverse-mode engine: grad mode, graph nodes, and backpropagation.
 
 Forward: every op is a ``Function``. Calling one runs its numpy ``forward`` and, when some input
-needs a gradient, records a node: the input Tensors (the edges of the graph) and the arrays the
-op's ``backward`` rule will read.
+needs a gradient, the op object becomes a node of the graph. It keeps its edges (``parents``:
+the nodes that made its inputs, or the leaf tensors themselves) and only the arrays its
+``backward`` rule reads (``save_inputs``, ``save_out``): nothing else of the forward pass stays
+alive, so intermediate tensors are freed as soon as your code drops them.
 
-Backward: ``backpropagate`` visits the graph once, outputs first (reverse topological order),
+Backward: ``backpropagate`` visits the nodes once, outputs first (reverse topological order),
 calls each node's rule with the gradient arriving from above, reduces every result to its
 input's shape with ``unbroadcast`` (the only place broadcasting is undone) and adds up the
-gradients of tensors that were used more than once.
+gradients of what was used more than once.
 
 The same rules serve first and higher order: they receive numpy arrays, or Tensors when the
 backward pass is itself being recorded (``grad(..., create_graph=True)``).
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -127,29 +130,54 @@ class set_grad_enabled:
 class Function:
     """One op: its numpy ``forward`` and its ``backward`` rule (a vector-Jacobian product).
 
-    Subclasses define
+    This is also the extension point for your own ops. A subclass defines
 
     - ``forward(self, *arrays) -> array``: numpy in, numpy out;
-    - ``backward(self, g, out, *inputs) -> tuple``: ``g`` is dLoss/d(out); return one gradient
-      (or ``None``) per input. A gradient may keep the broadcast shape of ``out``: the engine
-      reduces it to the input's shape.
+    - ``backward(self, g, out, *inputs) -> tuple``: ``g`` is dLoss/d(out); return a tuple with
+      one gradient (or ``None``) per input. A gradient may keep the broadcast shape of ``out``:
+      the engine reduces it to the input's shape. Anything else (a wrong shape, a bare array,
+      too many entries) raises an error naming the op and the input;
+    - ``save_inputs`` and ``save_out``: whether ``backward`` reads the input values and the
+      output value. The engine keeps exactly that until the backward pass; what is not saved
+      arrives as ``None``. A rule that needs an input's shape records it in ``forward``
+      (``self.shape = x.shape``). Both default to True, which is always correct, only heavier.
 
     ``backward`` is written with operators and the helpers in ``ops/helpers.py`` so that it runs
     on numpy arrays (an ordinary backward pass) and on Tensors (recording the backward pass for
     higher derivatives) alike.
 
-    Use an op by calling an instance: ``Mul()(a, b)``, ``Sum(axis=0, keepdims=False)(x)``.
+    Use an op by calling a new instance: ``Mul()(a, b)``, ``Sum(axis=0, keepdims=False)(x)``.
+    Numbers and numpy arrays among the inputs are taken as constants. When some input needs a
+    gradient, the instance becomes a node of the graph: its ``parents`` are, per input, the node
+    that made that input, the input itself if it is a leaf that needs a gradient, or ``None``.
+    Nodes point to nodes, never to the Tensors in between, so an intermediate Tensor (and its
+    array, unless a rule saved it) is freed as soon as the user's code drops it.
     """
 
-    __slots__ = ("created_at", "inputs", "needs_input_grad", "out", "saved")
+    __slots__ = (
+        "created_at",
+        "input_shapes",
+        "needs_input_grad",
+        "out",
+        "out_name",
+        "parents",
+        "retained",
+        "saved",
+    )
+
+    save_inputs = True
+    save_out = True
 
     #: What the op expects of its inputs; quoted when numpy rejects them.
     expects = "inputs whose shapes broadcast together"
 
-    inputs: tuple[Tensor, ...] | None
-    saved: tuple[np.ndarray, ...] | None
+    parents: tuple[Function | Tensor | None, ...] | None
+    saved: tuple[np.ndarray | None, ...] | None
     out: np.ndarray | None
     needs_input_grad: tuple[bool, ...]
+    input_shapes: tuple[tuple[int, ...], ...]
+    out_name: str | None  # the output Tensor's name (explain and to_dot show it)
+    retained: weakref.ref[Tensor] | None  # the output Tensor, if it called retain_grad()
 
     def forward(self, *arrays: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -161,8 +189,12 @@ class Function:
     def name(self) -> str:
         return type(self).__name__
 
-    def __call__(self, *inputs: Tensor) -> Tensor:
-        arrays = tuple([x._data for x in inputs])
+    def __call__(self, *inputs: Any) -> Tensor:
+        try:
+            arrays = tuple([x._data for x in inputs])
+        except AttributeError:  # numbers or numpy arrays among the inputs: constants
+            inputs = as_tensors(self.name, inputs)
+            arrays = tuple([x._data for x in inputs])
         try:
             out = self.forward(*arrays)
         except (ValueError, TypeError, IndexError) as error:
@@ -174,10 +206,15 @@ class Function:
             self.created_at = anomaly.check_forward(self, arrays, out)
 
         if _grad_mode.enabled:
-            needs = tuple([x.requires_grad for x in inputs])
+            # Per input: the node that made it, or the leaf itself if it needs a gradient.
+            parents = tuple([x.grad_fn or (x if x.requires_grad else None) for x in inputs])
+            needs = tuple([p is not None for p in parents])
             if True in needs:
-                self.inputs, self.saved, self.out = inputs, arrays, out
-                self.needs_input_grad = needs
+                self.parents, self.needs_input_grad = parents, needs
+                self.input_shapes = tuple([a.shape for a in arrays])
+                self.saved = arrays if self.save_inputs else (None,) * len(arrays)
+                self.out = out if self.save_out else None
+                self.out_name = self.retained = None
                 return Tensor._from_op(out, self)
         return Tensor._from_op(out, None)
 
@@ -190,23 +227,55 @@ class Function:
         )
 
     def release(self) -> None:
-        """Drop what the node saved; a later backward through it raises."""
-        self.inputs = self.saved = self.out = None
+        """Drop what the node saved and its edges; a later backward through it raises."""
+        self.parents = self.saved = self.out = None
 
-    def tensors_for_backward(self, output: Tensor) -> tuple[Tensor, ...]:
-        """``out, *inputs`` as Tensors, for a backward pass that records its own graph."""
-        assert self.inputs is not None and self.saved is not None
-        for x, saved in zip((output, *self.inputs), (self.out, *self.saved)):
-            if x._data is not saved:
-                raise RuntimeError(
-                    f"{self.name}: the .data of one of its tensors (shape {x.shape}) was "
-                    "replaced after the forward pass, so a graph of the backward pass cannot be "
-                    "built from it. Recompute the forward pass after updating parameters."
-                )
-        return (output, *self.inputs)
+    def tensors_for_backward(self) -> tuple[Tensor | None, ...]:
+        """``out, *inputs`` as Tensors, for a backward pass that records its own graph.
+
+        A saved array becomes a Tensor made by the node that made it (so gradients flow on
+        through the first graph); a leaf is itself; what was not saved stays None."""
+        assert self.parents is not None and self.saved is not None
+        out = None if self.out is None else Tensor._from_op(self.out, self)
+        inputs: list[Tensor | None] = []
+        for parent, array in zip(self.parents, self.saved):
+            if array is None:
+                inputs.append(None)
+            elif isinstance(parent, Tensor):
+                if parent._data is not array:
+                    raise RuntimeError(
+                        f"{self.name}: the .data of its input (shape {parent.shape}) was "
+                        "replaced after the forward pass, so a graph of the backward pass "
+                        "cannot be built from it. Recompute the forward pass after updating "
+                        "parameters."
+                    )
+                inputs.append(parent)
+            else:  # made by the node ``parent``, or a constant (parent None)
+                inputs.append(Tensor._from_op(array, parent))
+        return (out, *inputs)
 
     def __repr__(self) -> str:
         return f"<{self.name}>"
+
+
+def as_tensors(op_name: str, inputs: Sequence[Any]) -> tuple[Tensor, ...]:
+    """The inputs of an op as Tensors: numbers and arrays become constants (no gradient).
+
+    Numbers take the dtype of the first Tensor among the inputs, as in ``x32 * 2``."""
+    like = next((x for x in inputs if isinstance(x, Tensor)), None)
+    converted = []
+    for i, x in enumerate(inputs):
+        if isinstance(x, Tensor):
+            converted.append(x)
+            continue
+        try:
+            converted.append(Tensor(x) if like is None else like._operand(x))
+        except (TypeError, ValueError) as error:
+            raise TypeError(
+                f"{op_name}: input {i} is a {type(x).__name__} that cannot be a Tensor "
+                f"({error}); expected Tensors, numpy arrays or numbers."
+            ) from None
+    return tuple(converted)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -229,38 +298,69 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     return g.sum(axis=stretched, keepdims=True) if stretched else g
 
 
-def topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
-    """The tensors made by ops that lead to ``roots``, inputs before outputs.
+def could_broadcast(shape: tuple[int, ...], to: tuple[int, ...]) -> bool:
+    """Could broadcasting an array of ``shape`` have produced one of shape ``to``?"""
+    if len(shape) > len(to):
+        return False
+    return all(n == m or n == 1 for n, m in zip(shape, to[len(to) - len(shape) :]))
 
-    Leaves are left out: they have no rule to run, only a gradient to receive. Iterative
-    depth-first search, so a chain of 100 000 ops needs no recursion: a tensor seen on top of
-    the stack for the second time has had all its inputs placed, so it is placed next. (The
-    stack holds only tensors, no per-visit tuples, so a long chain does not wake the garbage
-    collector again and again.)
+
+def checked_gradient(fn: Function, i: int, gx: Any, shape: tuple[int, ...]) -> Any:
+    """Input ``i``'s gradient from ``fn``'s rule, reduced to ``shape``; a clear error if the
+    rule returned something that cannot be the gradient of an input of that shape."""
+    if not isinstance(gx, (np.ndarray, np.generic, Tensor)):
+        raise TypeError(
+            f"{fn.name}.backward returned a {type(gx).__name__} for input {i}; expected None "
+            f"or an array (or Tensor) of shape {shape}."
+        )
+    if gx.shape != shape and not could_broadcast(shape, gx.shape):
+        raise ValueError(
+            f"{fn.name}.backward returned a gradient of shape {gx.shape} for input {i}, which "
+            f"has shape {shape}; expected {shape} or a shape that broadcasting {shape} can give."
+        )
+    return unbroadcast(gx, shape)
+
+
+def _bad_rule_result(fn: Function, grads: Any) -> Exception:
+    n = len(fn.input_shapes)
+    got = f"a tuple of {len(grads)}" if isinstance(grads, tuple) else f"a {type(grads).__name__}"
+    return TypeError(
+        f"{fn.name}.backward returned {got}; expected a tuple of {n} gradients (one per "
+        f"input, None where there is none), e.g. return (g,) for an op of one input."
+    )
+
+
+def topological_order(roots: Sequence[Tensor]) -> list[Function]:
+    """The nodes that lead to ``roots``, inputs before outputs.
+
+    Leaves are not nodes: they have no rule to run, only a gradient to receive. Iterative
+    depth-first search, so a chain of 100 000 ops needs no recursion: a node seen on top of the
+    stack for the second time has had all its parents placed, so it is placed next. Reversed,
+    the order is depth-first from the output: each branch is finished before the next begins,
+    so the gradients waiting in between are few.
     """
-    order: list[Tensor] = []
-    expanded: set[Tensor] = set()  # tensors hash by identity
-    placed: set[Tensor] = set()
-    stack = [r for r in reversed(roots) if r.grad_fn is not None]
+    order: list[Function] = []
+    expanded: set[Function] = set()  # nodes hash by identity
+    placed: set[Function] = set()
+    stack = [r.grad_fn for r in reversed(roots) if r.grad_fn is not None]
     while stack:
-        tensor = stack[-1]
-        if tensor in expanded:
+        fn = stack[-1]
+        if fn in expanded:
             stack.pop()
-            if tensor not in placed:
-                placed.add(tensor)
-                order.append(tensor)
+            if fn not in placed:
+                placed.add(fn)
+                order.append(fn)
             continue
-        expanded.add(tensor)
-        fn = tensor.grad_fn
-        if fn.inputs is None:  # type: ignore[union-attr]
+        expanded.add(fn)
+        if fn.parents is None:
             raise RuntimeError(
-                f"backward through a graph that was already freed (at {fn.name}, output shape "
-                f"{tensor.shape}). A backward pass frees the graph it used; pass "
-                "retain_graph=True to the first backward to go through it again."
+                f"backward through a graph that was already freed (at {fn.name}). A backward "
+                "pass frees the graph it used; pass retain_graph=True to the first backward to "
+                "go through it again."
             )
-        for x in fn.inputs:  # type: ignore[union-attr]
-            if x.grad_fn is not None and x not in expanded:
-                stack.append(x)
+        for parent in fn.parents:
+            if isinstance(parent, Function) and parent not in expanded:
+                stack.append(parent)
     return order
 
 
@@ -271,57 +371,76 @@ def backpropagate(
     retain_graph: bool = False,
     create_graph: bool = False,
     capture: Sequence[Tensor] | None = None,
-    on_node: Callable[[Tensor, Any, tuple[Any, ...]], None] | None = None,
-) -> dict[Tensor, Any]:
+    on_node: Callable[[Function, Any, tuple[Any, ...]], None] | None = None,
+) -> list[Any]:
     """Send ``seeds`` (dLoss/d root) back through the graph.
 
     Without ``capture``, gradients are added into the ``.grad`` of leaves (and of tensors that
-    called ``retain_grad``). With ``capture``, nothing's ``.grad`` changes: the gradients of the
-    captured tensors are returned, keyed by tensor. ``on_node(tensor, g, grads)`` is called after
-    each node's rule ran (``explain_backward`` uses it to narrate).
+    called ``retain_grad``) and nothing is returned. With ``capture``, nothing's ``.grad``
+    changes: the gradients of the captured tensors are returned, in order (None for one no
+    gradient reached). ``on_node(node, g, grads)`` is called after each node's rule ran
+    (``explain_backward`` uses it to narrate).
     """
-    pending: dict[Tensor, Any] = {}  # tensor -> the gradient that has arrived for it so far
+    # The gradient that has arrived so far for each node or leaf, keyed by id(): a Tensor's
+    # == compares values, so tensors are never dictionary keys.
+    pending: dict[int, Any] = {}
+    leaves: dict[int, Tensor] = {}  # the leaves among pending's keys
     for root, seed in zip(roots, seeds):
-        pending[root] = pending[root] + seed if root in pending else seed
-    captured: dict[Tensor, Any] = {} if capture is None else dict.fromkeys(capture)
+        edge = root.grad_fn or root
+        pending[id(edge)] = pending[id(edge)] + seed if id(edge) in pending else seed
+        if root.grad_fn is None:
+            leaves[id(root)] = root
+    captured = {} if capture is None else {id(t.grad_fn or t): None for t in capture}
     stored = {id(seed) for seed in seeds}  # arrays someone else can see: .grad must copy them
 
     order = topological_order(roots)
     while order:
-        # Popping drops the list's reference, so tensors are freed as soon as they are done.
-        tensor = order.pop()
-        g = pending.pop(tensor, None)
+        # Popping drops the list's reference, so nodes are freed as soon as they are done.
+        fn = order.pop()
+        g = pending.pop(id(fn), None)
         if g is None:
             continue
         if capture is not None:
-            if tensor in captured:
-                captured[tensor] = g
-        elif tensor._retains_grad:
+            if id(fn) in captured:
+                captured[id(fn)] = g
+        elif fn.retained is not None and (tensor := fn.retained()) is not None:
             _accumulate_grad(tensor, g, stored)
 
-        fn = tensor.grad_fn
         if create_graph:
-            grads = fn.backward(g, *fn.tensors_for_backward(tensor))
+            grads = fn.backward(g, *fn.tensors_for_backward())
         else:
             grads = fn.backward(g, fn.out, *fn.saved)
+        parents = fn.parents
+        if type(grads) is not tuple or len(grads) != len(parents):
+            raise _bad_rule_result(fn, grads)
         if anomaly.mode.enabled:
             anomaly.check_backward(fn, grads, getattr(fn, "created_at", None))
         if on_node is not None:
-            on_node(tensor, g, grads)
-        for x, gx, needed in zip(fn.inputs, grads, fn.needs_input_grad):
-            if needed and gx is not None:
-                gx = unbroadcast(gx, x.shape)
-                pending[x] = pending[x] + gx if x in pending else gx
+            on_node(fn, g, grads)
+        for i, gx in enumerate(grads):
+            parent = parents[i]
+            if parent is None or gx is None:
+                continue
+            shape = fn.input_shapes[i]
+            if type(gx) is not np.ndarray or gx.shape != shape:  # else nothing to check or undo
+                gx = checked_gradient(fn, i, gx, shape)
+            key = id(parent)
+            if key in pending:
+                pending[key] = pending[key] + gx
+            else:
+                pending[key] = gx
+                if isinstance(parent, Tensor):
+                    leaves[key] = parent
         if not retain_graph:
             fn.release()
 
-    # Every op has run, so what is left in ``pending`` are the leaves' complete gradients.
-    for leaf, g in pending.items():
+    # Every node has run, so what is left in ``pending`` are the leaves' complete gradients.
+    for key, leaf in leaves.items():
         if capture is None:
-            _accumulate_grad(leaf, g, stored)
-        elif leaf in captured:
-            captured[leaf] = g
-    return captured
+            _accumulate_grad(leaf, pending[key], stored)
+        elif key in captured:
+            captured[key] = pending[key]
+    return [] if capture is None else [captured[id(t.grad_fn or t)] for t in capture]
 
 
 def _accumulate_grad(tensor: Tensor, g: np.ndarray, stored: set[int]) -> None:
@@ -433,8 +552,7 @@ def grad(
         capture=inputs,
     )
     results: list[Tensor | None] = []
-    for i, x in enumerate(inputs):
-        g = found[x]
+    for i, (x, g) in enumerate(zip(inputs, found)):
         if g is None:
             if not allow_unused:
                 raise RuntimeError(

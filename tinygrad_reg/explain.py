@@ -4,7 +4,8 @@
 describes each node, outputs first: the op, the tensor it made, the gradient rule it applied
 (the first line of the op's ``backward`` docstring), the gradient g arriving from above, and
 the gradient it sent to each input. Tensors are called by their ``name`` when they have one
-(the MLP names its Z1, A1, ..., the parameters are W1, b1, ...), else ``%1``, ``%2``, ...
+(the MLP names its Z1, A1, ..., the parameters are W1, b1, ...), else ``%1``, ``%2``, ...;
+inputs that need no gradient are ``const`` (the graph does not keep them).
 """
 
 from __future__ import annotations
@@ -36,14 +37,19 @@ def summary(array: Any) -> str:
     return f"{array.shape} mean {array.mean():+.3g}, max|·| {np.abs(array).max():.3g}"
 
 
-def labeler() -> Callable[[Tensor], str]:
-    """Names tensors: their ``name`` if set, else %1, %2, ... in order of first mention."""
+def labeler() -> Callable[[Any], str]:
+    """Names what the graph holds: a leaf tensor by its ``name``, a node by the ``name`` of the
+    tensor it made, else %1, %2, ... in order of first mention; constants (inputs that need no
+    gradient, which the graph does not keep) are ``const``."""
     numbers: dict[int, str] = {}
 
-    def label(t: Tensor) -> str:
-        if t.name is not None:
-            return t.name
-        return numbers.setdefault(id(t), f"%{len(numbers) + 1}")
+    def label(item: Function | Tensor | None) -> str:
+        if item is None:
+            return "const"
+        name = item.name if isinstance(item, Tensor) else item.out_name
+        if name is not None:
+            return name
+        return numbers.setdefault(id(item), f"%{len(numbers) + 1}")
 
     return label
 
@@ -59,29 +65,28 @@ def explain_backward(output: Tensor, grad: Any = None, file: IO[str] | None = No
             "there is no backward pass to explain."
         )
     label = labeler()
-    root = label(output)
+    root = label(output.grad_fn or output)
     order = topological_order([output])
     lines = [f"backward of {root}: {len(order)} ops, outputs first; g = d{root}/d(op output)"]
     received: dict[int, list[str]] = {}
 
-    def narrate(tensor: Tensor, g: Any, grads: tuple[Any, ...]) -> None:
-        fn = tensor.grad_fn
-        assert fn is not None and fn.inputs is not None
+    def narrate(fn: Function, g: Any, grads: tuple[Any, ...]) -> None:
+        assert fn.parents is not None
         sent = []
-        for x, gx, needed in zip(fn.inputs, grads, fn.needs_input_grad):
-            if needed and gx is not None:
-                sent.append(f"d{label(x)} {summary(unbroadcast(gx, x.shape))}")
-                received.setdefault(id(x), []).append(fn.name)
-        inputs = ", ".join(label(x) for x in fn.inputs)
+        for parent, gx, shape in zip(fn.parents, grads, fn.input_shapes):
+            if parent is not None and gx is not None:
+                sent.append(f"d{label(parent)} {summary(unbroadcast(gx, shape))}")
+                received.setdefault(id(parent), []).append(fn.name)
+        inputs = ", ".join(label(parent) for parent in fn.parents)
         lines.append(
-            f"{len(lines):>3}. {fn.name}: {label(tensor)} = {fn.name}({inputs})"
+            f"{len(lines):>3}. {fn.name}: {label(fn)} = {fn.name}({inputs})"
             f" | rule: {rule_of(fn)} | g: {summary(g)} | sends: {'; '.join(sent)}"
         )
 
     leaves = [output] if output.grad_fn is None else []
-    for t in order:
-        leaves += [x for x in t.grad_fn.inputs if x.requires_grad and x.grad_fn is None]
-    leaves = list(dict.fromkeys(leaves))  # each once, in order of first use
+    for fn in order:
+        leaves += [p for p in fn.parents or () if isinstance(p, Tensor)]
+    leaves = list({id(leaf): leaf for leaf in leaves}.values())  # each once, in order of first use
     found = backpropagate(
         [output],
         [seed_gradient(output, grad, "explain_backward")],
@@ -90,9 +95,9 @@ def explain_backward(output: Tensor, grad: Any = None, file: IO[str] | None = No
         on_node=narrate,
     )
     lines.append("leaf gradients (the sum of what each op sent):")
-    for leaf in leaves:
+    for leaf, g in zip(leaves, found):
         ops = received.get(id(leaf), [])
-        lines.append(f"     d{label(leaf)} = {' + '.join(ops) or '0'}: {summary(found[leaf])}")
+        lines.append(f"     d{label(leaf)} = {' + '.join(ops) or '0'}: {summary(g)}")
     text = "\n".join(lines)
     print(text, file=file or sys.stdout)
     return text

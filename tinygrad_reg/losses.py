@@ -76,6 +76,8 @@ class BinaryCrossEntropyWithLogits(Function):
     no log(0), finite and accurate for every finite z.
     """
 
+    save_inputs, save_out = True, False
+
     expects = "Z and Y of the same shape, at least one example along the last axis"
 
     def forward(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -4,6 +4,8 @@
 - ``cost_curves``: the cost against the iteration, one line per run;
 - ``weight_histograms``: how the weights are distributed, one panel per run (L1 piles them up
   at exactly 0, L2 only shrinks them).
+- ``regularization_path``: a ``sweep`` table against λ (or keep_prob): accuracy, cost and the
+  weights, the best value marked.
 
 Figures are drawn with matplotlib's object interface on the Agg (file) canvas, never pyplot:
 nothing global changes, no window opens, and it works on a machine without a display.
@@ -179,3 +181,50 @@ def weight_histograms(
 def _cycle(colours: Sequence[str]) -> Any:
     while True:
         yield from colours
+
+
+def regularization_path(path: str | os.PathLike[str], table: Any, title: str = "") -> str:
+    """Three panels against the regularization strength, from a ``sweep.SweepTable``: train
+    and validation accuracy, train and validation cost, and the weights' norm with the share
+    of near-zero weights. The best value (lowest validation cost) is marked by a dashed line.
+    λ is drawn on a log scale that is linear near 0 (so λ = 0 has a place); keep_prob from 1
+    down, so regularization grows to the right on every plot. Returns the path written."""
+    rows = table.rows
+    values = np.array([row.value for row in rows])
+    figure = _figure(14.0, 4.2)
+    accuracy_ax, cost_ax, weight_ax = figure.subplots(1, 3)
+    train_colour, val_colour = RUN_COLOURS[1], RUN_COLOURS[2]
+    name = "keep_prob" if table.penalty == "dropout" else "λ"
+    for ax in (accuracy_ax, cost_ax, weight_ax):  # scales first: the twin axis below shares x
+        if table.penalty == "dropout":
+            ax.invert_xaxis()
+        else:
+            positive = values[values > 0]
+            ax.set_xscale("symlog", linthresh=float(positive.min()) if positive.size else 1.0)
+        ax.set_xlabel(name)
+        ax.grid(True, alpha=0.3)
+    for ax, name, scale in ((accuracy_ax, "accuracy", 100.0), (cost_ax, "cost", 1.0)):
+        for split, colour in (("train", train_colour), ("val", val_colour)):
+            column = np.array([getattr(row, f"{split}_{name}") for row in rows]) * scale
+            label = "training" if split == "train" else "validation"
+            ax.plot(values, column, "o-", color=colour, label=label, linewidth=1.6)
+        ax.legend()
+    accuracy_ax.set_ylabel("accuracy (%)")
+    cost_ax.set_ylabel("cross-entropy (no penalty)")
+    norms = [row.weight_norm for row in rows]
+    weight_ax.plot(values, norms, "o-", color=RUN_COLOURS[0], label="‖W‖")
+    weight_ax.set_ylabel("‖W‖ (all weights)")
+    share_ax = weight_ax.twinx()
+    shares = [100 * row.near_zero for row in rows]
+    share_ax.plot(values, shares, "s--", color=RUN_COLOURS[3], label="|w| < 0.01")
+    share_ax.set_ylabel("weights with |w| < 0.01 (%)", color=RUN_COLOURS[3])
+    share_ax.set_ylim(-3, 103)
+    best = table.best
+    if best is not None:
+        for ax in (accuracy_ax, cost_ax, weight_ax):
+            ax.axvline(best.value, color="#888888", linestyle="--", linewidth=1)
+        cost_ax.set_title(f"best {name} = {best.value:g} (lowest validation cost)")
+    accuracy_ax.set_title(f"validation: {table.validation}", fontsize=9)
+    weight_ax.set_title("the weights")
+    figure.suptitle(title or f"Regularization path: {table.penalty}")
+    return _save(figure, path)

@@ -35,6 +35,8 @@ Lambda = float | dict[str, float]
 class SumOfSquares(Function):
     """Σ_i c_i·ΣW_i² over any number of tensors W_i, with one coefficient c_i each"""
 
+    save_inputs, save_out = True, False
+
     __slots__ = ("coefficients",)
 
     def __init__(self, coefficients: list[float]):
@@ -54,6 +56,8 @@ class SumOfSquares(Function):
 class SumOfAbs(Function):
     """Σ_i c_i·Σ|W_i| over any number of tensors W_i, with one coefficient c_i each"""
 
+    save_inputs, save_out = True, False
+
     __slots__ = ("coefficients",)
 
     def __init__(self, coefficients: list[float]):
@@ -72,6 +76,8 @@ class SumOfAbs(Function):
 
 class ElasticNet(Function):
     """Σ_i a_i·Σ|W_i| + c_i·ΣW_i²: SumOfAbs and SumOfSquares in one node"""
+
+    save_inputs, save_out = True, False
 
     __slots__ = ("l1", "l2")
 

@@ -1,6 +1,6 @@
 """The Tensor: a read-only numpy array, plus what autodiff needs to know about it.
 
-A Tensor made by an op remembers that op in ``grad_fn``; following ``grad_fn.inputs`` from an
+A Tensor made by an op remembers that op in ``grad_fn``; following ``grad_fn.parents`` from an
 output walks the graph back to the leaves (tensors made by the user). Every method that
 computes something is a one-liner that calls an op from ``tinygrad_reg/ops``: that is where
 each forward and its gradient rule live.
@@ -15,6 +15,7 @@ read-only array); graphs recorded earlier keep the old array, so their gradients
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -60,10 +61,9 @@ class Tensor:
     __slots__ = (
         "__weakref__",
         "_data",
-        "_retains_grad",
+        "_name",
         "grad",
         "grad_fn",
-        "name",
         "requires_grad",
     )
 
@@ -79,8 +79,7 @@ class Tensor:
         self.grad = None
         self.requires_grad = bool(requires_grad)
         self.grad_fn = None
-        self.name = name
-        self._retains_grad = False
+        self._name = name
 
     @classmethod
     def _from_op(cls, data: np.ndarray, grad_fn: Function | None) -> Tensor:
@@ -90,8 +89,7 @@ class Tensor:
         t.grad = None
         t.requires_grad = grad_fn is not None
         t.grad_fn = grad_fn
-        t.name = None
-        t._retains_grad = False
+        t._name = None
         return t
 
     def _operand(self, other: Any) -> Tensor:
@@ -133,6 +131,17 @@ class Tensor:
             self._data = values
         else:
             self._data = as_float_array(values, "Tensor.data")
+
+    @property
+    def name(self) -> str | None:
+        """A label for traces and drawings (``explain_backward``, ``to_dot``)."""
+        return self._name
+
+    @name.setter
+    def name(self, name: str | None) -> None:
+        self._name = name
+        if self.grad_fn is not None:  # the graph keeps nodes, not tensors: tell the node
+            self.grad_fn.out_name = name
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -183,7 +192,8 @@ class Tensor:
         """Keep this non-leaf tensor's gradient in ``.grad`` after ``backward``."""
         if not self.requires_grad:
             raise RuntimeError("retain_grad: this tensor does not require grad.")
-        self._retains_grad = True
+        if self.grad_fn is not None:  # a leaf's .grad is kept anyway
+            self.grad_fn.retained = weakref.ref(self)  # weak: the node must not keep it alive
         return self
 
     def backward(self, grad: ArrayLike | None = None, retain_graph: bool = False) -> None:
@@ -352,6 +362,86 @@ class Tensor:
     def __getitem__(self, index: Any) -> Tensor:
         return shape_ops.GetItem(index)(self)
 
+    # --- more shape ops, products, conversions (ops/shape.py, ops/arrange.py, ops/linalg.py,
+    # ops/cast.py; each method is the module function of the same name) --------------------
+
+    def squeeze(self, axis: int | Sequence[int] | None = None) -> Tensor:
+        return shape_ops.squeeze(self, axis)
+
+    def unsqueeze(self, axis: int | Sequence[int]) -> Tensor:
+        return shape_ops.unsqueeze(self, axis)
+
+    expand_dims = unsqueeze
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        return shape_ops.flatten(self, start_dim, end_dim)
+
+    def expand(self, *sizes: Any) -> Tensor:
+        return shape_ops.expand(self, *sizes)
+
+    def moveaxis(self, source: int | Sequence[int], destination: int | Sequence[int]) -> Tensor:
+        return shape_ops.moveaxis(self, source, destination)
+
+    def split(self, indices_or_sections: int | Sequence[int], axis: int = 0) -> list[Tensor]:
+        return shape_ops.split(self, indices_or_sections, axis)
+
+    def chunk(self, chunks: int, axis: int = 0) -> list[Tensor]:
+        return shape_ops.chunk(self, chunks, axis)
+
+    def flip(self, axis: int | Sequence[int] | None = None) -> Tensor:
+        return arrange.flip(self, axis)
+
+    def roll(self, shift: int | Sequence[int], axis: int | Sequence[int] | None = None) -> Tensor:
+        return arrange.roll(self, shift, axis)
+
+    def tile(self, reps: int | Sequence[int]) -> Tensor:
+        return arrange.tile(self, reps)
+
+    def repeat(self, repeats: int | Sequence[int], axis: int | None = None) -> Tensor:
+        return arrange.repeat(self, repeats, axis)
+
+    def tril(self, k: int = 0) -> Tensor:
+        return arrange.tril(self, k)
+
+    def triu(self, k: int = 0) -> Tensor:
+        return arrange.triu(self, k)
+
+    def diagonal(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
+        return arrange.diagonal(self, offset, axis1, axis2)
+
+    def trace(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
+        return arrange.trace(self, offset, axis1, axis2)
+
+    def diag(self, k: int = 0) -> Tensor:
+        return arrange.diag(self, k)
+
+    def matmul(self, other: Any) -> Tensor:
+        return self @ other
+
+    def dot(self, other: Any) -> Tensor:
+        return linalg.dot(self, self._operand(other))
+
+    def outer(self, other: Any) -> Tensor:
+        return linalg.outer(self, self._operand(other))
+
+    def astype(self, dtype: Any) -> Tensor:
+        """The values in another float dtype; differentiable (the gradient is cast back)."""
+        return cast.AsType(dtype)(self)
+
+    def tolist(self) -> Any:
+        """The values as nested Python lists of floats (a float for a 0-d tensor)."""
+        return self._data.tolist()
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Switch gradient tracking of a leaf on or off, in place; returns ``self``."""
+        if not self.is_leaf and not requires_grad:
+            raise RuntimeError(
+                "requires_grad_: this tensor was made by an op, so it requires grad through "
+                "its inputs; only a leaf's flag can be switched off. Use detach() instead."
+            )
+        self.requires_grad = bool(requires_grad)
+        return self
+
     # --- softmax family (ops/softmax.py) -------------------------------------------------
 
     def softmax(self, axis: int = -1) -> Tensor:
@@ -367,6 +457,6 @@ def _value(x: Any) -> Any:
 
 # The ops make Tensors and Tensor's methods call the ops: imported at the end, once Tensor exists.
 from . import engine, explain  # noqa: E402
-from .ops import arithmetic, linalg, reduce, unary  # noqa: E402
+from .ops import arithmetic, arrange, cast, linalg, reduce, unary  # noqa: E402
 from .ops import shape as shape_ops  # noqa: E402
 from .ops import softmax as softmax_ops  # noqa: E402

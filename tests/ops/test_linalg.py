@@ -1,12 +1,14 @@
-"""matmul with numpy's semantics (vectors, matrices, broadcast batches) and the fused linear."""
+"""matmul with numpy's semantics (vectors, matrices, broadcast batches), the fused linear, einsum
+(on hypothesis-drawn subscripts), tensordot, outer and dot."""
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import floats, matmul_shapes, seeds
+from second_order import assert_second_order
+from strategies import floats, matmul_shapes, seeds, shapes
 
-from tinygrad_reg import Tensor, linear
+from tinygrad_reg import Tensor, dot, einsum, grad, linear, matmul, outer, tensordot
 from tinygrad_reg.gradcheck import gradcheck
 from tinygrad_reg.ops.linalg import MatMul
 
@@ -93,3 +95,190 @@ def test_linear_takes_numpy_arguments_as_constants():
     np.testing.assert_array_equal(out.data, np.ones((4, 2)) @ X)
     out.sum().backward()
     np.testing.assert_array_equal(W.grad, np.ones((4, 3)) @ X.T)
+
+
+# --- einsum ---------------------------------------------------------------------------------
+
+
+@st.composite
+def einsum_problems(draw):
+    """(subscripts, operand shapes) that numpy accepts: 1 to 3 operands, letters of both cases
+    (each with one size), letters repeated within an operand ('ii'), letters only one operand
+    has (summed out), '...' for broadcast axes (each operand taking a suffix of them, some
+    stretched from 1), and output given explicitly or left implicit."""
+    letters = draw(st.lists(st.sampled_from("ijkaBC"), min_size=1, max_size=4, unique=True))
+    size = {c: draw(st.integers(1, 3)) for c in letters}
+    broadcast = draw(st.lists(st.integers(1, 3), max_size=2))
+    terms, shapes = [], []
+    for _ in range(draw(st.integers(1, 3))):
+        term = draw(st.lists(st.sampled_from(letters), max_size=3))
+        shape = [size[c] for c in term]
+        if draw(st.booleans()):
+            mine = broadcast[len(broadcast) - draw(st.integers(0, len(broadcast))) :]
+            mine = [1 if draw(st.booleans()) else n for n in mine]
+            where = draw(st.integers(0, len(term)))
+            term = [*term[:where], "...", *term[where:]]
+            shape = [*shape[:where], *mine, *shape[where:]]
+        terms.append("".join(term))
+        shapes.append(tuple(shape))
+    subscripts = ",".join(terms)
+    if draw(st.booleans()):  # explicit output: distinct letters, plus '...' if it was used
+        used = sorted(set("".join(terms).replace(".", "")))
+        output = draw(st.lists(st.sampled_from(used), unique=True)) if used else []
+        if any("..." in t for t in terms):
+            output.insert(draw(st.integers(0, len(output))), "...")
+        subscripts += "->" + "".join(output)
+    return subscripts, shapes
+
+
+@given(data=st.data(), problem=einsum_problems(), seed=seeds)
+def test_einsum_values_and_gradients(data, problem, seed):
+    subscripts, shapes = problem
+    operands = [data.draw(floats(s)) for s in shapes]
+    out = einsum(subscripts, *operands)
+    # The forward pass is numpy's own einsum (optimized for 3 operands: a different summation
+    # order, so equal to rounding).
+    np.testing.assert_allclose(out.data, np.einsum(subscripts, *operands), rtol=1e-12, atol=1e-12)
+    assert out.shape == np.einsum(subscripts, *operands).shape
+    assert gradcheck(lambda *ts: einsum(subscripts, *ts), operands, seed=seed)
+
+
+@pytest.mark.parametrize(
+    ("subscripts", "shapes"),
+    [
+        ("ii->i", [(3, 3)]),  # a diagonal: off-diagonal elements get 0
+        ("ii", [(3, 3)]),  # the trace
+        ("iij,j->i", [(2, 2, 3), (3,)]),
+        ("iii", [(2, 2, 2)]),
+        ("ij->", [(2, 3)]),  # both letters summed out: the gradient is g everywhere
+        ("ij,k->jk", [(2, 3), (4,)]),  # i only in the first operand
+        ("...ij,...jk->...ik", [(5, 1, 2, 3), (4, 3, 2)]),  # batched matmul, broadcast
+        ("a...b", [(2, 3, 4)]),  # implicit: '...' first, then the letters in order
+        ("Ba,bA", [(2, 3), (4, 5)]),  # implicit: upper case sorts first, as numpy
+        ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 2)]),
+        ("i,i", [(3,), (1,)]),  # a size-1 axis stretched to its letter's size
+        ("", [()]),
+    ],
+)
+def test_einsum_named_cases(subscripts, shapes):
+    rng = np.random.default_rng(1)
+    operands = [rng.normal(size=s) for s in shapes]
+    np.testing.assert_allclose(einsum(subscripts, *operands).data, np.einsum(subscripts, *operands))
+    assert gradcheck(lambda *ts: einsum(subscripts, *ts), operands)
+
+
+def test_einsum_gradient_of_a_diagonal_is_g_on_the_diagonal():
+    x = Tensor(np.arange(9.0).reshape(3, 3), requires_grad=True)
+    einsum("ii->i", x).backward(np.array([1.0, 2.0, 3.0]))
+    np.testing.assert_array_equal(x.grad, np.diag([1.0, 2.0, 3.0]))
+
+
+@pytest.mark.parametrize(
+    ("subscripts", "shapes"),
+    [
+        ("ij,jk->ik", [(2, 3), (3, 2)]),
+        ("ii,i->i", [(3, 3), (3,)]),
+        ("...i,...i->...", [(2, 3), (3,)]),
+        ("ij,j", [(2, 3), (3,)]),
+    ],
+)
+def test_einsum_second_order(subscripts, shapes):
+    rng = np.random.default_rng(2)
+    operands = [rng.normal(size=s) for s in shapes]
+    # Cubed, so the second derivatives are not only the bilinear cross terms.
+    assert_second_order(lambda *ts: einsum(subscripts, *ts) ** 3, operands, seed=0)
+
+
+def test_einsum_keeps_float32():
+    a = Tensor(np.ones((3, 3), dtype=np.float32), requires_grad=True)
+    b = Tensor(np.ones(3, dtype=np.float32), requires_grad=True)
+    out = einsum("ii,i->i", a, b)
+    assert out.dtype == np.float32
+    ga, gb = grad(out.sum(), [a, b], create_graph=True)
+    assert ga.dtype == gb.dtype == np.float32
+
+
+def test_einsum_errors_name_the_op_the_shapes_and_the_expectation():
+    a = Tensor(np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"Einsum: .*\(2, 3\), \(2, 3\).*one letter per axis"):
+        einsum("ij,jk->ik", a, a)
+    with pytest.raises(ValueError, match=r"Einsum: .*\(2, 3\)"):
+        einsum("ijk", a)
+    with pytest.raises(TypeError, match=r"einsum: subscripts=3; expected a string"):
+        einsum(3, a)
+    with pytest.raises(ValueError, match=r"einsum: no operands"):
+        einsum("ij")
+
+
+# --- tensordot, outer, dot, matmul ----------------------------------------------------------
+
+
+@st.composite
+def tensordot_problems(draw):
+    """Shapes of a and b and an ``axes`` argument pairing axes of equal sizes."""
+    shape_a = draw(shapes(max_dims=3))
+    count = draw(st.integers(0, len(shape_a)))
+    paired = draw(st.permutations(range(len(shape_a))))[:count]
+    free_b = draw(shapes(max_dims=2))
+    positions = draw(st.permutations(range(count + len(free_b))))
+    shape_b = [0] * (count + len(free_b))
+    for k, axis in enumerate(paired):
+        shape_b[positions[k]] = shape_a[axis]
+    for k, n in enumerate(free_b):
+        shape_b[positions[count + k]] = n
+    axes = (list(paired), [positions[k] for k in range(count)])
+    if paired == list(range(len(shape_a) - count, len(shape_a))) and positions[:count] == list(
+        range(count)
+    ):
+        axes = draw(st.sampled_from([axes, count]))
+    return tuple(shape_a), tuple(shape_b), axes
+
+
+@given(data=st.data(), problem=tensordot_problems(), seed=seeds)
+def test_tensordot(data, problem, seed):
+    shape_a, shape_b, axes = problem
+    a, b = data.draw(floats(shape_a)), data.draw(floats(shape_b))
+    np.testing.assert_allclose(
+        tensordot(a, b, axes).data, np.tensordot(a, b, axes), rtol=1e-12, atol=1e-12
+    )
+    assert gradcheck(lambda x, y: tensordot(x, y, axes), [a, b], seed=seed)
+
+
+@given(data=st.data(), seed=seeds)
+def test_dot_as_numpy_for_every_rank(data, seed):
+    shape_a = data.draw(shapes(max_dims=3))
+    if shape_a and data.draw(st.booleans()):  # b's contracted axis: its only or second-to-last
+        shape_b = data.draw(shapes(max_dims=2))
+        where = max(len(shape_b) - 1, 0)
+        shape_b = (*shape_b[:where], shape_a[-1], *shape_b[where:])
+    else:  # a 0-d operand, on either side: dot is then a * b
+        shape_a, shape_b = data.draw(st.permutations([shape_a, ()]))
+    a, b = data.draw(floats(shape_a)), data.draw(floats(shape_b))
+    np.testing.assert_allclose(dot(a, b).data, np.dot(a, b), rtol=1e-12, atol=1e-12)
+    assert gradcheck(lambda x, y: x.dot(y), [a, b], seed=seed)
+
+
+@given(data=st.data(), seed=seeds)
+def test_outer_flattens_as_numpy(data, seed):
+    a, b = data.draw(floats(data.draw(shapes()))), data.draw(floats(data.draw(shapes())))
+    np.testing.assert_array_equal(outer(a, b).data, np.outer(a, b))
+    assert gradcheck(lambda x, y: x.outer(y), [a, b], seed=seed)
+
+
+@given(data=st.data(), shapes=matmul_shapes, seed=seeds)
+def test_matmul_method_and_function(data, shapes, seed):
+    a, b = (data.draw(floats(s)) for s in shapes.input_shapes)
+    np.testing.assert_array_equal(matmul(a, b).data, np.matmul(a, b))
+    assert gradcheck(lambda x, y: x.matmul(y), [a, b], seed=seed)
+
+
+def test_product_errors():
+    a, b = Tensor(np.ones((2, 3))), Tensor(np.ones((4, 2)))
+    with pytest.raises(ValueError, match=r"tensordot: axes \[1\] of shape \(2, 3\) and \[1\] of"):
+        tensordot(a, b, ([1], [1]))
+    with pytest.raises(ValueError, match=r"tensordot: axes=3 for shapes \(2, 3\) and \(4, 2\)"):
+        tensordot(a, b, 3)
+    with pytest.raises(ValueError, match=r"tensordot: axis 2 for shape \(2, 3\)"):
+        tensordot(a, b, ([2], [0]))
+    with pytest.raises(ValueError, match=r"dot: shapes \(2, 3\) and \(4, 2\) are not aligned"):
+        dot(a, b)

@@ -1,4 +1,5 @@
-"""reshape transpose broadcast_to, indexing, concatenate, stack: gradients and errors."""
+"""reshape transpose broadcast_to, indexing, concatenate, stack, squeeze unsqueeze flatten expand
+moveaxis split chunk: values against numpy, gradients and errors."""
 
 import numpy as np
 import pytest
@@ -7,7 +8,20 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from strategies import floats, seeds, shapes
 
-from tinygrad_reg import Tensor, concatenate, stack
+from tinygrad_reg import (
+    Tensor,
+    broadcast_to,
+    chunk,
+    concatenate,
+    expand,
+    expand_dims,
+    flatten,
+    moveaxis,
+    split,
+    squeeze,
+    stack,
+    swapaxes,
+)
 from tinygrad_reg.gradcheck import gradcheck
 
 
@@ -228,3 +242,204 @@ def test_concatenate_and_stack_need_an_int_axis(join, axis):
 def test_concatenate_and_stack_take_numpy_integer_axes(join):
     parts = [Tensor([1.0]), Tensor([2.0])]
     np.testing.assert_array_equal(join(parts, axis=np.int64(0)).data, join(parts, axis=0).data)
+
+
+# --- squeeze, unsqueeze, flatten, expand, moveaxis, split, chunk ----------------------------
+
+
+@given(data=st.data(), shape=shapes(max_dims=4, min_side=1, max_side=2), seed=seeds)
+def test_squeeze(data, shape, seed):
+    x = data.draw(floats(shape))
+    ones = [i for i, n in enumerate(shape) if n == 1]
+    # None (every size-1 axis), or some of the size-1 axes, each maybe counted from the end.
+    chosen = data.draw(
+        st.none() | st.lists(st.sampled_from(ones), unique=True) if ones else st.none()
+    )
+    axis = (
+        None if chosen is None else tuple(a - len(shape) * data.draw(st.booleans()) for a in chosen)
+    )
+    check_forward_and_gradient(lambda t: t.squeeze(axis), x, seed, lambda a: np.squeeze(a, axis))
+    check_forward_and_gradient(lambda t: squeeze(t, axis), x, seed, lambda a: np.squeeze(a, axis))
+
+
+@given(data=st.data(), shape=shapes(), seed=seeds)
+def test_unsqueeze_and_expand_dims(data, shape, seed):
+    x = data.draw(floats(shape))
+    out_ndim = len(shape) + data.draw(st.integers(1, 2))
+    axis = data.draw(
+        hnp.valid_tuple_axes(
+            out_ndim, min_size=out_ndim - len(shape), max_size=out_ndim - len(shape)
+        )
+    )
+    if len(axis) == 1 and data.draw(st.booleans()):
+        axis = axis[0]
+    expected = lambda a: np.expand_dims(a, axis)  # noqa: E731
+    check_forward_and_gradient(lambda t: t.unsqueeze(axis), x, seed, expected)
+    check_forward_and_gradient(lambda t: expand_dims(t, axis), x, seed, expected)
+
+
+@given(data=st.data(), shape=shapes(min_dims=1, max_dims=4), seed=seeds)
+def test_flatten(data, shape, seed):
+    x = data.draw(floats(shape))
+    ndim = len(shape)
+    start = data.draw(st.integers(0, ndim - 1))
+    end = data.draw(st.integers(start, ndim - 1))
+    start, end = start - ndim * data.draw(st.booleans()), end - ndim * data.draw(st.booleans())
+    first, last = start % ndim, end % ndim
+    merged = (*shape[:first], int(np.prod(shape[first : last + 1])), *shape[last + 1 :])
+    check_forward_and_gradient(
+        lambda t: t.flatten(start, end), x, seed, lambda a: a.reshape(merged)
+    )
+
+
+def test_flatten_defaults_and_0d():
+    x = Tensor(np.arange(24.0).reshape(2, 3, 4))
+    assert x.flatten().shape == (24,)
+    assert flatten(x, 1).shape == (2, 12)
+    assert Tensor(5.0).flatten().shape == (1,)
+    with pytest.raises(ValueError, match=r"flatten.*start_dim 2 comes after end_dim 1"):
+        x.flatten(2, 1)
+
+
+@given(data=st.data(), target=shapes(), seed=seeds)
+def test_expand_keeps_minus_one_axes(data, target, seed):
+    kept = target[data.draw(st.integers(0, len(target))) :]
+    source = tuple(1 if data.draw(st.booleans()) else n for n in kept)
+    x = data.draw(floats(source))
+    new = len(target) - len(source)
+    sizes = tuple(
+        -1 if i >= new and data.draw(st.booleans()) and source[i - new] == n else n
+        for i, n in enumerate(target)
+    )
+    reference = lambda a: np.broadcast_to(a, target)  # noqa: E731
+    check_forward_and_gradient(lambda t: t.expand(*sizes), x, seed, reference)
+    check_forward_and_gradient(lambda t: expand(t, sizes), x, seed, reference)
+    check_forward_and_gradient(lambda t: broadcast_to(t, target), x, seed, reference)
+
+
+@given(data=st.data(), shape=shapes(min_dims=1, max_dims=4), seed=seeds)
+def test_moveaxis(data, shape, seed):
+    x = data.draw(floats(shape))
+    ndim = len(shape)
+    source = data.draw(hnp.valid_tuple_axes(ndim, min_size=1))
+    destination = data.draw(hnp.valid_tuple_axes(ndim, min_size=len(source), max_size=len(source)))
+    reference = lambda a: np.moveaxis(a, source, destination)  # noqa: E731
+    check_forward_and_gradient(lambda t: t.moveaxis(source, destination), x, seed, reference)
+    check_forward_and_gradient(lambda t: moveaxis(t, source, destination), x, seed, reference)
+    check_forward_and_gradient(
+        lambda t: swapaxes(t, 0, -1), x, seed, lambda a: np.swapaxes(a, 0, -1)
+    )
+
+
+def pieces_and_gradient(pieces_of, x, seed, reference_pieces):
+    """Each piece equals numpy's; the gradient of all pieces together (each with its own random
+    upstream gradient, via concatenating their flattened copies) matches central differences."""
+    pieces = pieces_of(Tensor(x))
+    expected = reference_pieces(x)
+    assert len(pieces) == len(expected)
+    for piece, want in zip(pieces, expected):
+        np.testing.assert_array_equal(piece.data, want)
+    assert gradcheck(
+        lambda t: concatenate([p.reshape(-1) for p in pieces_of(t)] + [Tensor([0.0])]),
+        [x],
+        seed=seed,
+    )
+
+
+@given(data=st.data(), shape=shapes(min_dims=1), seed=seeds)
+def test_split_into_equal_sections(data, shape, seed):
+    x = data.draw(floats(shape))
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1))
+    size = shape[axis]
+    sections = data.draw(st.sampled_from([n for n in range(1, size + 1) if size % n == 0]))
+    pieces_and_gradient(
+        lambda t: t.split(sections, axis), x, seed, lambda a: np.split(a, sections, axis)
+    )
+
+
+@given(data=st.data(), shape=shapes(min_dims=1), seed=seeds)
+def test_split_at_indices_including_empty_pieces(data, shape, seed):
+    x = data.draw(floats(shape))
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1))
+    # Any ints, unsorted, negative or past the end: numpy slices with them, giving empty pieces.
+    cuts = data.draw(st.lists(st.integers(-4, 4), max_size=4))
+    pieces_and_gradient(
+        lambda t: split(t, cuts, axis=axis), x, seed, lambda a: np.split(a, cuts, axis)
+    )
+
+
+@given(data=st.data(), shape=shapes(min_dims=1, max_side=5), seed=seeds)
+def test_chunk_as_torch(data, shape, seed):
+    x = data.draw(floats(shape))
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1))
+    chunks = data.draw(st.integers(1, 6))
+    size = shape[axis]
+    step = -(-size // chunks)  # torch: pieces of ceil(size / chunks), the last maybe smaller
+    expected = lambda a: np.split(a, list(range(step, size, step)), axis)  # noqa: E731
+    pieces_and_gradient(lambda t: t.chunk(chunks, axis), x, seed, expected)
+    assert len(chunk(Tensor(x), chunks, axis)) <= chunks
+
+
+def test_split_and_chunk_errors():
+    x = Tensor(np.ones((5, 2)))
+    with pytest.raises(
+        ValueError, match=r"split: axis 0 of shape \(5, 2\) has 5 elements.*3 equal"
+    ):
+        x.split(3)
+    with pytest.raises(ValueError, match=r"split: axis 2 for shape \(5, 2\)"):
+        x.split(1, axis=2)
+    with pytest.raises(TypeError, match=r"split: indices_or_sections=1.5"):
+        x.split(1.5)
+    with pytest.raises(ValueError, match=r"chunk: chunks=0"):
+        x.chunk(0)
+    with pytest.raises(ValueError, match=r"chunk: a 0-d"):
+        Tensor(1.0).chunk(1)
+
+
+def test_shape_function_errors_name_the_op_the_shape_and_the_expectation():
+    x = Tensor(np.ones((2, 1, 3)))
+    with pytest.raises(
+        ValueError, match=r"squeeze: axis 0 of shape \(2, 1, 3\) has size 2; expected size 1"
+    ):
+        x.squeeze(0)
+    with pytest.raises(
+        ValueError, match=r"squeeze: axis 3 for shape \(2, 1, 3\); expected axes in \[-3, 3\)"
+    ):
+        x.squeeze(3)
+    with pytest.raises(
+        ValueError, match=r"unsqueeze: axis 4 for shape \(2, 1, 3\); expected axes in \[-4, 4\)"
+    ):
+        x.unsqueeze(4)
+    with pytest.raises(ValueError, match=r"unsqueeze.*names an axis twice"):
+        x.unsqueeze((0, -5))
+    with pytest.raises(TypeError, match=r"squeeze: axis=1.0; expected an int"):
+        x.squeeze(1.0)
+    with pytest.raises(ValueError, match=r"expand: sizes \(-1, 2, 1, 3\) for shape \(2, 1, 3\)"):
+        x.expand(-1, 2, 1, 3)
+    with pytest.raises(ValueError, match=r"moveaxis: source 0 and destination \(0, 1\)"):
+        x.moveaxis(0, (0, 1))
+
+
+# --- indexing with 0-d arrays (issue 10, item 8) -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "index", [np.array(1), np.array(-2), np.array(True), np.array(False), np.int64(1)]
+)
+def test_indexing_with_a_0d_integer_or_boolean_array_works_as_numpy(index):
+    x = np.arange(6.0).reshape(3, 2)
+    t = Tensor(x, requires_grad=True)
+    out = t[index]
+    np.testing.assert_array_equal(out.data, x[index])
+    g = np.arange(1.0, out.size + 1).reshape(out.shape)
+    out.backward(g)
+    expected = np.zeros_like(x)
+    expected[index] += g
+    np.testing.assert_array_equal(t.grad, expected)
+
+
+def test_indexing_with_a_0d_array_next_to_other_indices():
+    x = np.arange(24.0).reshape(2, 3, 4)
+    index = (slice(None), np.array(2), np.array([0, 3]))
+    assert gradcheck(lambda t: t[index], [x])
+    np.testing.assert_array_equal(Tensor(x)[index].data, x[index])

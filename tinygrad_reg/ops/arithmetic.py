@@ -17,6 +17,8 @@ from .helpers import log, value, where
 class Add(Function):
     """a + b"""
 
+    save_inputs, save_out = False, False
+
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return a + b
 
@@ -27,6 +29,8 @@ class Add(Function):
 
 class Sub(Function):
     """a - b"""
+
+    save_inputs, save_out = False, False
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return a - b
@@ -39,6 +43,8 @@ class Sub(Function):
 class Neg(Function):
     """-a"""
 
+    save_inputs, save_out = False, False
+
     def forward(self, a: np.ndarray) -> np.ndarray:
         return -a
 
@@ -49,6 +55,8 @@ class Neg(Function):
 
 class Mul(Function):
     """a * b"""
+
+    save_inputs, save_out = True, False
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return a * b
@@ -62,17 +70,21 @@ class Mul(Function):
 class Div(Function):
     """a / b"""
 
+    save_inputs, save_out = True, False
+
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return a / b
 
     def backward(self, g: Any, out: Any, a: Any, b: Any) -> tuple[Any, ...]:
-        """d(a/b)/da = g/b,  d(a/b)/db = -g*a/b² = -g*out/b"""
-        need_a, need_b = self.needs_input_grad
-        return (g / b if need_a else None), (-g * out / b if need_b else None)
+        """d(a/b)/da = g/b,  d(a/b)/db = -g*a/b² = -(g/b)*a/b"""
+        g_over_b = g / b
+        return g_over_b, (-g_over_b * a / b if self.needs_input_grad[1] else None)
 
 
 class Pow(Function):
     """a ** b"""
+
+    save_inputs, save_out = True, True
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return a**b

@@ -32,7 +32,7 @@ def kept_shape(shape: tuple[int, ...], axis: Axis) -> tuple[int, ...]:
 class Reduction(Function):
     """Shared by the reductions: remembers the axes and the input shape with them kept."""
 
-    __slots__ = ("axis", "keepdims", "kept")
+    __slots__ = ("axis", "keepdims", "kept", "shape")
     expects = "each axis in [-ndim, ndim), no axis twice"
 
     def __init__(self, axis: Axis = None, keepdims: bool = False):
@@ -48,6 +48,7 @@ class Reduction(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
         out = self.reduce(x)  # numpy validates the axes first
         self.kept = kept_shape(x.shape, self.axis)
+        self.shape = x.shape  # for the rules, which need not save x for it
         return out
 
     def reduce(self, x: np.ndarray) -> np.ndarray:
@@ -57,28 +58,37 @@ class Reduction(Function):
 class Sum(Reduction):
     """Σ x over axis"""
 
+    save_inputs, save_out = False, False
+
     def reduce(self, x: np.ndarray) -> np.ndarray:
         return x.sum(axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
         """d(Σx)/dx = g, copied along the summed axes"""
-        return (broadcast_to(g.reshape(self.kept), x.shape),)
+        return (broadcast_to(g.reshape(self.kept), self.shape),)
 
 
 class Mean(Reduction):
     """mean of x over axis"""
 
+    save_inputs, save_out = False, False
+
+    __slots__ = ("count",)
+
     def reduce(self, x: np.ndarray) -> np.ndarray:
-        return x.mean(axis=self.axis, keepdims=self.keepdims)
+        out = x.mean(axis=self.axis, keepdims=self.keepdims)
+        self.count = x.size // max(np.size(out), 1)  # elements averaged into each result
+        return out
 
     def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
         """d(mean x)/dx = g/n, copied along the n averaged elements"""
-        n = x.size // max(out.size, 1)
-        return (broadcast_to(g.reshape(self.kept) / n, x.shape),)
+        return (broadcast_to(g.reshape(self.kept) / self.count, self.shape),)
 
 
 class Max(Reduction):
     """max of x over axis"""
+
+    save_inputs, save_out = True, True
 
     def reduce(self, x: np.ndarray) -> np.ndarray:
         return x.max(axis=self.axis, keepdims=self.keepdims)

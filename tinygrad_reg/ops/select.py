@@ -17,13 +17,15 @@ from .helpers import value
 class Maximum(Function):
     """the larger of a and b, element by element"""
 
+    save_inputs, save_out = True, False
+
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.maximum(a, b)
 
     def backward(self, g: Any, out: Any, a: Any, b: Any) -> tuple[Any, ...]:
         """d max(a,b)/da = g where a wins, g/2 on a tie; b gets the rest of g"""
         share_of_a = self.wins(value(a), value(b)) + 0.5 * (value(a) == value(b))
-        share_of_a = share_of_a.astype(value(out).dtype)  # 0.5 made it float64; keep float32
+        share_of_a = share_of_a.astype(value(g).dtype)  # 0.5 made it float64; keep float32
         return g * share_of_a, g * (1 - share_of_a)
 
     @staticmethod
@@ -44,6 +46,8 @@ class Minimum(Maximum):
 
 class Where(Function):
     """a where condition holds, else b"""
+
+    save_inputs, save_out = False, False
 
     __slots__ = ("condition",)
 

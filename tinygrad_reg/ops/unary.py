@@ -17,6 +17,8 @@ from .helpers import sign, stable_sigmoid, value
 class Exp(Function):
     """e^x"""
 
+    save_inputs, save_out = False, True
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.exp(x)
 
@@ -27,6 +29,8 @@ class Exp(Function):
 
 class Log(Function):
     """natural log, ln x"""
+
+    save_inputs, save_out = True, False
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.log(x)
@@ -39,6 +43,8 @@ class Log(Function):
 class Sqrt(Function):
     """√x"""
 
+    save_inputs, save_out = False, True
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.sqrt(x)
 
@@ -49,6 +55,8 @@ class Sqrt(Function):
 
 class Abs(Function):
     """|x|"""
+
+    save_inputs, save_out = True, False
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.abs(x)
@@ -61,16 +69,20 @@ class Abs(Function):
 class Relu(Function):
     """max(x, 0)"""
 
+    save_inputs, save_out = False, True
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.maximum(x, 0)
 
     def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
         """d relu(x)/dx = g where x > 0, else 0 (so relu'(0) = 0)"""
-        return (g * (value(x) > 0),)
+        return (g * (value(out) > 0),)  # out > 0 exactly where x > 0
 
 
 class Sigmoid(Function):
     """σ(x) = 1/(1+e^-x), finite and warning-free for any finite x (see stable_sigmoid)"""
+
+    save_inputs, save_out = False, True
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         return stable_sigmoid(x)
@@ -83,6 +95,8 @@ class Sigmoid(Function):
 class Tanh(Function):
     """tanh x"""
 
+    save_inputs, save_out = False, True
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.tanh(x)
 
@@ -93,6 +107,8 @@ class Tanh(Function):
 
 class Clip(Function):
     """x limited to [lo, hi] (either bound may be None)"""
+
+    save_inputs, save_out = True, False
 
     __slots__ = ("hi", "lo")
     expects = "lo <= hi"
@@ -107,4 +123,4 @@ class Clip(Function):
 
     def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
         """d clip(x)/dx = g where clip left x unchanged (lo <= x <= hi), else 0"""
-        return (g * (value(out) == value(x)),)
+        return (g * (value(x) == np.clip(value(x), self.lo, self.hi)),)
