@@ -780,3 +780,12 @@ def test_second_order_through_ops_that_save_only_their_output():
     (dx,) = grad((x * 2.0).exp().sum(), x, create_graph=True)  # 2e^{2x}
     (dxx,) = grad(dx.sum(), x)  # 4e^{2x}
     np.testing.assert_allclose(dxx.data, 4 * np.exp(2 * x.data), rtol=1e-14)
+
+
+def test_a_non_scalar_output_names_the_argument_of_the_function_called():
+    """backward and explain_backward take grad=, grad() takes grad_outputs=."""
+    x = Tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"or pass grad=\.\.\.$"):
+        (x * 2).backward()
+    with pytest.raises(RuntimeError, match=r"or pass grad_outputs=\.\.\.$"):
+        grad(x * 2, [x])
