@@ -472,7 +472,8 @@ def seed_gradient(output: Tensor, grad_output: Any, where: str) -> np.ndarray:
             raise RuntimeError(
                 f"{where}: the output has shape {output.shape}, so a gradient of that shape must "
                 "be given (it is implicit only for one-element outputs). "
-                "Reduce to a scalar first (e.g. .sum()) or pass grad=..."
+                "Reduce to a scalar first (e.g. .sum()) or pass "
+                + ("grad_outputs=..." if where == "grad" else "grad=...")
             )
         return np.ones_like(output.data)
     g = grad_output.data if isinstance(grad_output, Tensor) else np.asarray(grad_output)
@@ -541,7 +542,7 @@ def grad(
             seeds.append(g)  # keeps its own graph, so the result can depend on it
         else:
             seed = seed_gradient(y, g, "grad")
-            seeds.append(Tensor._from_op(seed, None) if create_graph else seed)
+            seeds.append(Tensor(seed) if create_graph else seed)  # Tensor: a read-only copy
 
     found = backpropagate(
         outputs,
@@ -562,7 +563,7 @@ def grad(
         elif isinstance(g, Tensor):
             results.append(g)
         else:
-            results.append(Tensor._from_op(np.array(g, dtype=x.dtype), None))
+            results.append(Tensor(np.asarray(g, dtype=x.dtype)))  # a read-only copy
     return tuple(results)
 
 

@@ -23,7 +23,7 @@ def value(x: Any) -> np.ndarray:
 
 def constant(array: np.ndarray, like: Any) -> Any:
     """``array`` as a Tensor that needs no gradient if ``like`` is a Tensor, else unchanged."""
-    return Tensor._from_op(np.asarray(array), None) if isinstance(like, Tensor) else array
+    return Tensor(array) if isinstance(like, Tensor) else array  # Tensor: a read-only copy
 
 
 def stable_sigmoid(z: np.ndarray) -> np.ndarray:
@@ -93,16 +93,25 @@ def erf_of_array(x: np.ndarray) -> np.ndarray:
     """The error function, element by element, in x's dtype.
 
     numpy has no erf, so each element goes through Python's ``math.erf`` (libm's, within an
-    ulp or so of the exact value). That costs about 0.26 s per million elements, ~35 times
-    ``np.exp``; a vectorized Chebyshev interpolation of erf, tried while writing this, was both
-    slower and less accurate.
+    ulp or so of the exact value). That is hundreds of times slower than ``np.exp``
+    (``python benchmarks/erf_speed.py``); a vectorized Chebyshev interpolation of erf, tried
+    while writing this, was both slower and less accurate.
     """
-    return np.asarray(_erf_elementwise(x), dtype=object).astype(x.dtype)
-
-
-_erf_elementwise = np.frompyfunc(math.erf, 1, 1)
+    values = map(math.erf, x.ravel().tolist())
+    return np.fromiter(values, np.float64, count=x.size).reshape(x.shape).astype(x.dtype)
 
 
 def zeros_like(x: Any) -> Any:
     """Zeros of x's shape and dtype: a constant, so a graph records nothing for it."""
     return constant(np.zeros_like(value(x)), like=x)
+
+
+def where(condition: np.ndarray, a: Any, b: Any) -> Any:
+    """``a`` where ``condition`` holds, else ``b``; ``condition`` is a mask built from values."""
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        return select.where(condition, a, b)
+    return np.where(condition, a, b)
+
+
+# select.py's ops use ``value`` from here: imported at the end, once this module's names exist.
+from . import select  # noqa: E402
