@@ -7,6 +7,7 @@ file in ``ops/`` (each op's forward and gradient rule side by side).
 from . import nn, optim, reference
 from .anomaly import detect_anomaly
 from .checkpoint import load, save
+from .compile import TraceError, compile
 from .constraints import apply_max_norm, clip_grad_norm
 from .engine import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
 from .explain import explain_backward
@@ -74,6 +75,7 @@ from .tensor import Tensor
 __all__ = [
     "ProximalSGD",
     "Tensor",
+    "TraceError",
     "apply_max_norm",
     "arange",
     "argmax",
@@ -84,6 +86,7 @@ __all__ = [
     "ceil",
     "chunk",
     "clip_grad_norm",
+    "compile",
     "concatenate",
     "cos",
     "cosh",

@@ -190,12 +190,14 @@ class Tensor:
 
     def numpy(self) -> np.ndarray:
         """A writable copy of the data."""
+        _reading_value(self, "numpy()")
         return self._data.copy()
 
     def item(self) -> float:
         """The value of a one-element tensor as a Python float."""
         if self.size != 1:
             raise ValueError(f"item: the tensor has shape {self.shape}; expected one element.")
+        _reading_value(self, "item()")
         return self._data.item()
 
     def detach(self) -> Tensor:
@@ -242,6 +244,7 @@ class Tensor:
         return self.shape[0]
 
     def __bool__(self) -> bool:
+        _reading_value(self, "bool()")
         return bool(self._data)
 
     def __float__(self) -> float:
@@ -256,15 +259,19 @@ class Tensor:
     # Comparisons are not differentiable; they return numpy bool arrays, usable as masks.
     # ``==`` is left as identity so tensors can be dict keys and set members.
     def __lt__(self, other: Any) -> np.ndarray:
+        _reading_value(self, "<")
         return self._data < _value(other)
 
     def __le__(self, other: Any) -> np.ndarray:
+        _reading_value(self, "<=")
         return self._data <= _value(other)
 
     def __gt__(self, other: Any) -> np.ndarray:
+        _reading_value(self, ">")
         return self._data > _value(other)
 
     def __ge__(self, other: Any) -> np.ndarray:
+        _reading_value(self, ">=")
         return self._data >= _value(other)
 
     # --- arithmetic (ops/arithmetic.py, ops/linalg.py) -----------------------------------
@@ -530,6 +537,7 @@ class Tensor:
 
     def tolist(self) -> Any:
         """The values as nested Python lists of floats (a float for a 0-d tensor)."""
+        _reading_value(self, "tolist()")
         return self._data.tolist()
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
@@ -552,7 +560,17 @@ class Tensor:
 
 
 def _value(x: Any) -> Any:
-    return x.data if isinstance(x, Tensor) else x
+    if isinstance(x, Tensor):
+        _reading_value(x, "a comparison")
+        return x.data
+    return x
+
+
+def _reading_value(t: Tensor, what: str) -> None:
+    """While ``compile`` traces a step, a value read into Python or numpy may steer what the
+    step does next, which a replay cannot follow: the recorder raises a clear error."""
+    if engine.tracing.recorder is not None:
+        engine.tracing.recorder.value_read(t, what)
 
 
 # The ops make Tensors and Tensor's methods call the ops: imported at the end, once Tensor exists.
