@@ -227,6 +227,8 @@ def parameter_step(body):
         lambda w, cost, opt: cost.numpy(),
         lambda w, cost, opt: cost > 0,
         lambda w, cost, opt: w < 1,
+        lambda w, cost, opt: w == 1,
+        lambda w, cost, opt: 1.0 in cost,
     ],
 )
 def test_reading_values_while_recording_is_an_error(read) -> None:
@@ -253,6 +255,16 @@ def test_changing_parameters_outside_the_optimizer_is_an_error() -> None:
 
     with pytest.raises(TraceError, match="replaced the values"):
         parameter_step(constrain)(np.ones(2))
+
+
+def test_updating_parameters_in_place_is_an_error() -> None:
+    def manual_sgd(w, cost, opt):
+        cost.backward()
+        with tg.no_grad():
+            w -= 0.1 * Tensor(w.grad)
+
+    with pytest.raises(TraceError, match="replaced the values"):
+        parameter_step(manual_sgd)(np.ones(2))
 
 
 def test_clearing_a_gradient_by_hand_is_caught_at_replay() -> None:

@@ -195,12 +195,12 @@ class Recorder:
         """The trace, and the step's result with every Tensor detached."""
         for tensor, array in self.externals:
             now = tensor._data
-            if now is not array and id(now) not in self.written and id(now) not in self.slot_of:
+            if now is not array and id(now) not in self.written:
                 raise TraceError(
                     f"compile: the step replaced the values of a tensor of shape "
-                    f"{tensor.shape} outside ops and optimizer.step() (e.g. p.data = ... or "
-                    "apply_max_norm); a replay would not repeat that. Do it after calling "
-                    "the compiled step."
+                    f"{tensor.shape} other than by optimizer.step() (p.data = ..., p -= ..., "
+                    "apply_max_norm); a replay would not repeat that. Use an optimizer, or do "
+                    "it after calling the compiled step."
                 )
         if result is None:
             out: Any = None
