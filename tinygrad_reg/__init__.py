@@ -4,7 +4,7 @@ Start reading at ``tensor.py`` (the Tensor), then ``engine.py`` (how backward wo
 file in ``ops/`` (each op's forward and gradient rule side by side).
 """
 
-from . import nn, optim, reference
+from . import datasets, nn, optim, reference
 from .anomaly import detect_anomaly
 from .checkpoint import load, save
 from .compile import TraceError, compile
@@ -71,11 +71,13 @@ from .ops.shape import (
 from .proximal import ProximalSGD
 from .regularizers import elastic_net_penalty, l1_penalty, l2_penalty
 from .tensor import Tensor
+from .training import accuracy, fit, predict
 
 __all__ = [
     "ProximalSGD",
     "Tensor",
     "TraceError",
+    "accuracy",
     "apply_max_norm",
     "arange",
     "argmax",
@@ -92,6 +94,7 @@ __all__ = [
     "cosh",
     "cross_entropy",
     "cumsum",
+    "datasets",
     "detect_anomaly",
     "diag",
     "diagonal",
@@ -106,6 +109,7 @@ __all__ = [
     "explain_backward",
     "expm1",
     "eye",
+    "fit",
     "flatten",
     "flip",
     "floor",
@@ -138,6 +142,7 @@ __all__ = [
     "optim",
     "outer",
     "pad",
+    "predict",
     "prod",
     "rand",
     "randn",
