@@ -133,11 +133,11 @@ def test_a_new_shape_is_traced_once_and_changing_data_is_followed() -> None:
 
 
 def test_a_new_dtype_is_traced_anew() -> None:
-    _, _, step, batches = steps_for()
-    compiled = tg.compile(step)
-    X, Y = batches[0]
-    compiled(X, Y)
-    compiled(X.astype(np.float32), Y)
+    compiled = tg.compile(lambda x: (x * 2).sum())
+    x = np.arange(3.0)
+    assert compiled(x).dtype == np.float64
+    assert compiled(x.astype(np.float32)).dtype == np.float32
+    assert compiled(x).dtype == np.float64
     assert compiled.recordings == 2
 
 
@@ -313,3 +313,44 @@ def test_a_failed_recording_leaves_nothing_behind() -> None:
     assert compiled.traces == {}
     assert tg.engine.tracing.recorder is None
     assert (Tensor([1.0]) > 0).all()  # value reads work again outside the trace
+
+
+# --- fit(compiled=True) ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"batch_size": 7, "penalty": "l2", "lambd": 0.5},
+        {"batch_size": 10, "classes": 3},
+        {"validation_split": 0.25, "early_stopping": 2, "log_every": 3, "penalty": "elastic"},
+    ],
+    ids=["full batch", "mini-batches", "3 classes", "early stopping"],
+)
+def test_fit_compiled_equals_fit(options: dict) -> None:
+    options = dict(options)
+    classes = options.pop("classes", 1)
+    rng = np.random.RandomState(0)
+    X = rng.randn(3, 40)
+    Y = rng.randint(0, classes, (1, 40)) if classes > 1 else (rng.rand(1, 40) > 0.5) * 1.0
+    results = []
+    for compiled in (False, True):
+        model = MLP([3, 8, classes], keep_prob=0.8, seed=2)
+        opt = Adam(model.parameters(), lr=0.05)
+        history = tg.fit(
+            model,
+            X,
+            Y,
+            optimizer=opt,
+            iterations=25,
+            progress=False,
+            compiled=compiled,
+            **{"log_every": 1, **options},
+        )
+        results.append((history, [p.data for p in model.parameters()]))
+    (eager, eager_params), (replayed, replayed_params) = results
+    assert eager.costs == replayed.costs and eager.iterations == replayed.iterations
+    assert eager.val_costs == replayed.val_costs and eager.steps == replayed.steps
+    for p, q in zip(eager_params, replayed_params, strict=True):
+        assert np.array_equal(p, q)
