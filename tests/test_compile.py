@@ -354,3 +354,20 @@ def test_fit_compiled_equals_fit(options: dict) -> None:
     assert eager.val_costs == replayed.val_costs and eager.steps == replayed.steps
     for p, q in zip(eager_params, replayed_params, strict=True):
         assert np.array_equal(p, q)
+
+
+def test_cli_train_compile_gives_the_same_model(tmp_path, capsys) -> None:
+    from tinygrad_reg import cli
+
+    saved = []
+    for flags in ([], ["--compile"]):
+        out = tmp_path / ("compiled" if flags else "eager")
+        argv = ["train", "--dataset", "circles", "--iterations", "30", "--keep-prob", "0.8"]
+        argv += ["--optimizer", "adam", "--batch-size", "50", "--no-plots", "--out", str(out)]
+        assert cli.main([*argv, *flags]) == 0, capsys.readouterr().err
+        saved.append(tg.load(out / "model.npz"))
+    eager, compiled = (MLP(c.metadata["layer_dims"]) for c in saved)
+    saved[0].restore(eager)
+    saved[1].restore(compiled)
+    for p, q in zip(eager.parameters(), compiled.parameters(), strict=True):
+        assert np.array_equal(p.data, q.data)
