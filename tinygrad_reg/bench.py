@@ -9,9 +9,9 @@ with the public API, as a user would, twice: with ``MLP`` + ``SGD``
 functional update
 (``Tensor(p.data - lr * p.grad, requires_grad=True)`` each step); the ``MLP`` + ``SGD`` step
 is also timed through ``compile`` (recorded once, replayed: see compile.py). All run
-interleaved in one process for several rounds; the table reports the median time per step and the median of the
-per-round ratios to the reference, so machine noise affects both sides alike, and the peak
-memory of one step (``tracemalloc``) with its ratio to the reference's.
+interleaved in one process for several rounds; the table reports the median time per step
+and the median of the per-round ratios to the reference, so machine noise affects both sides
+alike, and the peak memory of one step (``tracemalloc``) with its ratio to the reference's.
 
 Run: ``python -m tinygrad_reg bench`` (``--sizes S1,S,M,L``, ``--quick``).
 """
