@@ -132,6 +132,38 @@ def test_a_new_shape_is_traced_once_and_changing_data_is_followed() -> None:
         assert np.array_equal(p.data, q.data)
 
 
+def test_class_index_labels_that_change_are_followed() -> None:
+    """cross_entropy turns class indices into one-hot columns in an op, so the replay
+    recomputes them from each call's labels."""
+
+    def classifier_step():
+        model = MLP([3, 5, 4], seed=1)
+        opt = SGD(model.parameters(), lr=0.1)
+
+        def step(X, labels):
+            opt.zero_grad()
+            cost = cross_entropy(model(X), labels)
+            cost.backward()
+            opt.step()
+            return cost
+
+        return step
+
+    results = []
+    for step in (classifier_step(), tg.compile(classifier_step())):
+        data = np.random.RandomState(2)
+        results.append([step(data.randn(3, 6), data.randint(0, 4, 6)).data for _ in range(4)])
+    assert all(np.array_equal(a, b) for a, b in zip(*results, strict=True))
+
+
+def test_bad_labels_are_caught_on_replay_too() -> None:
+    model = MLP([3, 4], seed=1)
+    compiled = tg.compile(lambda X, labels: cross_entropy(model(X), labels))
+    compiled(np.ones((3, 2)), np.array([0, 3]))
+    with pytest.raises(ValueError, match=r"expected class indices 0\.\.3"):
+        compiled(np.ones((3, 2)), np.array([0, 4]))
+
+
 def test_a_new_dtype_is_traced_anew() -> None:
     compiled = tg.compile(lambda x: (x * 2).sum())
     x = np.arange(3.0)

@@ -233,8 +233,6 @@ def fit(
 
     compiled_step = None
     if compiled:
-        if batch_size is not None:  # the labels change between steps: see _labels_for_compile
-            Y = _labels_for_compile(model, X, Y)
         compiled_step = _compiled_step(model, loss_fn, penalty_fn, optimizer)
     batches = _batches(X, Y, batch_size, np.random.RandomState(seed))
     display = _progress_display(progress, iterations, sys.stderr)
@@ -323,27 +321,6 @@ def _compiled_step(model: Any, loss_fn: Any, penalty_fn: Any, optimizer: Optimiz
         return cost
 
     return compile_step(step)
-
-
-def _labels_for_compile(model: Any, X: Tensor, Y: Tensor) -> Tensor:
-    """Class indices (1, m) as one-hot columns (C, m) for a model with C >= 2 outputs.
-
-    cross_entropy turns indices into one-hot columns with numpy, outside the graph, so a
-    compiled step would keep the first batch's; one-hot columns are followed as data. The
-    columns are those cross_entropy would make: the cost is the same to the last bit."""
-    if Y.shape[0] != 1:
-        return Y
-    was_training = model.training
-    model.eval()
-    try:
-        with no_grad():
-            classes = model(X[:, :1]).shape[0]
-    finally:
-        model.train(was_training)
-    if classes < 2:
-        return Y
-    indices = Y.data.reshape(-1)
-    return Tensor((np.arange(classes)[:, None] == indices[None, :]).astype(Y.dtype))
 
 
 def predict(model: Any, X: Any) -> np.ndarray:
