@@ -76,7 +76,7 @@ def square(x: Any) -> Tensor:
 
 
 def erf(x: Any) -> Tensor:
-    """The error function (Python's ``math.erf`` element by element)."""
+    """The error function, elementwise (within 2 ulp of Python's ``math.erf``)."""
     return as_tensor(x).erf()
 
 
