@@ -33,3 +33,24 @@ def test_every_python_block_runs(page, tmp_path, monkeypatch):
             exec(compile(block, f"{page.name}[block {number}]", "exec"), namespace)
         except Exception as error:
             pytest.fail(f"{page.name}, python block {number} raised {error!r}:\n{block}")
+
+
+def test_the_tutorials_op_table_points_at_each_ops_file_and_class():
+    """Every op file is in the table, and every class it names is defined in the file it names
+    (a Function with a backward rule), so the table cannot point at the wrong place."""
+    import importlib
+
+    from tinygrad_reg.engine import Function
+
+    root = pathlib.Path(__file__).resolve().parent.parent
+    tutorial = (root / "docs" / "tutorial.md").read_text(encoding="utf-8")
+    table = tutorial[tutorial.index("### Where each op's rule lives") :]
+    rows = re.findall(r"^\| .* \| (.*) \| `ops/(\w+)\.py` \|$", table, flags=re.M)
+    files = {path.stem for path in (root / "tinygrad_reg" / "ops").glob("*.py")}
+    assert {name for _, name in rows} == files - {"__init__", "helpers"}
+    for classes, name in rows:
+        module = importlib.import_module(f"tinygrad_reg.ops.{name}")
+        for class_name in re.findall(r"`(\w+)`", classes):
+            op = getattr(module, class_name, None)
+            assert op is not None and op.__module__ == module.__name__, (class_name, name)
+            assert issubclass(op, Function) and op.backward.__doc__, (class_name, name)
