@@ -9,6 +9,7 @@ import pytest
 
 from tinygrad_reg import datasets, plots
 from tinygrad_reg.nn import MLP
+from tinygrad_reg.sweep import Row, SweepTable
 
 matplotlib.use("Agg")
 
@@ -75,3 +76,13 @@ def test_available_is_false_without_matplotlib(monkeypatch):
     assert plots.available()
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     assert not plots.available()
+
+
+@pytest.mark.parametrize(
+    "penalty, values", [("l2", [0.0, 0.1, 1.0]), ("dropout", [1.0, 0.5]), ("l1", [0.0])]
+)
+def test_regularization_path(tmp_path, penalty, values):
+    rows = [Row(v, 0.9, 0.8, 0.2, 0.5 - 0.1 * k, 3.0, 0.1, 1.0) for k, v in enumerate(values)]
+    table = SweepTable(penalty, "the test set", 10, rows)
+    written = plots.regularization_path(tmp_path / "path.png", table)
+    assert_png(tmp_path / "path.png", written)
