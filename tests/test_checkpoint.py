@@ -3,6 +3,11 @@ changing the model."""
 
 import os
 import pickle
+import stat
+import struct
+import subprocess
+import sys
+import zipfile
 
 import numpy as np
 import pytest
@@ -11,6 +16,7 @@ from hypothesis import strategies as st
 
 import tinygrad_reg
 from tinygrad_reg import Tensor
+from tinygrad_reg import checkpoint as checkpoint_module
 from tinygrad_reg.checkpoint import Checkpoint, CheckpointError, load, save
 from tinygrad_reg.nn import MLP
 from tinygrad_reg.optim import SGD, Adam
@@ -180,7 +186,7 @@ def test_a_pickle_file_is_refused_and_nothing_runs(tmp_path):
     marker = str(tmp_path / "executed")
     path = tmp_path / "evil.npz"
     path.write_bytes(pickle.dumps(Payload(marker)))
-    with pytest.raises(CheckpointError, match=r"could not be read as an \.npz archive"):
+    with pytest.raises(CheckpointError, match=r"not an \.npz archive \(a Python pickle\)"):
         load(path)
     assert not os.path.exists(marker)
 
@@ -210,7 +216,7 @@ def test_a_corrupted_byte_inside_an_entry_is_a_clear_error(tmp_path):
 
 def test_files_that_are_not_checkpoints_are_named(tmp_path):
     np.save(tmp_path / "one.npy", np.zeros(3))
-    with pytest.raises(CheckpointError, match=r"single array \(.npy\)"):
+    with pytest.raises(CheckpointError, match=r"holds a single \.npy array"):
         load(tmp_path / "one.npy")
     np.savez(tmp_path / "plain.npz", W1=np.zeros(3))
     with pytest.raises(CheckpointError, match="no 'format' entry"):
@@ -303,3 +309,138 @@ def test_save_rejects_what_it_cannot_store_safely(tmp_path, what, metadata, erro
 def test_save_into_a_missing_directory_names_it(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         save(tmp_path / "nowhere" / "c.npz", make_params())
+
+
+# --- damaged and hostile files (issue 11, item 12) --------------------------------------------
+
+
+def npy_member(header: str, data: bytes = b"") -> bytes:
+    """A .npy file written by hand (version 1.0), for headers numpy would never write."""
+    encoded = header.encode("latin1")
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(encoded)) + encoded + data
+
+
+def checkpoint_with(path, **members: bytes):
+    """A checkpoint's format and metadata entries plus the given raw members."""
+    save(path, make_params())
+    with zipfile.ZipFile(path, "a") as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    return path
+
+
+def test_a_file_that_is_not_an_archive_is_not_blamed_on_pickles(tmp_path):
+    path = tmp_path / "notes.npz"
+    path.write_text("hello, not a checkpoint")
+    with pytest.raises(CheckpointError, match=r"notes\.npz.*not an \.npz archive \(not a zip") as e:
+        load(path)
+    assert "pickle" not in str(e.value)
+
+
+def test_a_header_over_ten_thousand_bytes_is_not_blamed_on_pickles(tmp_path):
+    header = "{'descr': '<f8', 'fortran_order': False, 'shape': (1,)}" + " " * 10_000 + "\n"
+    path = checkpoint_with(tmp_path / "c.npz", **{"param/W2.npy": npy_member(header, bytes(8))})
+    with pytest.raises(
+        CheckpointError, match=r"entry 'param/W2' of .*c\.npz has a \.npy header"
+    ) as e:
+        load(path)
+    assert "pickle" not in str(e.value)
+
+
+def test_an_entry_declaring_sixteen_tebibytes_is_refused_before_allocating(tmp_path):
+    header = f"{{'descr': '<f8', 'fortran_order': False, 'shape': (2, {2**40})}}"
+    path = checkpoint_with(tmp_path / "c.npz", **{"param/W2.npy": npy_member(header, bytes(16))})
+    with pytest.raises(CheckpointError, match=r"'param/W2'.*declares shape \(2, 1099511627776\)"):
+        load(path)
+
+
+def test_metadata_nested_two_hundred_thousand_deep_is_a_checkpoint_error(tmp_path):
+    path = tmp_path / "c.npz"
+    save(path, make_params())
+    entries = dict(np.load(path))
+    entries["metadata"] = np.array("[" * 200_000 + "]" * 200_000)
+    np.savez(path, **entries)
+    with pytest.raises(CheckpointError, match=r"c\.npz.*metadata is nested too deeply"):
+        load(path)
+
+
+def test_bytes_paths_save_and_load(tmp_path):
+    path = os.fsencode(tmp_path / "c.npz")
+    assert save(path, make_params()) == str(tmp_path / "c.npz")
+    assert_same(load(path).parameters, snapshot(make_params()))
+    with pytest.raises(TypeError, match="load: the path is a int"):
+        load(3)
+
+
+# --- symlinks and permissions (item 10) -------------------------------------------------------
+
+
+def test_saving_through_a_symlink_replaces_the_target_and_keeps_the_link(tmp_path):
+    target = tmp_path / "runs" / "best.npz"
+    target.parent.mkdir()
+    save(target, make_params(seed=1))
+    link = tmp_path / "latest.npz"
+    link.symlink_to(target)
+    save(link, make_params(seed=2))
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert_same(load(target).parameters, snapshot(make_params(seed=2)))
+    assert leftovers(tmp_path) == [] and leftovers(target.parent) == []
+
+
+def test_a_dangling_symlink_gets_its_target_written(tmp_path):
+    link = tmp_path / "c.npz"
+    link.symlink_to(tmp_path / "real.npz")
+    save(link, make_params())
+    assert link.is_symlink()
+    assert_same(load(tmp_path / "real.npz").parameters, snapshot(make_params()))
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o444])
+def test_saving_again_keeps_the_files_permission_bits(tmp_path, mode):
+    path = tmp_path / "c.npz"
+    save(path, make_params(seed=1))
+    os.chmod(path, mode)
+    save(path, make_params(seed=2))
+    assert stat.S_IMODE(os.stat(path).st_mode) == mode
+    assert_same(load(path).parameters, snapshot(make_params(seed=2)))
+
+
+# --- temporary files left by a killed save (item 11) ------------------------------------------
+
+
+def finished_process_id() -> int:
+    """The id of a process that has exited (and been reaped): no process has it now."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def temporary_name(target: str, pid: int, host: str | None = None) -> str:
+    host = checkpoint_module._host_tag() if host is None else host
+    return f".{target}.tinygrad_reg-{pid}-{host}-{'0' * 32}.tmp"
+
+
+def test_the_next_save_removes_only_stale_temporary_files_of_its_own(tmp_path):
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        stale = [
+            temporary_name("c.npz", finished_process_id()),
+            temporary_name("other.npz", finished_process_id()),
+        ]
+        kept = [
+            temporary_name("c.npz", sleeper.pid),  # a save in progress in another process
+            temporary_name("c.npz", os.getpid()),  # ... or in another thread of this one
+            temporary_name("c.npz", finished_process_id(), host="ffffffff"),  # another machine
+            ".c.npz.1234.tmp",  # not named by save
+            "notes.tmp",
+        ]
+        if checkpoint_module._host_tag() == "ffffffff":
+            kept.pop(2)
+        for name in stale + kept:
+            (tmp_path / name).write_bytes(b"PK half an archive")
+        save(tmp_path / "c.npz", make_params())
+        assert sorted(leftovers(tmp_path)) == sorted(kept)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert_same(load(tmp_path / "c.npz").parameters, snapshot(make_params()))

@@ -138,7 +138,7 @@ def test_train_saves_a_checkpoint_that_restores_the_model(moons, tmp_path, capsy
     assert (meta["penalty"], meta["lambd"], meta["iterations"]) == ("l2", 0.7, 300)
     model = MLP(meta["layer_dims"])
     checkpoint.restore(model)
-    X, Y = tinygrad_reg.datasets.load_file(moons / "test.npz")
+    X, Y, *_ = tinygrad_reg.datasets.load_file(moons / "test.npz")
     assert accuracy(model, X, Y) == meta["test_accuracy"]
     assert f"{meta['test_accuracy']:.1%}" in stdout
     for name in ("cost.png", "decision_boundary.png", "weights.png"):
@@ -151,7 +151,7 @@ def test_train_saves_a_checkpoint_that_restores_the_model(moons, tmp_path, capsy
         ["--optimizer", "adam", "--keep-prob", "0.8"],
         ["--optimizer", "adamw", "--lr", "0.02", "--batch-size", "16"],
         ["--penalty", "elastic", "--lambd", "0.1,0.7", "--layers", "5"],
-        ["--penalty", "l1", "--layers", ""],  # no hidden layer: logistic regression
+        ["--penalty", "l1", "--layers", "none"],  # no hidden layer: logistic regression
     ],
 )
 def test_train_options(moons, tmp_path, capsys, options):
@@ -224,7 +224,7 @@ BAD_DATA = {
     ),
     "not data": (
         lambda p: write(p, "notes.txt", "hello"),
-        r"notes.txt: expected a .npz or .csv file",
+        r"notes.txt: expected a .npz, .mat or .csv file",
     ),
 }
 
@@ -339,7 +339,7 @@ def test_check_runs_without_hypothesis():
 # --- help, and the real thing in a process ---------------------------------------------------
 
 
-@pytest.mark.parametrize("command", ["", "demo", "train", "check", "bench"])
+@pytest.mark.parametrize("command", ["", "demo", "train", "predict", "check", "bench"])
 def test_help_has_examples(command, capsys):
     code, stdout, _ = run([command, "--help"] if command else ["--help"], capsys)
     assert code == 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import pickle
 import re
+import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -185,7 +187,7 @@ def test_npz_round_trip_in_both_layouts(tmp_path_factory, X, seed):
     np.savez(folder / "course.npz", X=X, Y=Y)
     np.savez(folder / "tools.npz", X=X.T, Y=Y[0])
     for file, layout in (("course.npz", "features-first"), ("tools.npz", "examples-first")):
-        X_read, Y_read = load_file(folder / file, layout=layout)
+        X_read, Y_read, *_ = load_file(folder / file, layout=layout)
         np.testing.assert_array_equal(X_read, X)
         np.testing.assert_array_equal(Y_read, Y)
         assert X_read.dtype == Y_read.dtype == np.float64
@@ -199,7 +201,7 @@ def test_csv_round_trip_in_both_layouts(tmp_path_factory, X, seed, header):
     write_csv(folder / "tools.csv", np.vstack([X, Y]).T, header=names if header else None)
     write_csv(folder / "course.csv", np.vstack([X, Y]))
     for file, layout in (("tools.csv", "examples-first"), ("course.csv", "features-first")):
-        X_read, Y_read = load_file(folder / file, layout=layout)
+        X_read, Y_read, *_ = load_file(folder / file, layout=layout)
         np.testing.assert_array_equal(X_read, X)
         np.testing.assert_array_equal(Y_read, Y)
 
@@ -209,7 +211,7 @@ def test_default_layout_is_the_course_one_for_npz_and_rows_of_examples_for_csv(t
     np.savez(tmp_path / "field.npz", X=data.train_X, Y=data.train_Y)
     write_csv(tmp_path / "field.csv", np.vstack([data.train_X, data.train_Y]).T, "x1,x2,y")
     for file in ("field.npz", "field.csv"):
-        X, Y = load_file(str(tmp_path / file))
+        X, Y, *_ = load_file(str(tmp_path / file))
         np.testing.assert_array_equal(X, data.train_X)
         np.testing.assert_array_equal(Y, data.train_Y)
 
@@ -218,14 +220,14 @@ def test_csv_details_that_are_accepted(tmp_path):
     """Blank lines, spaces around numbers, integer and exponent notation, an editor's BOM."""
     path = tmp_path / "data.csv"
     path.write_text("\ufeffa, b ,label\n\n1, 2.5e0 ,1\n 3 ,-4, 0\n\n", encoding="utf-8")
-    X, Y = load_file(path)
+    X, Y, *_ = load_file(path)
     np.testing.assert_array_equal(X, [[1.0, 3.0], [2.5, -4.0]])
     np.testing.assert_array_equal(Y, [[1.0, 0.0]])
 
 
 def test_integer_and_bool_arrays_are_converted_to_float64(tmp_path):
     np.savez(tmp_path / "ints.npz", X=np.arange(6).reshape(2, 3), Y=np.array([True, False, True]))
-    X, Y = load_file(tmp_path / "ints.npz")
+    X, Y, *_ = load_file(tmp_path / "ints.npz")
     assert X.dtype == Y.dtype == np.float64
     np.testing.assert_array_equal(Y, [[1.0, 0.0, 1.0]])
 
@@ -235,7 +237,7 @@ def test_examples_first_labels_as_vector_or_column(tmp_path, y_shape):
     X = np.arange(10.0).reshape(5, 2)
     Y = np.array([0, 1, 1, 0, 1.0]).reshape(y_shape)
     np.savez(tmp_path / "d.npz", X=X, Y=Y)
-    X_read, Y_read = load_file(tmp_path / "d.npz", layout="examples-first")
+    X_read, Y_read, *_ = load_file(tmp_path / "d.npz", layout="examples-first")
     np.testing.assert_array_equal(X_read, X.T)
     np.testing.assert_array_equal(Y_read, Y.reshape(1, 5))
 
@@ -258,7 +260,7 @@ def bad_files() -> list:
         ("gone.csv", lambda p: None, None, "no such file"),
         ("empty.csv", lambda p: p.write_bytes(b""), None, "the file is empty"),
         ("empty.npz", lambda p: p.write_bytes(b""), None, "the file is empty"),
-        ("data.txt", lambda p: p.write_text("1,2\n"), None, "expected a .npz or .csv file"),
+        ("data.txt", lambda p: p.write_text("1,2\n"), None, "expected a .npz, .mat or .csv file"),
         ("junk.npz", lambda p: p.write_text("hello"), None, r"not an \.npz archive"),
         (
             "pickle.npz",
@@ -438,7 +440,164 @@ def test_loading_never_changes_the_file(tmp_path):
     for path in paths:
         os.chmod(path, 0o444)
         before = (path.read_bytes(), path.stat().st_mtime_ns)
-        X, _ = load_file(path)
+        X = load_file(path).train_X
         X[...] = 0.0
         assert (path.read_bytes(), path.stat().st_mtime_ns) == before
         np.testing.assert_array_equal(load_file(path)[0], data.train_X)
+
+
+# --- load_file: the course's files, named arrays, test splits ----------------------------------
+
+
+def course_arrays(m_train: int = 12, m_test: int = 8, seed: int = 0) -> dict[str, np.ndarray]:
+    """Arrays named and shaped as the course notebook saves them: features-first."""
+    rng = np.random.default_rng(seed)
+    arrays = {}
+    for split, m in (("train", m_train), ("test", m_test)):
+        arrays[f"{split}_X"] = rng.standard_normal((2, m))
+        arrays[f"{split}_Y"] = (arrays[f"{split}_X"][:1] > 0).astype(np.float64)
+    return arrays
+
+
+def test_the_course_npz_layout_is_found_with_its_test_split(tmp_path):
+    arrays = course_arrays()
+    np.savez(tmp_path / "football.npz", **arrays)
+    data = load_file(tmp_path / "football.npz")
+    for field in ("train_X", "train_Y", "test_X", "test_Y"):
+        np.testing.assert_array_equal(getattr(data, field), arrays[field])
+    assert data.name == str(tmp_path / "football.npz")
+
+
+def test_a_file_without_a_test_split_has_none(tmp_path):
+    arrays = course_arrays()
+    np.savez(tmp_path / "train_only.npz", train_X=arrays["train_X"], train_Y=arrays["train_Y"])
+    data = load_file(tmp_path / "train_only.npz")
+    assert data.test_X is None and data.test_Y is None
+    np.testing.assert_array_equal(data.train_X, arrays["train_X"])
+
+
+def test_named_arrays_with_x_key_and_y_key(tmp_path):
+    arrays = course_arrays()
+    np.savez(tmp_path / "named.npz", features=arrays["train_X"], labels=arrays["train_Y"])
+    data = load_file(tmp_path / "named.npz", x_key="features", y_key="labels")
+    np.testing.assert_array_equal(data.train_X, arrays["train_X"])
+    np.testing.assert_array_equal(data.train_Y, arrays["train_Y"])
+    with pytest.raises(DataError, match=r"no array named 'Y' \(arrays found: 'features', 'lab"):
+        load_file(tmp_path / "named.npz", x_key="features")
+    with pytest.raises(DataError, match=r"x_key and y_key name arrays in \.npz and \.mat files"):
+        load_file(tmp_path / "points.csv", x_key="features")
+
+
+def test_messages_use_the_files_own_array_names(tmp_path):
+    arrays = course_arrays()
+    arrays["test_Y"] = np.zeros((1, 3))
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(DataError, match=r"test_X has shape \(2, 8\).*but test_Y has shape"):
+        load_file(tmp_path / "bad.npz")
+    arrays = course_arrays()
+    arrays["test_X"] = np.zeros((3, 8))
+    np.savez(tmp_path / "features.npz", **arrays)
+    with pytest.raises(DataError, match="test_X has 3 features per example but train_X has 2"):
+        load_file(tmp_path / "features.npz")
+    np.savez(tmp_path / "nolabels.npz", train_X=arrays["train_X"])
+    with pytest.raises(DataError, match="no array named 'train_Y'"):
+        load_file(tmp_path / "nolabels.npz")
+
+
+@pytest.mark.parametrize("y_shape", [(12, 1), (12,)])
+def test_examples_as_rows_in_an_npz_suggest_the_other_layout(tmp_path, y_shape):
+    """The issue's case: rows are examples, the default layout reads "m = 2 examples"."""
+    X = np.random.default_rng(0).standard_normal((12, 2))
+    np.savez(tmp_path / "rows.npz", X=X, Y=(X[:, 0] > 0).astype(float).reshape(y_shape))
+    with pytest.raises(DataError, match=r"m = 2 examples.*fit layout examples-first \(12 exa"):
+        load_file(tmp_path / "rows.npz")
+    try:
+        load_file(tmp_path / "rows.npz")
+    except DataError as error:
+        assert "--layout examples-first" in str(error)
+    data = load_file(tmp_path / "rows.npz", layout="examples-first")
+    np.testing.assert_array_equal(data.train_X, X.T)
+
+
+def test_features_alone_load_when_n_features_is_given(tmp_path):
+    """For predictions: no label array (.npz), no label column (.csv)."""
+    X = np.arange(6.0).reshape(2, 3)
+    np.savez(tmp_path / "unlabelled.npz", X=X)
+    data = load_file(tmp_path / "unlabelled.npz", n_features=2)
+    np.testing.assert_array_equal(data.train_X, X)
+    assert data.train_Y is None
+    write_csv(tmp_path / "unlabelled.csv", X.T)
+    data = load_file(tmp_path / "unlabelled.csv", n_features=2)
+    np.testing.assert_array_equal(data.train_X, X)
+    assert data.train_Y is None
+    write_csv(tmp_path / "labelled.csv", np.vstack([X, [[0, 1, 1]]]).T)
+    data = load_file(tmp_path / "labelled.csv", n_features=2)
+    np.testing.assert_array_equal(data.train_Y, [[0.0, 1.0, 1.0]])
+    with pytest.raises(DataError, match="no array named 'Y'"):
+        load_file(tmp_path / "unlabelled.npz")  # without n_features the labels are required
+
+
+def mat_arrays(m_train: int = 12, m_val: int = 8) -> dict[str, np.ndarray]:
+    """Named and shaped as the course's data.mat: one row per example, y as a column."""
+    rng = np.random.default_rng(1)
+    X, Xval = rng.standard_normal((m_train, 2)), rng.standard_normal((m_val, 2))
+    y, yval = (X[:, :1] > 0).astype(np.uint8), (Xval[:, :1] > 0).astype(np.uint8)
+    return {"X": X, "y": y, "Xval": Xval, "yval": yval}
+
+
+def test_the_course_mat_file_is_read_and_transposed(tmp_path):
+    scipy_io = pytest.importorskip("scipy.io")
+    arrays = mat_arrays()
+    scipy_io.savemat(tmp_path / "data.mat", arrays)
+    data = load_file(tmp_path / "data.mat")
+    np.testing.assert_array_equal(data.train_X, arrays["X"].T)
+    np.testing.assert_array_equal(data.train_Y, arrays["y"].T)
+    np.testing.assert_array_equal(data.test_X, arrays["Xval"].T)
+    np.testing.assert_array_equal(data.test_Y, arrays["yval"].T)
+    assert data.train_X.dtype == data.train_Y.dtype == np.float64
+    (tmp_path / "junk.mat").write_bytes(b"not a MATLAB file at all" * 10)
+    with pytest.raises(DataError, match=r"junk\.mat: not a readable \.mat file"):
+        load_file(tmp_path / "junk.mat")
+
+
+def test_a_mat_file_without_scipy_names_the_extra(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "scipy", None)  # import scipy.io now raises ImportError
+    monkeypatch.setitem(sys.modules, "scipy.io", None)
+    (tmp_path / "data.mat").write_bytes(b"MATLAB 5.0 MAT-file" + bytes(200))
+    with pytest.raises(DataError, match=r"data\.mat: reading \.mat files needs scipy: pip insta"):
+        load_file(tmp_path / "data.mat")
+
+
+# --- damaged and hostile .npz files (issue 11, item 12) -----------------------------------------
+
+
+def test_a_corrupt_compressed_npz_is_a_data_error_not_a_zlib_error(tmp_path):
+    path = tmp_path / "data.npz"
+    np.savez_compressed(path, X=np.arange(400.0).reshape(2, 200), Y=np.zeros((1, 200)))
+    data = bytearray(path.read_bytes())
+    data[60] ^= 0xFF  # inside X's deflate stream: numpy's np.load raises zlib.error here
+    path.write_bytes(bytes(data))
+    with pytest.raises(DataError, match=r"data\.npz: array 'X' is corrupt or truncated"):
+        load_file(path)
+
+
+def test_an_npz_declaring_a_huge_shape_is_refused_before_allocating(tmp_path):
+    path = tmp_path / "huge.npz"
+    np.savez(path, X=np.zeros((2, 2)), Y=np.zeros((1, 2)))
+    header = f"{{'descr': '<f8', 'fortran_order': False, 'shape': (2, {2**40})}}".encode()
+    member = b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header + bytes(32)
+    with zipfile.ZipFile(path, "w") as archive:  # a 300-byte file asking for 16 TiB
+        archive.writestr("X.npy", member)
+        archive.writestr("Y.npy", member)
+    with pytest.raises(
+        DataError, match=r"huge\.npz: array 'X' declares shape \(2, 1099511627776\)"
+    ):
+        load_file(path)
+
+
+def test_a_bytes_path_loads(tmp_path):
+    path = tmp_path / "d.npz"
+    np.savez(path, X=X_OK, Y=Y_OK)
+    X, Y, *_ = load_file(os.fsencode(path))
+    np.testing.assert_array_equal(X, X_OK)
+    np.testing.assert_array_equal(Y, Y_OK)

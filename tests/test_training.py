@@ -3,15 +3,18 @@ run (short runs here; the full 30 000 iterations are examples/course_recipe.py),
 own behaviour: logging, callbacks, mini-batches, progress line, errors."""
 
 import io
+import math
+import signal
+import warnings
 
 import numpy as np
 import pytest
 
-from tinygrad_reg import Tensor, datasets
+from tinygrad_reg import Tensor, datasets, training
 from tinygrad_reg import reference as ref
 from tinygrad_reg.nn import MLP, Module
 from tinygrad_reg.optim import SGD, Adam
-from tinygrad_reg.training import History, accuracy, fit, predict
+from tinygrad_reg.training import DivergenceWarning, History, accuracy, fit, predict
 
 LAYER_DIMS = [2, 20, 3, 1]
 LR = 0.3
@@ -247,12 +250,82 @@ def test_the_progress_line_updates_in_place_on_a_terminal(data, monkeypatch):
     assert "iteration 5/5" in output and "cost" in output and "it/s" in output
 
 
-@pytest.mark.parametrize(("stream", "progress"), [(io.StringIO(), True), (Terminal(), False)])
-def test_no_progress_line_off_a_terminal_or_when_switched_off(data, monkeypatch, stream, progress):
+def test_no_progress_when_switched_off(data, monkeypatch):
     X, Y = data
-    monkeypatch.setattr("sys.stderr", stream)
-    fit(MLP(LAYER_DIMS), X, Y, iterations=5, progress=progress)
-    assert stream.getvalue() == ""
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    fit(MLP(LAYER_DIMS), X, Y, iterations=5, progress=False)
+    assert terminal.getvalue() == ""
+
+
+def test_off_a_terminal_progress_is_whole_lines_and_a_last_one(data, monkeypatch):
+    """A log gets no carriage returns: full lines at most every LOG_INTERVAL seconds (a short
+    run finishes before the first is due) and always the final numbers."""
+    X, Y = data
+    log = io.StringIO()
+    monkeypatch.setattr("sys.stderr", log)
+    fit(MLP(LAYER_DIMS), X, Y, iterations=5, progress=True)
+    assert "\r" not in log.getvalue()
+    assert log.getvalue().splitlines() == [
+        line for line in log.getvalue().splitlines() if line.startswith("iteration 5/5  cost")
+    ]
+    assert log.getvalue().count("\n") == 1
+
+
+@pytest.mark.parametrize(("seconds", "lines"), [(0.0, 5 + 1), (3600.0, 1)])
+def test_progress_in_seconds_writes_a_line_at_that_interval(data, monkeypatch, seconds, lines):
+    X, Y = data
+    log = Terminal()  # a number of seconds means lines, on a terminal too
+    monkeypatch.setattr("sys.stderr", log)
+    fit(MLP(LAYER_DIMS), X, Y, iterations=5, progress=seconds)
+    written = log.getvalue().splitlines()
+    assert len(written) == lines and "\r" not in log.getvalue()
+    if seconds == 0.0:
+        assert [line.split()[1] for line in written] == ["1/5", "2/5", "3/5", "4/5", "5/5", "5/5"]
+
+
+@pytest.mark.parametrize("progress", [-1.0, "yes", math.nan])
+def test_bad_progress_is_refused(data, progress):
+    with pytest.raises(ValueError, match="fit: progress"):
+        fit(MLP(LAYER_DIMS), *data, iterations=1, progress=progress)
+
+
+# --- a diverging run -------------------------------------------------------------------------
+
+
+def test_a_diverging_learning_rate_warns_once(data):
+    """lr 1000 throws the network far from its start and it never comes back: fit says why."""
+    model = MLP(LAYER_DIMS)
+    with pytest.warns(DivergenceWarning, match="learning rate is probably too large") as caught:
+        history = fit(
+            model,
+            *data,
+            optimizer=SGD(model.parameters(), lr=1000.0),
+            iterations=200,
+            progress=False,
+        )
+    assert len([w for w in caught if w.category is DivergenceWarning]) == 1
+    assert history.costs[-1] > history.costs[0]
+
+
+def test_a_cost_that_goes_down_does_not_warn(data):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DivergenceWarning)
+        history = fit(MLP(LAYER_DIMS), *data, iterations=200, progress=False)
+    assert history.costs[-1] < history.costs[0]
+
+
+def test_the_warning_comes_after_rising_iterations_in_a_row(data, monkeypatch):
+    """Exactly RISING_ITERATIONS iterations above the start: one fewer is no warning."""
+    costs = iter([1.0] + [2.0] * (training.RISING_ITERATIONS - 1) + [0.5] + [2.0] * 10**3)
+    tracker = training._RisingCost()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DivergenceWarning)
+        for i in range(training.RISING_ITERATIONS + 1):
+            tracker.see(i, next(costs))
+        with pytest.raises(DivergenceWarning, match=f"for {training.RISING_ITERATIONS} "):
+            for i in range(training.RISING_ITERATIONS + 1, 10**3):
+                tracker.see(i, next(costs))
 
 
 # --- predict, accuracy -----------------------------------------------------------------------
@@ -326,3 +399,41 @@ def test_bad_settings_are_named(data, kwargs, error, message):
     X, Y = data
     with pytest.raises(error, match=message):
         fit(MLP(LAYER_DIMS), X, Y, iterations=kwargs.pop("iterations", 1), progress=False, **kwargs)
+
+
+# --- Ctrl-C ------------------------------------------------------------------------------------
+
+
+def test_interruptible_fit_stops_after_the_step_in_progress(data):
+    """SIGINT during iteration 7 (sent from the callback): the step completes, fit returns the
+    history so far and puts the previous SIGINT handler back."""
+    before = signal.getsignal(signal.SIGINT)
+    model, twin = MLP(LAYER_DIMS), MLP(LAYER_DIMS)
+
+    def press_ctrl_c(iteration, cost):
+        if iteration == 7:
+            signal.raise_signal(signal.SIGINT)
+
+    history = fit(
+        model,
+        *data,
+        iterations=100,
+        log_every=1,
+        callback=press_ctrl_c,
+        interruptible=True,
+        progress=False,
+    )
+    assert history.interrupted and history.steps == 8 and history.iterations[-1] == 7
+    assert signal.getsignal(signal.SIGINT) is before
+    fit(twin, *data, iterations=8, progress=False)  # the same 8 complete steps
+    for name, value in twin.state_dict().items():
+        np.testing.assert_array_equal(model.state_dict()[name], value)
+    with pytest.raises(KeyboardInterrupt):  # not interruptible: Python's usual Ctrl-C
+        fit(
+            MLP(LAYER_DIMS),
+            *data,
+            iterations=20,
+            callback=press_ctrl_c,
+            log_every=1,
+            progress=False,
+        )

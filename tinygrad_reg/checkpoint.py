@@ -7,7 +7,10 @@ Safe by construction:
   object is refused.
 - Writes are atomic: the archive goes to a temporary file next to the target, is flushed to
   disk, then renamed over the target with ``os.replace``. A crash leaves either the old file or
-  the new one, never half of one; on an error the temporary file is removed.
+  the new one, never half of one; on an error the temporary file is removed, and one left by a
+  killed save is removed by the next save into that folder (``remove_stale_temporaries``).
+  A symlink is written through (its target gets the new file), and a replaced file keeps its
+  permission bits.
 - Everything is checked before anything changes: ``load`` validates the file's layout,
   ``Checkpoint.restore`` validates names, shapes and dtypes against the model (and the
   optimizer's state) before touching either.
@@ -24,12 +27,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import socket
+import stat
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from .npzfile import NpzError, NpzReader, fspath
 from .optim import Optimizer
 from .tensor import Tensor
 
@@ -107,7 +115,7 @@ def save(
     name → array (e.g. the reference's ``parameters``). ``metadata`` must be a JSON-serializable
     dict. Returns the path written.
     """
-    path = os.fspath(path)
+    path = fspath(path, "save")
     arrays: dict[str, np.ndarray] = {"format": np.array(FORMAT)}
     for name, array in _parameter_arrays(model_or_params).items():
         arrays[PARAM + name] = array
@@ -130,7 +138,7 @@ def load(path: PathLike) -> Checkpoint:
     ``.npz`` archive, is truncated or corrupt, holds a pickled object, or is not laid out as a
     checkpoint. ``FileNotFoundError`` etc. pass through unchanged.
     """
-    path = os.fspath(path)
+    path = fspath(path, "load")
     entries = _read_npz(path)
 
     def problem(message: str) -> CheckpointError:
@@ -146,6 +154,8 @@ def load(path: PathLike) -> Checkpoint:
         metadata = json.loads(str(entries["metadata"]))
     except json.JSONDecodeError as error:
         raise problem(f"its metadata is not valid JSON ({error})") from None
+    except RecursionError:
+        raise problem("its metadata is nested too deeply to be read") from None
     if not isinstance(metadata, dict):
         raise problem(f"its metadata is a {type(metadata).__name__}; expected a JSON object")
 
@@ -215,61 +225,116 @@ def _metadata_json(metadata: dict[str, Any] | None) -> str:
 
 
 def _write_atomically(path: str, arrays: dict[str, np.ndarray]) -> None:
-    """Write the archive to a new file beside ``path``, then rename it over ``path``."""
-    directory = os.path.dirname(os.path.abspath(path))
+    """Write the archive to a new file beside ``path``, then rename it over ``path``.
+
+    A symlink is written through: its target is replaced, the link stays. A file that is
+    replaced keeps its permission bits.
+    """
+    target = os.path.realpath(path)  # through symlinks, to the file they point at
+    directory = os.path.dirname(target)
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"save: the directory {directory} does not exist.")
-    temporary = os.path.join(directory, f".{os.path.basename(path)}.{uuid.uuid4().hex}.tmp")
-    # O_EXCL: never reuse an existing file; mode 0o666 lets the umask decide, as for open().
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    fd = os.open(temporary, flags, 0o666)
+    try:
+        mode: int | None = stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        mode = None
+    remove_stale_temporaries(directory)
+    temporary, fd = _new_temporary(directory, os.path.basename(target))
     try:
         with os.fdopen(fd, "wb") as file:
             np.savez(file, **arrays)  # type: ignore[arg-type]  # stubs mix allow_pickle in
             file.flush()
             os.fsync(file.fileno())
-        os.replace(temporary, path)
+        if mode is not None:
+            os.chmod(temporary, mode)
+        os.replace(temporary, target)
     except BaseException:
         if os.path.exists(temporary):
             os.remove(temporary)
         raise
 
 
-def _read_npz(path: str) -> dict[str, np.ndarray]:
-    """Every entry of the archive at ``path``, read eagerly with ``allow_pickle=False``."""
+# Temporary files are named ".<file>.tinygrad_reg-<pid>-<host>-<random>.tmp": the writer's
+# process id and a tag of its machine's name say whose they are, so that a later save can tell a
+# file left behind by a killed writer (its process is gone) from one being written right now.
+_TEMPORARY = re.compile(r"^\..*\.tinygrad_reg-(\d+)-([0-9a-f]{8})-[0-9a-f]{32}\.tmp$")
+
+
+def _host_tag() -> str:
+    return f"{zlib.crc32(socket.gethostname().encode()):08x}"
+
+
+def _new_temporary(directory: str, name: str) -> tuple[str, int]:
+    """Create a new, empty temporary file in ``directory`` (never an existing one) for
+    ``name``; returns its path and a file descriptor open for writing."""
+    tag = f"tinygrad_reg-{os.getpid()}-{_host_tag()}-{uuid.uuid4().hex}"
+    temporary = os.path.join(directory, f".{name}.{tag}.tmp")
+    # O_EXCL: never reuse an existing file; mode 0o666 lets the umask decide, as for open().
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    return temporary, os.open(temporary, flags, 0o666)
+
+
+def _is_running(pid: int) -> bool:
+    """Whether process ``pid`` exists on this machine (True when we cannot tell)."""
+    if os.name != "posix" or pid == os.getpid():
+        return True  # elsewhere os.kill(pid, 0) would not just ask: it would stop the process
     try:
-        archive = np.load(path, allow_pickle=False)
-    except (FileNotFoundError, IsADirectoryError, PermissionError):
-        raise
-    except Exception as error:  # anything numpy or zipfile raises means: not a readable archive
-        raise CheckpointError(
-            f"load: {path} could not be read as an .npz archive: {error} "
-            "(it may be truncated, corrupt, or a pickle; nothing in it was executed)."
-        ) from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise CheckpointError(
-            f"load: {path} holds a single array (.npy), not an .npz checkpoint archive."
-        )
+        os.kill(pid, 0)  # signal 0: only checks that the process exists
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. PermissionError: it exists, and belongs to someone else
+        return True
+    return True
+
+
+def remove_stale_temporaries(directory: str | os.PathLike) -> list[str]:
+    """Remove the temporary files that ``save`` left in ``directory`` when it was killed.
+
+    Only files named as ``save`` names them, written on this machine by a process that no
+    longer exists: another program's files and a save still in progress (here or on another
+    machine sharing the folder) are left alone. Returns the paths removed. ``save`` calls it
+    before each write.
+    """
+    removed: list[str] = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    host = _host_tag()
+    for name in names:
+        match = _TEMPORARY.match(name)
+        if match is None or match.group(2) != host or _is_running(int(match.group(1))):
+            continue
+        path = os.path.join(directory, name)
+        try:
+            os.remove(path)
+        except OSError:  # already removed by another save, or not ours to remove
+            continue
+        removed.append(path)
+    return removed
+
+
+def check_writable(directory: str | os.PathLike) -> None:
+    """Raise the OSError that saving into ``directory`` would raise (no permission, read-only
+    file system...), by creating and removing a temporary file there; return if it works."""
+    temporary, fd = _new_temporary(os.fspath(directory), "check_writable")
+    os.close(fd)
+    os.remove(temporary)
+
+
+def _read_npz(path: str) -> dict[str, np.ndarray]:
+    """Every entry of the archive at ``path``, each checked before it is read (npzfile.py)."""
+    try:
+        archive = NpzReader(path)
+    except NpzError as error:
+        raise CheckpointError(f"load: {path} is not a checkpoint: {error}.") from None
     entries = {}
     with archive:
         for key in archive.files:
             try:
                 entries[key] = archive[key]
-            except ValueError as error:
-                if "allow_pickle" in str(error):
-                    raise CheckpointError(
-                        f"load: entry {key!r} of {path} is a pickled Python object; refusing to "
-                        "load it (nothing in it was executed)."
-                    ) from None
-                raise CheckpointError(
-                    f"load: entry {key!r} of {path} is corrupt: {error}"
-                ) from None
-            except Exception as error:  # zipfile/zlib errors on a damaged member
-                raise CheckpointError(
-                    f"load: entry {key!r} of {path} is corrupt or truncated: {error}"
-                ) from None
-            if not isinstance(entries[key], np.ndarray):  # a zip member that is not a .npy
-                raise CheckpointError(f"load: entry {key!r} of {path} is not an array.")
+            except NpzError as error:
+                raise CheckpointError(f"load: entry {key!r} of {path} {error}.") from None
     return entries
 
 

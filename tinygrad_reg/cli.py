@@ -3,7 +3,8 @@
 Subcommands (``demo`` when none is given):
 
 - ``demo``:  the course network trained four ways on the built-in data, one table (demo.py);
-- ``train``: the same network on your own .npz/.csv data, saved as a checkpoint;
+- ``train``: the same network on your own .npz/.mat/.csv data, saved as a checkpoint;
+- ``predict``: a saved network's predictions (and accuracy) on a data file;
 - ``check``: autodiff against the hand-written backprop and finite differences (selfcheck.py);
 - ``bench``: a training step timed against the same step in hand-written numpy (bench.py);
 - ``sweep``: one training per regularization strength, with a table and plots (sweep.py).
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -27,11 +29,13 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import __version__, bench, datasets, demo, plots, selfcheck, sweep
-from .checkpoint import save
-from .nn import MLP
+from .checkpoint import Checkpoint, CheckpointError, load, save
+from .engine import no_grad
+from .losses import binary_cross_entropy_with_logits
+from .nn import ACTIVATIONS, MLP
 from .optim import SGD, Adam, AdamW, Optimizer
 from .regularizers import PENALTIES
-from .training import accuracy, fit
+from .training import DivergenceWarning, accuracy, fit, predict
 
 DEFAULT_OUT = "tinygrad_reg_out"
 
@@ -64,7 +68,15 @@ fraction = _number(float, lambda p: 0 < p < 1, "a fraction in (0, 1)")
 
 
 def hidden_sizes(text: str) -> list[int]:
-    """ "20,3" → [20, 3]; "" → [] (no hidden layer: logistic regression)."""
+    """ "20,3" → [20, 3]; "none" → [] (no hidden layer: logistic regression, asked for by name
+    so that an empty value from a script is not silently taken for it)."""
+    if text.strip().lower() == "none":
+        return []
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "'' gives no layer sizes; expected a comma-separated list such as 20,3 (or none: no "
+            "hidden layer, logistic regression)"
+        )
     parts = [part.strip() for part in text.split(",") if part.strip()]
     try:
         return [positive_int(part) for part in parts]
@@ -123,8 +135,12 @@ def run_demo(args: argparse.Namespace) -> int:
 # --- train ------------------------------------------------------------------------------------
 
 TRAIN_EPILOG = """data files:
-  .npz  arrays X and Y, saved with np.savez("data.npz", X=X, Y=Y); default layout
-        features-first: X (n_features, m) and Y (1, m), as in the course.
+  .npz  arrays X and Y, saved with np.savez("data.npz", X=X, Y=Y), or the course's train_X,
+        train_Y, test_X, test_Y (the test arrays are then the test set), or any two arrays
+        named with --x-key and --y-key; default layout features-first: X (n_features, m) and
+        Y (1, m), as in the course.
+  .mat  the course's data.mat: X, y and the test set Xval, yval; default layout
+        examples-first (one row per example). Needs scipy: pip install "tinygrad_reg[mat]".
   .csv  numbers, with an optional header row; default layout examples-first: one row per
         example, its label (0 or 1) in the last column.
 
@@ -133,11 +149,21 @@ examples:
   %(prog)s --data train.npz --test-data test.npz --layers 20,3 --keep-prob 0.86
   %(prog)s --dataset moons --optimizer adam --iterations 3000
   %(prog)s --data X.csv --layout features-first --penalty elastic --lambd 0.1,0.7
+  %(prog)s --data football.npz --out runs/l2 --penalty l2
+  %(prog)s --data football.npz --resume runs/l2/model.npz --out runs/l2_more
+
+Each run writes model.npz and its plots into a folder of its own (default: the next free
+tinygrad_reg_runs/run-N); an existing model.npz is only replaced with --force. Ctrl-C stops
+after the current step and saves the model trained so far.
 
 Read the checkpoint back in Python:
-  ckpt = tinygrad_reg.load("tinygrad_reg_out/model.npz")
-  model = tinygrad_reg.nn.MLP(ckpt.metadata["layer_dims"]); ckpt.restore(model)
+  ckpt = tinygrad_reg.load("tinygrad_reg_runs/run-1/model.npz")
+  model = tinygrad_reg.nn.MLP(ckpt.metadata["layer_dims"], hidden=ckpt.metadata["hidden"])
+  ckpt.restore(model)
+or predict with it:  tinygrad-reg predict --model tinygrad_reg_runs/run-1/model.npz --data FILE
 """
+
+RUNS_FOLDER = "tinygrad_reg_runs"
 
 OPTIMIZERS: dict[str, tuple[Callable[..., Optimizer], float]] = {
     # name: (class, default learning rate)
@@ -149,21 +175,27 @@ OPTIMIZERS: dict[str, tuple[Callable[..., Optimizer], float]] = {
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--data", metavar="FILE", help="training data: a .npz or .csv file")
+    source.add_argument("--data", metavar="FILE", help="training data: a .npz, .mat or .csv file")
     source.add_argument("--dataset", choices=datasets.names(), help="or a built-in dataset")
-    parser.add_argument("--test-data", metavar="FILE", help="test data, in the same format")
     parser.add_argument(
-        "--layout",
-        choices=datasets.LAYOUTS,
-        help="how the files are laid out (default: features-first for .npz, examples-first "
-        "for .csv)",
+        "--test-data",
+        metavar="FILE",
+        help="test data, in the same format (default: the test split of --data, if it has one)",
     )
+    add_data_file_arguments(parser)
     parser.add_argument(
         "--layers",
         type=hidden_sizes,
         default=[20, 3],
         metavar="SIZES",
-        help="hidden layer sizes (default 20,3); the input and output sizes come from the data",
+        help="hidden layer sizes (default 20,3), or none (logistic regression); the input and "
+        "output sizes come from the data",
+    )
+    parser.add_argument(
+        "--hidden",
+        choices=list(ACTIVATIONS),
+        default="relu",
+        help="activation of the hidden layers (default relu)",
     )
     parser.add_argument(
         "--penalty", choices=PENALTIES, default="none", help="on the weights (default none)"
@@ -182,7 +214,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         help="dropout: keep each hidden unit with probability P (default 1: no dropout)",
     )
     parser.add_argument(
-        "--optimizer", choices=list(OPTIMIZERS), default="sgd", help="(default sgd)"
+        "--optimizer",
+        choices=list(OPTIMIZERS),
+        help="(default sgd, or the one of the --resume checkpoint)",
     )
     parser.add_argument(
         "--lr",
@@ -206,9 +240,14 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--out",
-        default=DEFAULT_OUT,
         metavar="DIR",
-        help=f"folder for model.npz and the PNGs (default {DEFAULT_OUT})",
+        help=f"folder for model.npz and the PNGs (default: a new {RUNS_FOLDER}/run-N)",
+    )
+    parser.add_argument("--force", action="store_true", help="replace a model.npz already in --out")
+    parser.add_argument(
+        "--resume",
+        metavar="MODEL",
+        help="go on from a checkpoint of train (its network, parameters and optimizer state)",
     )
     parser.add_argument("--no-plots", action="store_true", help="skip the PNGs")
     add_early_stopping_arguments(parser)
@@ -254,9 +293,25 @@ def _early_stopping_settings(args: argparse.Namespace, log_every: int) -> dict[s
     }
 
 
-def _load(path: str, layout: str | None) -> tuple[np.ndarray, np.ndarray]:
+def add_data_file_arguments(parser: argparse.ArgumentParser) -> None:
+    """--layout, --x-key, --y-key: how to read a data file (train and predict)."""
+    parser.add_argument(
+        "--layout",
+        choices=datasets.LAYOUTS,
+        help="how the files are laid out (default: features-first for .npz, examples-first "
+        "for .mat and .csv)",
+    )
+    parser.add_argument(
+        "--x-key", metavar="NAME", help="name of the features array in a .npz or .mat file"
+    )
+    parser.add_argument(
+        "--y-key", metavar="NAME", help="name of the labels array in a .npz or .mat file"
+    )
+
+
+def _load(path: str, args: argparse.Namespace, **options: Any) -> datasets.Dataset:
     try:
-        return datasets.load_file(path, layout)  # type: ignore[arg-type]
+        return datasets.load_file(path, args.layout, x_key=args.x_key, y_key=args.y_key, **options)
     except datasets.DataError as error:
         raise UsageError(str(error)) from None
 
@@ -266,10 +321,17 @@ def _training_data(args: argparse.Namespace) -> tuple[str, np.ndarray, np.ndarra
     if args.dataset is not None:
         data = datasets.load(args.dataset)
         return f"the {data.name!r} dataset", data.train_X, data.train_Y, (data.test_X, data.test_Y)
-    X, Y = _load(args.data, args.layout)
-    test = None
+    data = _load(args.data, args)
+    X, Y = data.train_X, data.train_Y
+    test = None if data.test_X is None else (data.test_X, data.test_Y)
+    if test is not None and args.test_data is not None:
+        raise UsageError(
+            f"{args.data} has its own test split; leave out --test-data (or save the training "
+            "arrays alone)"
+        )
     if args.test_data is not None:
-        test = _load(args.test_data, args.layout)
+        test_data = _load(args.test_data, args)
+        test = (test_data.train_X, test_data.train_Y)
         if test[0].shape[0] != X.shape[0]:
             raise UsageError(
                 f"{args.test_data}: {test[0].shape[0]} features per example, but {args.data} "
@@ -291,23 +353,35 @@ def _penalty_strength(args: argparse.Namespace) -> Any:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    if args.dataset is not None and (args.test_data or args.layout):
-        raise UsageError("--test-data and --layout go with --data, not --dataset")
+    file_options = args.test_data or args.layout or args.x_key or args.y_key
+    if args.dataset is not None and file_options:
+        raise UsageError("--test-data, --layout, --x-key and --y-key go with --data, not --dataset")
     lambd = _penalty_strength(args)
     source, X, Y, test = _training_data(args)
     if args.batch_size is not None and args.batch_size > X.shape[1]:
         raise UsageError(f"--batch-size {args.batch_size} is more than the {X.shape[1]} examples")
-    out = Path(args.out)
-    _make_folder(out)
+    resumed = _checkpoint(args.resume) if args.resume else None
+    out = _run_folder(args.out, args.force)
 
     layer_dims = [X.shape[0], *args.layers, 1]
-    model = MLP(layer_dims, seed=args.seed, keep_prob=args.keep_prob)
+    hidden = args.hidden
+    args.optimizer = args.optimizer or "sgd"
+    if resumed is not None:
+        layer_dims, hidden = _resumed_network(resumed, args, X.shape[0])
+    model = MLP(layer_dims, hidden=hidden, seed=args.seed, keep_prob=args.keep_prob)
     optimizer_class, default_lr = OPTIMIZERS[args.optimizer]
     lr = default_lr if args.lr is None else args.lr
     optimizer = optimizer_class(model.parameters(), lr=lr)
+    done_before = 0
+    if resumed is not None:
+        _restore(resumed, model, optimizer)
+        done_before = int(resumed.metadata.get("iterations_done", 0))
+        print(f"Resuming from {resumed.path} after {done_before} iterations")
+    if not layer_dims[1:-1]:
+        print("No hidden layer: logistic regression")
     print(
         f"Training {layer_dims} on {source}: {X.shape[1]} examples, {X.shape[0]} features; "
-        f"{args.optimizer} lr {lr:g}, penalty {args.penalty}"
+        f"{hidden} hidden units, {args.optimizer} lr {lr:g}, penalty {args.penalty}"
         + (f" λ {lambd}" if args.penalty != "none" else "")
         + (f", keep_prob {args.keep_prob:g}" if args.keep_prob < 1 else "")
         + f", {args.iterations} iterations",
@@ -315,23 +389,30 @@ def run_train(args: argparse.Namespace) -> int:
     )
     log_every = max(1, args.iterations // 200)
     validation = _early_stopping_settings(args, log_every)
+    test_curve = _TestCost(model, test, args.iterations)
     try:
-        history = fit(
-            model,
-            X,
-            Y,
-            penalty=args.penalty,
-            lambd=lambd,
-            optimizer=optimizer,
-            iterations=args.iterations,
-            batch_size=args.batch_size,
-            seed=args.seed,
-            log_every=log_every,
-            **validation,
-        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DivergenceWarning)
+            history = fit(
+                model,
+                X,
+                Y,
+                penalty=args.penalty,
+                lambd=lambd,
+                optimizer=optimizer,
+                iterations=args.iterations,
+                batch_size=args.batch_size,
+                seed=args.seed,
+                log_every=log_every,
+                callback=lambda i, cost: test_curve.record(i),
+                interruptible=True,
+                **validation,
+            )
     except FloatingPointError as error:  # the cost became NaN or inf
         print(f"{_program_name()} train: error: {error}", file=sys.stderr)
         return 1
+    for warning in caught:
+        print(f"{_program_name()} train: warning: {warning.message}", file=sys.stderr)
     print(f"trained in {history.wall_time:.1f} s", file=sys.stderr)
     if history.val_costs:
         _report_validation(history)
@@ -340,12 +421,114 @@ def run_train(args: argparse.Namespace) -> int:
     results = _evaluate(model, X, Y, test, history.costs[final])
 
     settings = {k: v for k, v in vars(args).items() if k not in ("command", "run", "no_plots")}
-    metadata = {**settings, "layer_dims": layer_dims, "lr": lr, "lambd": lambd, **results}
+    metadata = {
+        **settings,
+        "layer_dims": layer_dims,
+        "hidden": hidden,
+        "lr": lr,
+        "lambd": lambd,
+        "iterations_done": done_before + history.steps,
+        **results,
+    }
     checkpoint = save(out / "model.npz", model, optimizer, metadata=metadata)
+    if history.interrupted:
+        print(
+            f"Interrupted (Ctrl-C) after {history.steps} of {args.iterations} iterations; the "
+            f"model trained so far is saved in {checkpoint} (go on with --resume {checkpoint})",
+            file=sys.stderr,
+        )
+        return 130
     print(f"checkpoint     {checkpoint}")
     if not args.no_plots:
-        _train_plots(model, X, Y, history, results, out, source)
+        settings_text = _settings_text(args, hidden, lr, lambd)
+        _train_plots(model, X, Y, history, test_curve, results, out, source, settings_text)
     return 0
+
+
+def _settings_text(args: argparse.Namespace, hidden: str, lr: float, lambd: Any) -> str:
+    """The run's settings in one line, for plot titles."""
+    text = f"{args.optimizer} lr {lr:g}, {hidden}, penalty {args.penalty}"
+    if args.penalty != "none":
+        text += f" λ {lambd}"
+    if args.keep_prob < 1:
+        text += f", keep_prob {args.keep_prob:g}"
+    return text + (f", batch {args.batch_size}" if args.batch_size else "")
+
+
+class _TestCost:
+    """The test set's cost (cross-entropy, no penalty, no dropout) at fit's logged iterations."""
+
+    def __init__(self, model: MLP, test: Any, iterations: int):
+        self.model, self.test = model, test
+        self.iterations: list[int] = []
+        self.costs: list[float] = []
+
+    def record(self, iteration: int) -> None:
+        if self.test is None:
+            return
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with no_grad():
+                cost = binary_cross_entropy_with_logits(self.model(self.test[0]), self.test[1])
+        finally:
+            self.model.train(was_training)
+        self.iterations.append(iteration + 1)  # after the update of ``iteration``
+        self.costs.append(cost.item())
+
+
+def _checkpoint(path: str) -> Checkpoint:
+    try:
+        return load(path)
+    except (CheckpointError, FileNotFoundError, IsADirectoryError) as error:
+        raise UsageError(f"{path}: not a checkpoint of train ({error})") from None
+
+
+def _restore(checkpoint: Checkpoint, model: MLP, optimizer: Any) -> None:
+    try:
+        checkpoint.restore(model, optimizer)
+    except CheckpointError as error:
+        raise UsageError(str(error)) from None
+
+
+def _resumed_network(
+    checkpoint: Checkpoint, args: argparse.Namespace, n_features: int
+) -> tuple[list[int], str]:
+    """The layer sizes and hidden activation saved in a checkpoint of train, checked."""
+    meta = checkpoint.metadata
+    if "layer_dims" not in meta:
+        raise UsageError(f"{checkpoint.path}: not a checkpoint of train (no layer_dims)")
+    layer_dims, hidden = list(meta["layer_dims"]), str(meta.get("hidden", "relu"))
+    if layer_dims[0] != n_features:
+        raise UsageError(
+            f"--resume {checkpoint.path}: the model takes {layer_dims[0]} features, but the "
+            f"data has {n_features}"
+        )
+    saved_optimizer = meta.get("optimizer", "sgd")
+    if args.optimizer != saved_optimizer:
+        raise UsageError(
+            f"--resume {checkpoint.path}: trained with --optimizer {saved_optimizer}, not "
+            f"{args.optimizer}; its optimizer state only fits {saved_optimizer}"
+        )
+    return layer_dims, hidden
+
+
+def _run_folder(out: str | None, force: bool) -> Path:
+    """--out, checked (an existing model.npz needs --force), or the next free run-N."""
+    if out is None:
+        n = 1
+        while (Path(RUNS_FOLDER) / f"run-{n}").exists():
+            n += 1
+        folder = Path(RUNS_FOLDER) / f"run-{n}"
+    else:
+        folder = Path(out)
+    _make_folder(folder)
+    if (folder / "model.npz").exists() and not force:
+        raise UsageError(
+            f"--out {folder}: it already holds a model.npz; pass --force to replace it, or "
+            "choose another folder"
+        )
+    return folder
 
 
 def _report_validation(history: Any) -> None:
@@ -387,26 +570,104 @@ def _make_folder(out: Path) -> None:
 
 
 def _train_plots(
-    model: MLP, X: np.ndarray, Y: np.ndarray, history: Any, results: dict, out: Path, source: str
+    model: MLP,
+    X: np.ndarray,
+    Y: np.ndarray,
+    history: Any,
+    test_curve: _TestCost,
+    results: dict,
+    out: Path,
+    source: str,
+    settings: str,
 ) -> None:
     if not plots.available():
         print(f"For the plots, install matplotlib: {plots.INSTALL_HINT}")
         return
-    curve = {"training": (history.iterations, history.costs)}
-    written = [
-        plots.cost_curves(out / "cost.png", curve, title=f"Cost during training on {source}")
-    ]
-    if X.shape[0] == 2:  # a boundary in the plane: only for two features
+    curves = {"training cost": (history.iterations, history.costs)}
+    if test_curve.costs:
+        curves["test cost (no penalty, no dropout)"] = (test_curve.iterations, test_curve.costs)
+    title = f"Cost during training on {source}\n{settings}"
+    written = [plots.cost_curves(out / "cost.png", curves, title=title)]
+    if X.shape[0] != 2:
+        print(
+            f"(no decision_boundary.png: it is drawn in the plane, for 2 features; the data has "
+            f"{X.shape[0]})"
+        )
+    else:
         scores = f"train {results['train_accuracy']:.1%}"
         if "test_accuracy" in results:
             scores += f", test {results['test_accuracy']:.1%}"
         panel = plots.Panel(scores, model)
         path = out / "decision_boundary.png"
-        title = f"Decision boundary, {source}"
+        title = f"Decision boundary, {source}\n{settings}"
         written.append(plots.decision_boundaries(path, [panel], X, Y, title=title))
     weights = {"all weight matrices": demo.weights_of(model)}
     written.append(plots.weight_histograms(out / "weights.png", weights, demo.ZERO_THRESHOLD))
     print("plots          " + "\n               ".join(written))
+
+
+# --- predict ----------------------------------------------------------------------------------
+
+PREDICT_EPILOG = """The data file is read as train reads it (the same formats, --layout, --x-key and
+--y-key); labels are optional. A file with a test split (train_X ... test_Y, or X, y, Xval,
+yval) is predicted on its test split, as train reports it, unless --split train.
+
+examples:
+  %(prog)s --model tinygrad_reg_runs/run-1/model.npz --data football.npz
+  %(prog)s --model model.npz --data new_points.csv --output predictions.csv
+"""
+
+
+def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, metavar="MODEL", help="a model.npz of train")
+    parser.add_argument("--data", required=True, metavar="FILE", help="a .npz, .mat or .csv file")
+    add_data_file_arguments(parser)
+    parser.add_argument(
+        "--split",
+        choices=("train", "test"),
+        help="which split of a file that has both (default test)",
+    )
+    parser.add_argument(
+        "--output",
+        metavar="FILE",
+        help="write the predictions there (one per line, under a header), not to the screen",
+    )
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    checkpoint = _checkpoint(args.model)
+    if "layer_dims" not in checkpoint.metadata:
+        raise UsageError(f"{args.model}: not a checkpoint of train (no layer_dims)")
+    layer_dims = list(checkpoint.metadata["layer_dims"])
+    model = MLP(layer_dims, hidden=str(checkpoint.metadata.get("hidden", "relu")))
+    _restore(checkpoint, model, None)
+    data = _load(args.data, args, n_features=layer_dims[0])
+    has_test = data.test_X is not None
+    if args.split == "test" and not has_test:
+        raise UsageError(f"--split test: {args.data} has no test split")
+    use_test = has_test and args.split != "train"
+    X, Y = (data.test_X, data.test_Y) if use_test else (data.train_X, data.train_Y)
+    where = f"the test split of {args.data}" if use_test else args.data
+    if X.shape[0] != layer_dims[0]:
+        hint = ""
+        if X.shape[1] == layer_dims[0] and args.layout is None:
+            hint = "; its arrays may be laid out the other way: try --layout"
+        raise UsageError(
+            f"{args.data}: {X.shape[0]} features per example, but the model takes "
+            f"{layer_dims[0]}{hint}"
+        )
+    predictions = predict(model, X).reshape(-1)
+    lines = [str(int(p)) for p in predictions]
+    if args.output is None:
+        print("\n".join(lines))
+    else:
+        Path(args.output).write_text("prediction\n" + "\n".join(lines) + "\n")
+        print(f"predictions    {args.output}", file=sys.stderr)
+    summary = f"{len(lines)} predictions for {where}"
+    if Y is not None:
+        summary += f": accuracy {accuracy(model, X, Y):.1%}"
+    print(summary, file=sys.stderr)
+    return 0
 
 
 # --- check ------------------------------------------------------------------------------------
@@ -482,6 +743,15 @@ COMMANDS = [
         run_train,
     ),
     Command(
+        "predict",
+        "predict with a model saved by train, and score it when the data has labels",
+        "Load a checkpoint of train and print (or write) its 0/1 prediction for each example "
+        "of a data file;\nwith labels in the file, also its accuracy.",
+        PREDICT_EPILOG,
+        add_predict_arguments,
+        run_predict,
+    ),
+    Command(
         "check",
         "verify autodiff against hand-written backprop and finite differences",
         _plain(selfcheck.__doc__),
@@ -512,6 +782,7 @@ COMMANDS = [
 MAIN_EPILOG = """examples:
   %(prog)s                 the demo (same as: %(prog)s demo)
   %(prog)s train --data points.csv --penalty l2
+  %(prog)s predict --model tinygrad_reg_runs/run-1/model.npz --data points.csv
   %(prog)s check
   %(prog)s bench --sizes S
   %(prog)s sweep --penalty l2

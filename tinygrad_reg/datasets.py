@@ -13,7 +13,8 @@ generator, so the same seed always gives the same numbers, on any machine.
 - ``moons``: two interleaving half circles.
 - ``circles``: a small ring inside a large one.
 
-``load_file`` reads your own .npz or .csv file, checks it and returns it in the course layout.
+``load_file`` reads your own .npz, .mat or .csv file, checks it and returns it in the course
+layout, with the file's test split when it has one.
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from __future__ import annotations
 import csv
 import math
 import os
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
+
+from .npzfile import NpzError, NpzReader, fspath
 
 __all__ = [
     "DEFAULT",
@@ -51,12 +53,18 @@ class DataError(ValueError):
 
 
 class Dataset(NamedTuple):
-    """A train/test split in the course layout: X (2, m), Y (1, m) of 0.0/1.0, float64."""
+    """A train/test split in the course layout: X (n_features, m), Y (1, m) of 0.0/1.0, float64.
+
+    The built-in datasets always have both splits. ``load_file`` returns one too: ``test_X`` and
+    ``test_Y`` are None when the file holds no test split, and ``train_Y`` is None when it holds
+    no labels (only with ``labels_optional=True``). ``name`` is the dataset's name or the file's
+    path.
+    """
 
     train_X: np.ndarray
-    train_Y: np.ndarray
-    test_X: np.ndarray
-    test_Y: np.ndarray
+    train_Y: Any
+    test_X: Any
+    test_Y: Any
     name: str
 
 
@@ -200,34 +208,62 @@ def load(name: str = DEFAULT, seed: int = 0) -> Dataset:
 
 # --- your own data -----------------------------------------------------------------------------
 
+# The array names of a training split, and of the test split saved beside it, in the order they
+# are looked for. The course keeps its data in the second and third forms.
+_KNOWN_KEYS: list[tuple[tuple[str, str], tuple[str, str] | None]] = [
+    (("X", "Y"), None),
+    (("train_X", "train_Y"), ("test_X", "test_Y")),  # the course notebook's .npz
+    (("X", "y"), ("Xval", "yval")),  # the course's data.mat (one row per example)
+]
+SUFFIXES = (".npz", ".mat", ".csv")
+MAT_INSTALL_HINT = "pip install 'tinygrad_reg[mat]' (or pip install scipy)"
+
 
 def load_file(
-    path: str | os.PathLike[str], layout: Layout | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Read a dataset from a .npz or .csv file, check it, and return ``(X, Y)`` in the course
-    layout: float64 copies, X of shape (n_features, m), Y of shape (1, m) holding 0.0 and 1.0.
+    path: str | os.PathLike[str],
+    layout: Layout | None = None,
+    *,
+    x_key: str | None = None,
+    y_key: str | None = None,
+    n_features: int | None = None,
+) -> Dataset:
+    """Read a dataset from a .npz, .mat or .csv file, check it, and return it as a ``Dataset``
+    in the course layout: float64 copies, X of shape (n_features, m), Y of shape (1, m) holding
+    0.0 and 1.0. ``test_X, test_Y`` hold the file's test split, or are None when it has none.
 
-    - ``.npz``, written with ``np.savez(path, X=X, Y=Y)``: arrays named ``X`` and ``Y``. It is
-      opened with ``allow_pickle=False``, so a file holding Python objects is refused, not run.
+    - ``.npz`` (``np.savez``): the arrays ``X`` and ``Y``; or the course notebook's
+      ``train_X, train_Y, test_X, test_Y`` (found by themselves: the test arrays become the
+      test split); or any two arrays named by ``x_key`` and ``y_key``. Opened with
+      ``allow_pickle=False``, so a file holding Python objects is refused, not run.
+    - ``.mat`` (MATLAB, as the course's ``data.mat``): ``X, y`` and, when present, the test
+      split ``Xval, yval`` (or arrays named by ``x_key`` and ``y_key``). Needs scipy, the
+      optional extra ``tinygrad_reg[mat]``.
     - ``.csv``: numbers separated by commas; a first row without any number is a header.
 
     ``layout`` says how the file is laid out:
 
     - ``"features-first"`` (the course's): X is (n_features, m), Y is (1, m) or (m,). In a CSV
       file: one row per feature, and the last row holds the labels.
-    - ``"examples-first"`` (most other tools'): X is (m, n_features), Y is (m,) or (m, 1). In a
-      CSV file: one row per example, and the last column holds its label.
-    - ``None`` (the default): .npz files are features-first, .csv files examples-first.
+    - ``"examples-first"`` (most other tools' and MATLAB's): X is (m, n_features), Y is (m,) or
+      (m, 1). In a CSV file: one row per example, and the last column holds its label.
+    - ``None`` (the default): .npz files are features-first, .mat and .csv files
+      examples-first. When the arrays only fit the other layout, the error says so.
+
+    ``n_features`` (the number of features a model expects) allows a file without labels, for
+    predictions: ``train_Y`` is then None when an .npz or .mat file has no label array, or a
+    CSV file has exactly ``n_features`` columns (rows, for features-first).
 
     Raises ``DataError`` (a ``ValueError``) naming the file and the row and column, array index
     or shape at fault: missing or empty file, unreadable archive, pickled objects, missing
     arrays, wrong or mismatched shapes, cells that are not numbers, NaN or infinity, labels
     other than 0 and 1. The file itself is only read, never changed.
     """
-    path = Path(path)
+    path = Path(fspath(path, "load_file"))
     suffix = path.suffix.lower()
-    if suffix not in (".npz", ".csv"):
-        raise DataError(f"{path}: expected a .npz or .csv file, not {suffix or 'no extension'!r}")
+    if suffix not in SUFFIXES:
+        raise DataError(
+            f"{path}: expected a .npz, .mat or .csv file, not {suffix or 'no extension'!r}"
+        )
     if layout is None:
         layout = "features-first" if suffix == ".npz" else "examples-first"
     if layout not in LAYOUTS:
@@ -235,97 +271,152 @@ def load_file(
             f"{path}: layout must be one of {', '.join(LAYOUTS)} (or None: the usual "
             f"layout of a {suffix} file); got {layout!r}"
         )
+    if suffix == ".csv" and (x_key or y_key):
+        raise DataError(f"{path}: x_key and y_key name arrays in .npz and .mat files, not CSV")
     if not path.exists():
         raise DataError(f"{path}: no such file")
     if not path.is_file():
         raise DataError(f"{path}: not a file")
     if path.stat().st_size == 0:
         raise DataError(f"{path}: the file is empty")
-    if suffix == ".npz":
-        return _read_npz(path, layout)
-    return _read_csv(path, layout)
+    if suffix == ".csv":
+        X, Y = _read_csv(path, layout, n_features)
+        return Dataset(X, Y, None, None, str(path))
 
+    def choose(names: list[str]) -> list[str]:
+        return _choose_keys(path, names, x_key, y_key, labels_optional=n_features is not None)
 
-_ZIP_SIGNATURE = b"PK"  # every .npz file is a zip archive
-_NPY_SIGNATURE = b"\x93NUMPY"
-_PICKLE_SIGNATURE = b"\x80"  # pickle protocols 2 and later
-
-
-def _read_npz(path: Path, layout: str) -> tuple[np.ndarray, np.ndarray]:
-    with open(path, "rb") as file:
-        head = file.read(len(_NPY_SIGNATURE))
-    if head.startswith(_NPY_SIGNATURE):
+    arrays = _read_npz(path, choose) if suffix == ".npz" else _read_mat(path, choose)
+    keys = list(arrays)  # train X, [train Y], [test X, test Y], as chosen
+    x_name = keys[0]
+    y_name = keys[1] if len(keys) in (2, 4) else None
+    X, Y = _course_layout(path, arrays[x_name], arrays.get(y_name), layout, (x_name, y_name))
+    if len(keys) < 4:
+        return Dataset(X, Y, None, None, str(path))
+    test_X, test_Y = _course_layout(
+        path, arrays[keys[2]], arrays[keys[3]], layout, (keys[2], keys[3])
+    )
+    if test_X.shape[0] != X.shape[0]:
         raise DataError(
-            f"{path}: holds a single .npy array; expected an .npz archive with arrays X and Y "
-            "(np.savez(path, X=X, Y=Y))"
+            f"{path}: {keys[2]} has {test_X.shape[0]} features per example but {x_name} has "
+            f"{X.shape[0]}; expected the same features in both splits"
         )
-    if not head.startswith(_ZIP_SIGNATURE):
-        what = "a Python pickle" if head.startswith(_PICKLE_SIGNATURE) else "not a zip archive"
-        raise DataError(f"{path}: not an .npz archive ({what}); refusing to read it")
+    return Dataset(X, Y, test_X, test_Y, str(path))
+
+
+def _choose_keys(
+    path: Path, names: list[str], x_key: str | None, y_key: str | None, labels_optional: bool
+) -> list[str]:
+    """The arrays to read: train X, train Y (left out when absent and optional), then the test
+    split's X and Y when the file has one."""
+    found = ", ".join(repr(name) for name in names) or "none"
+    if x_key or y_key:
+        train, test = (x_key or "X", y_key or "Y"), None
+    else:
+        complete = [(train, test) for train, test in _KNOWN_KEYS if set(train) <= set(names)]
+        features_only = [(train, test) for train, test in _KNOWN_KEYS if train[0] in names]
+        train, test = (complete or features_only or _KNOWN_KEYS)[0]
+    if train[0] not in names or (train[1] not in names and not labels_optional):
+        missing = train[0] if train[0] not in names else train[1]
+        raise DataError(
+            f"{path}: no array named {missing!r} (arrays found: {found}); name the arrays with "
+            "x_key and y_key (train --x-key, --y-key), or save with np.savez(path, X=X, Y=Y)"
+        )
+    keys = [key for key in train if key in names]
+    if test is not None and all(key in names for key in test):
+        keys += list(test)
+    return keys
+
+
+def _read_npz(path: Path, choose: Callable[[list[str]], list[str]]) -> dict[str, np.ndarray]:
     try:
-        archive = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
-        raise DataError(f"{path}: not a readable .npz archive ({error})") from None
+        archive = NpzReader(path)  # each array's header is checked before its data is read
+    except NpzError as error:
+        raise DataError(f"{path}: {error}") from None
     with archive:
         arrays = {}
-        for key in ("X", "Y"):
-            if key not in archive.files:
-                found = ", ".join(repr(k) for k in archive.files) or "none"
-                raise DataError(
-                    f"{path}: no array named {key!r} (arrays found: {found}); "
-                    "save with np.savez(path, X=X, Y=Y)"
-                )
+        for key in choose(list(archive.files)):
             try:
                 arrays[key] = archive[key]
-            except ValueError as error:
-                if "allow_pickle" not in str(error):
-                    raise DataError(f"{path}: array {key!r} is unreadable ({error})") from None
-                raise DataError(
-                    f"{path}: array {key!r} holds Python objects (dtype=object); only numeric "
-                    "arrays are accepted, and pickled objects are never loaded"
-                ) from None
-            except (OSError, EOFError, zipfile.BadZipFile) as error:
-                raise DataError(f"{path}: array {key!r} is unreadable ({error})") from None
-    return _course_layout(path, arrays["X"], arrays["Y"], layout)
+            except NpzError as error:
+                raise DataError(f"{path}: array {key!r} {error}") from None
+    return arrays
+
+
+def _read_mat(path: Path, choose: Callable[[list[str]], list[str]]) -> dict[str, np.ndarray]:
+    """A MATLAB file's arrays, through scipy (an optional dependency: only imported here)."""
+    try:
+        from scipy.io import loadmat
+    except ImportError:
+        raise DataError(f"{path}: reading .mat files needs scipy: {MAT_INSTALL_HINT}") from None
+    try:
+        contents = loadmat(path)
+    except (ValueError, TypeError, OSError, NotImplementedError) as error:
+        raise DataError(f"{path}: not a readable .mat file ({error})") from None
+    names = [name for name in contents if not name.startswith("__")]  # skip the file's header
+    return {key: contents[key] for key in choose(names)}
 
 
 def _course_layout(
-    path: Path, X: np.ndarray, Y: np.ndarray, layout: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """Check the arrays as stored in the file (so messages use the file's own indices), then
-    return float64 copies in the course layout."""
-    for key, array in (("X", X), ("Y", Y)):
+    path: Path,
+    X: np.ndarray,
+    Y: np.ndarray | None,
+    layout: str,
+    names: tuple[str, str | None] = ("X", "Y"),
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Check the arrays as stored in the file (so messages use the file's own names and
+    indices), then return float64 copies in the course layout. Y may be None (no labels)."""
+    x_name, y_name = names
+    arrays = [(x_name, X)] if Y is None else [(x_name, X), (y_name, Y)]
+    for key, array in arrays:
         if array.dtype.kind not in "biuf":  # bool, signed or unsigned int, float
             raise DataError(f"{path}: {key} has dtype {array.dtype}; expected numbers")
     expected_x = "(n_features, m)" if layout == "features-first" else "(m, n_features)"
     if X.ndim != 2:
         raise DataError(
-            f"{path}: X has shape {X.shape}; expected 2-D {expected_x} for layout {layout}"
+            f"{path}: {x_name} has shape {X.shape}; expected 2-D {expected_x} for layout {layout}"
         )
     m = X.shape[1] if layout == "features-first" else X.shape[0]
-    label_shapes = [(1, m), (m,)] if layout == "features-first" else [(m,), (m, 1)]
-    if Y.shape not in label_shapes:
+    if Y is not None and Y.shape not in _label_shapes(layout, m):
+        other = LAYOUTS[1 - LAYOUTS.index(layout)]
+        other_m = X.shape[0] if layout == "features-first" else X.shape[1]
+        hint = ""
+        if Y.shape in _label_shapes(other, other_m):
+            hint = (
+                f". The arrays fit layout {other} ({other_m} examples): pass "
+                f"layout='{other}' (train --layout {other})"
+            )
+        shapes = _label_shapes(layout, m)
         raise DataError(
-            f"{path}: X has shape {X.shape}, that is m = {m} examples in layout {layout}, "
-            f"but Y has shape {Y.shape}; expected Y of shape {label_shapes[0]} or {label_shapes[1]}"
+            f"{path}: {x_name} has shape {X.shape}, that is m = {m} examples in layout {layout}, "
+            f"but {y_name} has shape {Y.shape}; expected {y_name} of shape {shapes[0]} or "
+            f"{shapes[1]}{hint}"
         )
     if m == 0 or X.size == 0:
-        raise DataError(f"{path}: X has shape {X.shape}; there are no examples or no features")
-    for key, array in (("X", X), ("Y", Y)):
+        raise DataError(
+            f"{path}: {x_name} has shape {X.shape}; there are no examples or no features"
+        )
+    for key, array in arrays:
         bad = np.argwhere(~np.isfinite(array))
         if len(bad):
             index = tuple(int(i) for i in bad[0])
             raise DataError(
                 f"{path}: {key}{list(index)} is {array[index]}; every value must be a finite number"
             )
-    bad = np.argwhere((Y != 0) & (Y != 1))
-    if len(bad):
-        index = tuple(int(i) for i in bad[0])
-        raise DataError(f"{path}: Y{list(index)} is {Y[index]}; labels must be 0 or 1")
     X = np.array(X, dtype=np.float64)
     if layout == "examples-first":
         X = np.ascontiguousarray(X.T)
+    if Y is None:
+        return X, None
+    bad = np.argwhere((Y != 0) & (Y != 1))
+    if len(bad):
+        index = tuple(int(i) for i in bad[0])
+        raise DataError(f"{path}: {y_name}{list(index)} is {Y[index]}; labels must be 0 or 1")
     return X, np.array(Y, dtype=np.float64).reshape(1, m)
+
+
+def _label_shapes(layout: str, m: int) -> list[tuple[int, ...]]:
+    return [(1, m), (m,)] if layout == "features-first" else [(m,), (m, 1)]
 
 
 def _is_number(cell: str) -> bool:
@@ -336,7 +427,9 @@ def _is_number(cell: str) -> bool:
     return True
 
 
-def _read_csv(path: Path, layout: str) -> tuple[np.ndarray, np.ndarray]:
+def _read_csv(
+    path: Path, layout: str, n_features: int | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
     try:
         text = path.read_text(encoding="utf-8-sig")  # -sig: skip the mark some editors add
     except UnicodeDecodeError as error:
@@ -379,6 +472,9 @@ def _read_csv(path: Path, layout: str) -> tuple[np.ndarray, np.ndarray]:
             if not math.isfinite(values[r, c]):
                 raise DataError(f"{where}: {cell.strip()!r} is not a finite number")
 
+    features = width if layout == "examples-first" else len(rows)
+    if features == n_features:  # no label column (row): features only, for predictions
+        return np.ascontiguousarray(values.T if layout == "examples-first" else values), None
     if layout == "examples-first":
         if width < 2:
             raise DataError(

@@ -15,8 +15,11 @@ of 0/1 labels.
 from __future__ import annotations
 
 import math
+import signal
 import sys
+import threading
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -32,6 +35,15 @@ from .tensor import Tensor
 
 #: The course's learning rate for plain gradient descent, used when no optimizer is given.
 DEFAULT_LR = 0.3
+#: Seconds between progress lines when stderr is not a terminal (a log file, a pipe).
+LOG_INTERVAL = 10.0
+#: Iterations in a row with the cost above its start after which ``fit`` warns: diverging.
+RISING_ITERATIONS = 50
+
+
+class DivergenceWarning(UserWarning):
+    """The cost kept rising during ``fit``: the learning rate is probably too large."""
+
 
 LOSSES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
     # Stable: log-sum-exp form, finite for any logits. The default.
@@ -62,6 +74,7 @@ class History:
     steps: int = 0
     wall_time: float = 0.0
     stopped_early: bool = False
+    interrupted: bool = False
     accuracies: list[float] = field(default_factory=list)
     val_costs: list[float] = field(default_factory=list)
     val_accuracies: list[float] = field(default_factory=list)
@@ -88,7 +101,8 @@ def fit(
     seed: int = 0,
     log_every: int = 1000,
     callback: Callable[[int, float], Any] | None = None,
-    progress: bool = True,
+    progress: bool | float = True,
+    interruptible: bool = False,
     validation: tuple[Any, Any] | None = None,
     validation_split: float | None = None,
     early_stopping: int | None = None,
@@ -112,8 +126,18 @@ def fit(
     - ``log_every``: the cost is recorded at iterations 0, log_every, 2·log_every, ... and at
       the last one; ``callback(iteration, cost)`` is called at each of them and stops the
       training by returning a true value (``History.stopped_early`` then says so).
-    - ``progress``: a single updating line (iteration, cost, iterations/s) on stderr, shown only
-      when stderr is a terminal; ``progress=False`` turns it off.
+    - ``progress``: iteration, cost and iterations/s on stderr. ``True``: on a terminal one line
+      updated in place; otherwise (output going to a log) a new line every
+      ``LOG_INTERVAL`` seconds and one at the end. A number: a new line every that many
+      seconds. ``False``: nothing.
+
+    ``interruptible=True``: Ctrl-C (SIGINT) ends the training after the step in progress, so
+    the model holds the last completed update; ``History.interrupted`` says so (a second Ctrl-C
+    stops at once, as usual). Only in the main thread, where Python receives signals.
+
+    Training should bring the cost down: when it rises above its starting value and stays there
+    for ``RISING_ITERATIONS`` iterations in a row, ``fit`` warns once (``DivergenceWarning``)
+    that the learning rate is probably too large.
 
     - ``validation=(X_val, Y_val)`` or ``validation_split=f`` (a random fraction f of X's
       examples, drawn with ``seed``, is held out and not trained on): the validation cost and
@@ -165,10 +189,12 @@ def fit(
         )
 
     batches = _batches(X, Y, batch_size, np.random.RandomState(seed))
-    display = _Progress(iterations, sys.stderr) if progress and _is_terminal(sys.stderr) else None
+    display = _progress_display(progress, iterations, sys.stderr)
+    rising = _RisingCost()
     history = History()
     was_training = model.training
     model.train()
+    interrupt = _Interrupt(interruptible)
     start = time.perf_counter()
     try:
         for i in range(iterations):
@@ -197,6 +223,7 @@ def fit(
             if max_norm is not None:
                 constraints.apply_max_norm(model, max_norm)
             history.steps = i + 1
+            rising.see(i, value)
             if display is not None:
                 display.show(i + 1, value)
             if logged:
@@ -205,9 +232,16 @@ def fit(
                 if callback is not None and callback(i, value):
                     history.stopped_early = True
                     break
+            if interrupt.received:  # Ctrl-C: stop after a complete step, its cost recorded
+                if history.iterations[-1:] != [i]:
+                    history.iterations.append(i)
+                    history.costs.append(value)
+                history.interrupted = True
+                break
         if monitor is not None:
             monitor.finish(history)
     finally:
+        interrupt.restore()
         history.wall_time = time.perf_counter() - start
         if display is not None:
             display.close()
@@ -330,6 +364,50 @@ def _batches(X: Tensor, Y: Tensor, batch_size: int | None, rng: np.random.Random
             yield Tensor(X.data[:, columns]), Tensor(Y.data[:, columns])
 
 
+class _RisingCost:
+    """Warns once when the cost stays above its first value for ``RISING_ITERATIONS`` iterations
+    in a row: training made the model worse than its random start, and kept it there."""
+
+    def __init__(self) -> None:
+        self.first, self.streak, self.warned = math.nan, 0, False
+
+    def see(self, iteration: int, cost: float) -> None:
+        if iteration == 0:
+            self.first = cost
+        self.streak = self.streak + 1 if cost > self.first else 0
+        if self.streak >= RISING_ITERATIONS and not self.warned:
+            self.warned = True
+            warnings.warn(
+                f"fit: the cost rose from {self.first:.4g} at the start to {cost:.4g} at "
+                f"iteration {iteration}, and stayed above its start for {self.streak} "
+                "iterations in a row; the learning rate is probably too large (try one 3 to "
+                "10 times smaller).",
+                DivergenceWarning,
+                stacklevel=3,
+            )
+
+
+class _Interrupt:
+    """While installed, Ctrl-C (SIGINT) only sets ``received``; the handler then puts the
+    previous one back, so a second Ctrl-C interrupts at once."""
+
+    def __init__(self, install: bool):
+        self.received = False
+        self.previous: Any = None
+        if install and threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.received = True
+        self.restore()
+        print("\nCtrl-C: stopping after this step", file=sys.stderr, flush=True)
+
+    def restore(self) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+            self.previous = None
+
+
 # --- progress line ----------------------------------------------------------------------------
 
 
@@ -338,14 +416,26 @@ def _is_terminal(stream: TextIO) -> bool:
     return bool(isatty and isatty())
 
 
+def _progress_display(progress: bool | float, total: int, stream: TextIO) -> _Progress | None:
+    if progress is False:
+        return None
+    if progress is True:
+        if _is_terminal(stream):
+            return _Progress(total, stream, interval=0.1, in_place=True)
+        return _Progress(total, stream, interval=LOG_INTERVAL, in_place=False)
+    if not (isinstance(progress, (int, float)) and progress >= 0):
+        raise ValueError(f"fit: progress = {progress!r}; expected True, False or seconds >= 0.")
+    return _Progress(total, stream, interval=float(progress), in_place=False)
+
+
 class _Progress:
-    """One line on ``stream``, rewritten in place with a carriage return, at most 10 times a
-    second (writing to a terminal on every iteration would cost more than the iteration)."""
+    """Progress on ``stream``: on a terminal one line rewritten in place with a carriage return
+    (at most 10 times a second: writing on every iteration would cost more than the iteration);
+    in a log, a new line every ``interval`` seconds."""
 
-    interval = 0.1
-
-    def __init__(self, total: int, stream: TextIO):
+    def __init__(self, total: int, stream: TextIO, interval: float, in_place: bool):
         self.total, self.stream = total, stream
+        self.interval, self.in_place = interval, in_place
         self.start = self.last = time.perf_counter()
         self.done, self.cost, self.width = 0, float("nan"), 0
 
@@ -359,12 +449,16 @@ class _Progress:
     def render(self, now: float) -> None:
         rate = self.done / (now - self.start) if now > self.start else 0.0
         line = f"iteration {self.done}/{self.total}  cost {self.cost:.6g}  {rate:,.0f} it/s"
-        self.stream.write("\r" + line.ljust(self.width))  # pad over a longer previous line
+        if self.in_place:
+            self.stream.write("\r" + line.ljust(self.width))  # pad over a longer previous line
+        else:
+            self.stream.write(line + "\n")
         self.stream.flush()
         self.width = len(line)
 
     def close(self) -> None:
-        """The final numbers, then a newline so later output starts on its own line."""
+        """The final numbers (then a newline, so that later output starts on its own line)."""
         self.render(time.perf_counter())
-        self.stream.write("\n")
+        if self.in_place:
+            self.stream.write("\n")
         self.stream.flush()

@@ -5,11 +5,10 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from second_order import assert_second_order
 from strategies import floats, matmul_shapes, seeds, shapes
 
 from tinygrad_reg import Tensor, dot, einsum, grad, linear, matmul, outer, tensordot
-from tinygrad_reg.gradcheck import gradcheck
+from tinygrad_reg.gradcheck import gradcheck, gradgradcheck
 from tinygrad_reg.ops.linalg import MatMul
 
 
@@ -186,7 +185,7 @@ def test_einsum_second_order(subscripts, shapes):
     rng = np.random.default_rng(2)
     operands = [rng.normal(size=s) for s in shapes]
     # Cubed, so the second derivatives are not only the bilinear cross terms.
-    assert_second_order(lambda *ts: einsum(subscripts, *ts) ** 3, operands, seed=0)
+    assert gradgradcheck(lambda *ts: einsum(subscripts, *ts) ** 3, operands)
 
 
 def test_einsum_keeps_float32():
@@ -282,3 +281,12 @@ def test_product_errors():
         tensordot(a, b, ([2], [0]))
     with pytest.raises(ValueError, match=r"dot: shapes \(2, 3\) and \(4, 2\) are not aligned"):
         dot(a, b)
+
+
+def test_products_keep_float32():
+    a = Tensor(np.ones((2, 3), dtype=np.float32), requires_grad=True)
+    b = Tensor(np.ones((3, 2), dtype=np.float32), requires_grad=True)
+    for out in (tensordot(a, b, 1), a.dot(b), a.outer(b), a.matmul(b), dot(a, 2.0)):
+        assert out.dtype == np.float32
+        ga, gb = grad((out * out).sum(), [a, b], create_graph=True, allow_unused=True)
+        assert ga.dtype == np.float32 and (gb is None or gb.dtype == np.float32)

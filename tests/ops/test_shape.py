@@ -16,6 +16,7 @@ from tinygrad_reg import (
     expand,
     expand_dims,
     flatten,
+    grad,
     moveaxis,
     split,
     squeeze,
@@ -443,3 +444,21 @@ def test_indexing_with_a_0d_array_next_to_other_indices():
     index = (slice(None), np.array(2), np.array([0, 3]))
     assert gradcheck(lambda t: t[index], [x])
     np.testing.assert_array_equal(Tensor(x)[index].data, x[index])
+
+
+def test_shape_functions_keep_float32_to_second_order():
+    x = Tensor(np.ones((2, 1, 4), dtype=np.float32), requires_grad=True)
+    outs = [
+        x.squeeze(),
+        x.unsqueeze(0),
+        x.flatten(),
+        x.expand(3, 2, 5, 4),
+        x.moveaxis(0, -1),
+        *x.split(2, axis=2),
+        *x.chunk(3, axis=-1),
+    ]
+    for out in outs:
+        assert out.dtype == np.float32
+        (g,) = grad((out * out).sum(), x, create_graph=True)
+        (gg,) = grad(g.sum(), x)
+        assert g.dtype == gg.dtype == np.float32
