@@ -61,3 +61,10 @@ def axes(ndim: int) -> st.SearchStrategy:
     """A reduction ``axis``: None, an int (maybe negative) or a tuple of distinct ints."""
     single = st.integers(-ndim, ndim - 1) if ndim else st.nothing()
     return st.none() | single | hnp.valid_tuple_axes(ndim)
+
+
+def off_integers(shape: tuple[int, ...]) -> st.SearchStrategy:
+    """float64 arrays whose elements are at least 0.1 from every integer (the jumps of floor and
+    ceil), in [-3, 3]."""
+    offsets = st.integers(-3, 2).flatmap(lambda k: st.floats(k + 0.1, k + 0.9))
+    return hnp.arrays(np.float64, shape, elements=offsets)

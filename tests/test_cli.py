@@ -4,10 +4,15 @@ Short runs only (a few hundred iterations); the demo's full story is checked by 
 Every bad input must give exit code 2 and one message naming the problem, never a traceback.
 """
 
+import errno
 import hashlib
+import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
+import zipfile
 
 import matplotlib
 import numpy as np
@@ -397,3 +402,152 @@ def test_train_refuses_bad_early_stopping_options(options, message, tmp_path, ca
     argv = ["train", "--dataset", "field", "--iterations", "10", "--out", str(tmp_path), *options]
     code, _, err = run(argv, capsys)
     assert code == 2 and message in err
+
+
+# --- never lose the user's work; robust to absurd input (issue 11, items 9 and 13) -----------
+
+
+def refuse_writes_in(monkeypatch, folder):
+    """Make creating files in ``folder`` fail as in a read-only folder (root ignores chmod)."""
+    real_open = os.open
+
+    def guarded_open(path, flags, mode=0o777, **kwargs):
+        if os.path.dirname(os.path.abspath(path)) == str(folder) and flags & os.O_CREAT:
+            raise PermissionError(errno.EACCES, "Permission denied", path)
+        return real_open(path, flags, mode, **kwargs)
+
+    monkeypatch.setattr(os, "open", guarded_open)
+
+
+@pytest.mark.parametrize("command", ["train", "demo"])
+def test_an_unwritable_out_is_refused_before_training(
+    command, moons, tmp_path, monkeypatch, capsys
+):
+    out = tmp_path / "locked"
+    out.mkdir()
+    refuse_writes_in(monkeypatch, out)
+    data = ["--data", str(moons / "train.npz")] if command == "train" else []
+    code, stdout, stderr = run([command, *data, "--out", str(out), "--iterations", "5"], capsys)
+    assert code == 2
+    assert stderr.strip().splitlines() == [
+        f"{cli._program_name()} {command}: error: --out {out}: cannot write in this folder "
+        "(Permission denied)"
+    ]
+    assert "Training" not in stdout and "iterations" not in stderr  # nothing was trained
+    assert os.listdir(out) == []
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root may write in any folder"
+)
+def test_a_read_only_out_is_refused_before_training(moons, tmp_path, capsys):
+    out = tmp_path / "read-only"
+    out.mkdir(mode=0o555)
+    code, _, stderr = run(["train", "--data", str(moons / "train.npz"), "--out", str(out)], capsys)
+    assert code == 2 and "cannot write in this folder" in stderr
+
+
+def sabotage_after(monkeypatch, module, name, out):
+    """Once ``module.name`` has run (the training is over), replace the folder ``out`` by a
+    file: as if it had been removed, or its disk unmounted, during training."""
+    real = getattr(module, name)
+
+    def then_remove_out(*args, **kwargs):
+        result = real(*args, **kwargs)
+        shutil.rmtree(out)
+        out.write_text("not a folder any more")
+        return result
+
+    monkeypatch.setattr(module, name, then_remove_out)
+
+
+def test_a_model_that_cannot_be_saved_in_out_is_saved_in_a_fallback_folder(
+    moons, tmp_path, monkeypatch, capsys
+):
+    out, temporary = tmp_path / "out", tmp_path / "system-tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    sabotage_after(monkeypatch, cli, "fit", out)
+    argv = ["train", "--data", str(moons / "train.npz"), "--out", str(out), "--iterations", "20"]
+    code, stdout, stderr = run([*argv, "--no-plots"], capsys)
+    assert code == 1
+    [fallback] = temporary.iterdir()
+    assert f"cannot write in {out}" in stderr and f"writing in {fallback} instead" in stderr
+    assert f"checkpoint     {fallback / 'model.npz'}" in stdout
+    checkpoint = tinygrad_reg.load(fallback / "model.npz")
+    assert checkpoint.metadata["iterations"] == 20
+
+
+def test_demo_plots_that_cannot_be_written_in_out_go_to_a_fallback_folder(
+    tmp_path, monkeypatch, capsys
+):
+    out, temporary = tmp_path / "out", tmp_path / "system-tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    sabotage_after(monkeypatch, demo, "table", out)
+    code, _, stderr = run(["demo", "--out", str(out), "--iterations", "5"], capsys)
+    assert code == 0
+    [fallback] = temporary.iterdir()
+    assert f"writing in {fallback} instead" in stderr
+    for name in DEMO_PLOTS:
+        assert_png(fallback / name)
+
+
+def one_line_error(stderr):
+    lines = stderr.strip().splitlines()
+    assert "Traceback" not in stderr and "usage:" not in stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("command", [["train", "--dataset", "moons"], ["check"]])
+def test_a_seed_of_two_to_the_32_is_a_usage_error(command, tmp_path, capsys):
+    code, _, stderr = run([*command, "--seed", str(2**32), "--out", str(tmp_path)], capsys)
+    assert code == 2
+    assert "argument --seed: '4294967296' is not an integer from 0 to 2**32 - 1" in stderr
+
+
+def test_usage_errors_are_one_line_and_a_hint_not_the_usage_block(capsys):
+    code, _, stderr = run(["train", "--dataset", "moons", "--lr", "-1"], capsys)
+    assert code == 2
+    prog = f"{cli._program_name()} train"
+    assert stderr.splitlines() == [
+        f"{prog}: error: argument --lr: '-1' is not a number > 0",
+        f"(see: {prog} --help)",
+    ]
+
+
+def test_a_network_too_big_for_memory_is_refused_before_allocating(tmp_path, capsys):
+    argv = ["train", "--dataset", "moons", "--layers", "1000000,1000000", "--out", str(tmp_path)]
+    code, stdout, stderr = run(argv, capsys)
+    assert code == 2
+    weights_and_biases = 10**6 * (2 + 1) + 10**6 * (10**6 + 1) + 1 * (10**6 + 1)
+    message = one_line_error(stderr)
+    assert "--layers 1000000,1000000: training [2, 1000000, 1000000, 1] on 200 examples" in message
+    assert f"({weights_and_biases:,} parameters), more than this machine's" in message
+    assert re.search(r"needs about [\d.]+ TiB of memory", message)  # 8 bytes each, at least
+    assert "Training" not in stdout
+
+
+def test_a_data_file_declaring_a_huge_array_is_a_usage_error(tmp_path, capsys):
+    header = f"{{'descr': '<f8', 'fortran_order': False, 'shape': (2, {2**40})}}".encode()
+    member = b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header
+    with zipfile.ZipFile(tmp_path / "huge.npz", "w") as archive:
+        archive.writestr("X.npy", member)
+        archive.writestr("Y.npy", member)
+    argv = ["train", "--data", str(tmp_path / "huge.npz"), "--out", str(tmp_path)]
+    code, _, stderr = run(argv, capsys)
+    assert code == 2
+    assert "huge.npz: array 'X' declares shape (2, 1099511627776)" in one_line_error(stderr)
+
+
+def test_data_around_1e300_is_refused_with_the_clear_cost_error(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "big.npz", X=1e300 * rng.standard_normal((2, 20)), Y=Y_OK.repeat(5, 1))
+    for optimizer in ("sgd", "adam"):
+        argv = ["train", "--data", str(tmp_path / "big.npz"), "--out", str(tmp_path / "out")]
+        code, stdout, stderr = run([*argv, "--optimizer", optimizer, "--iterations", "5"], capsys)
+        assert code == 1
+        [error] = [line for line in stderr.splitlines() if "error:" in line]
+        assert "fit: the cost is" in error and "overflows float64" in error
+        assert "Traceback" not in stderr
+        assert "final cost" not in stdout and not (tmp_path / "out" / "model.npz").exists()

@@ -780,3 +780,67 @@ def test_second_order_through_ops_that_save_only_their_output():
     (dx,) = grad((x * 2.0).exp().sum(), x, create_graph=True)  # 2e^{2x}
     (dxx,) = grad(dx.sum(), x)  # 4e^{2x}
     np.testing.assert_allclose(dxx.data, 4 * np.exp(2 * x.data), rtol=1e-14)
+
+
+# --- safe custom ops: the engine checks what a rule returns (issue 10 item 10) ----------------
+
+
+class _Rule(Function):
+    """x * 2, with a backward rule that returns whatever the test put in ``result``"""
+
+    save_inputs, save_out = False, False
+
+    def __init__(self, result):
+        self.result = result
+
+    def forward(self, x):
+        return x * 2
+
+    def backward(self, g, out, x):
+        """returns self.result(g)"""
+        return self.result(g)
+
+
+@pytest.mark.parametrize(
+    ("result", "message"),
+    [
+        (lambda g: g * 2, r"_Rule\.backward returned a ndarray; expected a tuple of 1"),
+        (lambda g: [g * 2], r"returned a list; expected a tuple of 1"),
+        (lambda g: (g * 2, g), r"returned a tuple of 2; expected a tuple of 1"),
+        (lambda g: (np.ones(3),), r"shape \(3,\) for input 0, which has shape \(2,\)"),
+        (lambda g: (np.ones((2, 2, 1)),), r"shape \(2, 2, 1\) for input 0.*\(2,\)"),
+        (lambda g: ([1.0, 2.0],), r"returned a list for input 0; expected None or an array"),
+    ],
+)
+def test_a_rule_returning_something_wrong_is_a_clear_error(result, message):
+    from tinygrad_reg.engine import GradientRuleError
+
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(GradientRuleError, match=message):
+        _Rule(result)(x).sum().backward()
+    assert x.grad is None  # nothing half-done reached the leaf
+
+
+@given(data=st.data(), shape=shapes())
+def test_a_rule_may_return_any_shape_broadcasting_could_have_made(data, shape):
+    x = Tensor(data.draw(floats(shape)), requires_grad=True)
+    extra = data.draw(st.lists(st.integers(1, 3), max_size=2))
+    wider = tuple(extra) + tuple(n if n != 1 else data.draw(st.integers(1, 3)) for n in shape)
+    _Rule(lambda g: (np.ones(wider),))(x).sum().backward()
+    assert x.grad.shape == shape
+    np.testing.assert_array_equal(x.grad, np.full(shape, np.prod(wider) / max(np.prod(shape), 1)))
+
+
+def test_calling_an_op_on_numpy_arrays_and_numbers_takes_them_as_constants():
+    from tinygrad_reg.ops.arithmetic import Mul
+
+    out = Mul()(np.array([1.0, 2.0]), 3)
+    assert isinstance(out, Tensor) and not out.requires_grad
+    np.testing.assert_array_equal(out.data, [3.0, 6.0])
+    x = Tensor(np.array([1.0, 2.0], dtype=np.float32), requires_grad=True)
+    y = Mul()(x, 2)  # a number takes the tensor's dtype
+    assert y.dtype == np.float32
+    Mul()(np.array([3.0, 4.0]), x).sum().backward()
+    np.testing.assert_array_equal(x.grad, [3.0, 4.0])
+    with pytest.raises(TypeError, match=r"Mul: input 1 is a str"):
+        Mul()(x, "two")

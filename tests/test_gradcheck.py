@@ -278,3 +278,41 @@ def test_gradgradcheck_catches_a_rule_that_is_right_only_to_first_order(data, sh
 def test_gradgradcheck_refuses_float32():
     with pytest.raises(TypeError, match=r"gradgradcheck: input 0 is float32"):
         gradgradcheck(lambda t: t * t, [np.ones(2, dtype=np.float32)])
+
+
+class SquareWithWrongShape(Function):
+    """x², with a rule that returns the gradient of the whole vector summed (a wrong shape)."""
+
+    save_inputs, save_out = True, False
+
+    def forward(self, x):
+        return x * x
+
+    def backward(self, g, out, x):
+        return ((2 * g * x).sum(keepdims=True).repeat(3),)
+
+
+class SquareWithoutTuple(SquareWithWrongShape):
+    """x², with a rule that forgets to return a tuple."""
+
+    def backward(self, g, out, x):
+        return 2 * g * x
+
+
+@pytest.mark.parametrize(
+    ("op", "message"),
+    [
+        (SquareWithWrongShape, r"SquareWithWrongShape\.backward.*shape \(3,\) for input 0.*\(2,\)"),
+        (
+            SquareWithoutTuple,
+            r"SquareWithoutTuple\.backward returned a (ndarray|Tensor).*tuple of 1",
+        ),
+    ],
+)
+def test_gradcheck_reports_a_broken_rule_instead_of_crashing(op, message):
+    x = np.array([0.5, -1.5])
+    with pytest.raises(GradcheckError, match=message):
+        gradcheck(lambda t: op()(t), [x])
+    assert gradcheck(lambda t: op()(t), [x], raise_exception=False) is False
+    with pytest.raises(GradcheckError, match=message):
+        gradgradcheck(lambda t: op()(t), [x])

@@ -14,7 +14,14 @@ from tinygrad_reg import Tensor, datasets, training
 from tinygrad_reg import reference as ref
 from tinygrad_reg.nn import MLP, Module
 from tinygrad_reg.optim import SGD, Adam
-from tinygrad_reg.training import DivergenceWarning, History, accuracy, fit, predict
+from tinygrad_reg.training import (
+    COST_OVERFLOW,
+    DivergenceWarning,
+    History,
+    accuracy,
+    fit,
+    predict,
+)
 
 LAYER_DIMS = [2, 20, 3, 1]
 LR = 0.3
@@ -108,6 +115,27 @@ def test_a_diverging_run_with_the_stable_loss_suggests_a_smaller_learning_rate(d
     message = str(caught.value)
     assert "smaller learning rate" in message
     assert "loss=" not in message  # the stable loss is already in use
+
+
+@pytest.mark.parametrize("optimizer_class", [SGD, Adam])
+def test_a_cost_whose_square_overflows_is_refused_like_a_nan(data, optimizer_class):
+    """Features around 1e300 give a finite cost around 1e300; with Adam (whose update is at
+    most lr) training went on with an infinite second moment and ended "successfully"."""
+    X, Y = data
+    model = MLP(LAYER_DIMS)
+    optimizer = optimizer_class(model.parameters(), lr=0.01)
+    with pytest.raises(FloatingPointError) as caught, np.errstate(all="ignore"):
+        fit(model, X * 1e300, Y, optimizer=optimizer, iterations=20, progress=False)
+    assert "at iteration 0" in str(caught.value) and "overflows float64" in str(caught.value)
+    assert abs(float(str(caught.value).split()[4].rstrip(";"))) > COST_OVERFLOW
+
+
+def test_costs_just_below_the_overflow_limit_are_trained_on(data):
+    X, Y = data
+    model = MLP([2, 1])  # logistic regression: cost ≈ |w·x|, far below 1e154 for x ~ 1e100
+    optimizer = Adam(model.parameters(), lr=1e-3)  # steps of at most lr: w stays of order 1
+    history = fit(model, X * 1e100, Y, optimizer=optimizer, iterations=3, progress=False)
+    assert all(cost < COST_OVERFLOW for cost in history.costs) and history.steps == 3
 
 
 # --- the loop --------------------------------------------------------------------------------

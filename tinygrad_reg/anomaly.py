@@ -98,9 +98,12 @@ def check_forward(fn: Function, arrays: tuple[np.ndarray, ...], out: np.ndarray)
 def check_backward(fn: Function, grads: tuple[Any, ...], created_at: str | None) -> None:
     """Raise if a gradient ``fn.backward`` returned is non-finite."""
     for i, g in enumerate(grads):
-        if g is None:
+        if isinstance(g, (np.ndarray, np.generic)):
+            bad = _badness(g)
+        elif hasattr(g, "_data"):  # a Tensor, when the backward pass is being recorded
+            bad = _badness(g._data)
+        else:  # None, or something the engine rejects next with a clear error
             continue
-        bad = _badness(g if isinstance(g, (np.ndarray, np.generic)) else g.data)
         if bad is not None:
             shapes = ", ".join(str(shape) for shape in fn.input_shapes)
             raise FloatingPointError(

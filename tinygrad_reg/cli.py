@@ -24,12 +24,12 @@ import sys
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, NoReturn
 
 import numpy as np
 
-from . import __version__, bench, datasets, demo, plots, selfcheck, sweep
-from .checkpoint import Checkpoint, CheckpointError, load, save
+from . import __version__, bench, datasets, demo, memory, plots, selfcheck, sweep
+from .checkpoint import Checkpoint, CheckpointError, check_writable, load, save
 from .engine import no_grad
 from .losses import binary_cross_entropy_with_logits
 from .nn import ACTIVATIONS, MLP
@@ -62,6 +62,7 @@ def _number(kind: type, test: Callable[[Any], bool], expected: str) -> Callable[
 
 positive_int = _number(int, lambda n: n >= 1, "an integer >= 1")
 non_negative_int = _number(int, lambda n: n >= 0, "an integer >= 0")
+seed_int = _number(int, lambda n: 0 <= n < 2**32, "an integer from 0 to 2**32 - 1")
 positive_float = _number(float, lambda x: 0 < x < np.inf, "a number > 0")
 probability = _number(float, lambda p: 0 < p <= 1, "a number in (0, 1]")
 fraction = _number(float, lambda p: 0 < p < 1, "a fraction in (0, 1)")
@@ -234,7 +235,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--seed",
-        type=non_negative_int,
+        type=seed_int,
         default=3,
         help="for the initial weights, dropout masks and shuffling (default 3)",
     )
@@ -368,6 +369,7 @@ def run_train(args: argparse.Namespace) -> int:
     args.optimizer = args.optimizer or "sgd"
     if resumed is not None:
         layer_dims, hidden = _resumed_network(resumed, args, X.shape[0])
+    _check_memory(layer_dims, X.shape[1], args)
     model = MLP(layer_dims, hidden=hidden, seed=args.seed, keep_prob=args.keep_prob)
     optimizer_class, default_lr = OPTIMIZERS[args.optimizer]
     lr = default_lr if args.lr is None else args.lr
@@ -430,7 +432,12 @@ def run_train(args: argparse.Namespace) -> int:
         "iterations_done": done_before + history.steps,
         **results,
     }
-    checkpoint = save(out / "model.npz", model, optimizer, metadata=metadata)
+    status = 0
+    try:
+        checkpoint = save(out / "model.npz", model, optimizer, metadata=metadata)
+    except OSError as error:  # --out went away or filled up during training: keep the model
+        out, status = demo.fallback_folder(out, error, sys.stderr), 1
+        checkpoint = save(out / "model.npz", model, optimizer, metadata=metadata)
     if history.interrupted:
         print(
             f"Interrupted (Ctrl-C) after {history.steps} of {args.iterations} iterations; the "
@@ -442,7 +449,7 @@ def run_train(args: argparse.Namespace) -> int:
     if not args.no_plots:
         settings_text = _settings_text(args, hidden, lr, lambd)
         _train_plots(model, X, Y, history, test_curve, results, out, source, settings_text)
-    return 0
+    return status
 
 
 def _settings_text(args: argparse.Namespace, hidden: str, lr: float, lambd: Any) -> str:
@@ -558,6 +565,21 @@ def _evaluate(model: MLP, X: np.ndarray, Y: np.ndarray, test: Any, cost: float) 
     return results
 
 
+def _check_memory(layer_dims: list[int], m: int, args: argparse.Namespace) -> None:
+    """Refuse, before allocating anything, a network that cannot fit in this machine's memory."""
+    available = memory.physical_memory()
+    batch = m if args.batch_size is None else args.batch_size
+    slots = 0 if args.optimizer == "sgd" else 2  # Adam's two moments per parameter
+    needed = memory.training_bytes(layer_dims, m, batch, slots)
+    if available is not None and needed > available:
+        raise UsageError(
+            f"--layers {','.join(map(str, args.layers))}: training {layer_dims} on {m} examples "
+            f"needs about {memory.human(needed)} of memory "
+            f"({memory.parameter_count(layer_dims):,} parameters), more than this machine's "
+            f"{memory.human(available)}; use smaller layers or a smaller --batch-size"
+        )
+
+
 def _make_folder(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise UsageError(
@@ -567,6 +589,10 @@ def _make_folder(out: Path) -> None:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise UsageError(f"--out {out}: cannot create the folder ({error.strerror})") from None
+    try:  # now, not after training: a model that cannot be saved is lost
+        check_writable(out)
+    except OSError as error:
+        raise UsageError(f"--out {out}: cannot write in this folder ({error.strerror})") from None
 
 
 def _train_plots(
@@ -683,9 +709,7 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--networks", type=positive_int, default=8, metavar="N", help="how many (default 8)"
     )
-    parser.add_argument(
-        "--seed", type=non_negative_int, default=0, help="draws the networks (default 0)"
-    )
+    parser.add_argument("--seed", type=seed_int, default=0, help="draws the networks (default 0)")
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -790,8 +814,16 @@ MAIN_EPILOG = """examples:
 """
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, except that a bad option is one line and a hint, not the usage block
+    (the subcommands' parsers are of this class too: argparse makes them like their parent)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n(see: {self.prog} --help)\n")
+
+
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog=prog or _program_name(),
         description="tinygrad_reg: a small, teachable autodiff over numpy, proven equal to "
         "hand-written backprop\nwith L1/L2 regularization and dropout.",
@@ -836,6 +868,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except OSError as error:  # e.g. a full disk or no permission to write in --out
         print(f"{parser.prog} {args.command}: error: {error}", file=sys.stderr)
+        return 1
+    except MemoryError:  # more than the estimate in _check_memory foresaw
+        print(f"{parser.prog} {args.command}: error: out of memory", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -235,6 +236,21 @@ def run_demo(
     if not plots.available():
         print(f"For the plots, install matplotlib: {plots.INSTALL_HINT}", file=stdout)
         return results
-    written = write_plots(results, data, Path(out))
+    try:
+        written = write_plots(results, data, Path(out))
+    except OSError as error:  # out went away or filled up during training
+        written = write_plots(results, data, fallback_folder(out, error, stderr))
     print("Plots:\n" + "\n".join(f"  {path}" for path in written), file=stdout)
     return results
+
+
+def fallback_folder(out: str | os.PathLike[str], error: OSError, stderr: TextIO) -> Path:
+    """A new folder in the system's temporary directory, for what could not be written in
+    ``out`` after training (so that the work is not lost); says so on ``stderr``."""
+    fallback = Path(tempfile.mkdtemp(prefix="tinygrad_reg_out-"))
+    print(
+        f"error: cannot write in {out} ({error.strerror or error}); writing in {fallback} instead",
+        file=stderr,
+        flush=True,
+    )
+    return fallback

@@ -305,16 +305,20 @@ def could_broadcast(shape: tuple[int, ...], to: tuple[int, ...]) -> bool:
     return all(n == m or n == 1 for n, m in zip(shape, to[len(to) - len(shape) :]))
 
 
+class GradientRuleError(ValueError):
+    """A ``backward`` rule returned something that cannot be the gradients of its inputs."""
+
+
 def checked_gradient(fn: Function, i: int, gx: Any, shape: tuple[int, ...]) -> Any:
     """Input ``i``'s gradient from ``fn``'s rule, reduced to ``shape``; a clear error if the
     rule returned something that cannot be the gradient of an input of that shape."""
     if not isinstance(gx, (np.ndarray, np.generic, Tensor)):
-        raise TypeError(
+        raise GradientRuleError(
             f"{fn.name}.backward returned a {type(gx).__name__} for input {i}; expected None "
             f"or an array (or Tensor) of shape {shape}."
         )
     if gx.shape != shape and not could_broadcast(shape, gx.shape):
-        raise ValueError(
+        raise GradientRuleError(
             f"{fn.name}.backward returned a gradient of shape {gx.shape} for input {i}, which "
             f"has shape {shape}; expected {shape} or a shape that broadcasting {shape} can give."
         )
@@ -324,7 +328,7 @@ def checked_gradient(fn: Function, i: int, gx: Any, shape: tuple[int, ...]) -> A
 def _bad_rule_result(fn: Function, grads: Any) -> Exception:
     n = len(fn.input_shapes)
     got = f"a tuple of {len(grads)}" if isinstance(grads, tuple) else f"a {type(grads).__name__}"
-    return TypeError(
+    return GradientRuleError(
         f"{fn.name}.backward returned {got}; expected a tuple of {n} gradients (one per "
         f"input, None where there is none), e.g. return (g,) for an op of one input."
     )

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .engine import grad, no_grad
+from .engine import GradientRuleError, grad, no_grad
 from .reference import layer_dims_of
 from .tensor import Tensor
 
@@ -129,9 +129,18 @@ def gradcheck(
         with no_grad():
             shape = f(*leaves).shape
         upstream = np.random.default_rng(seed).standard_normal(shape) if shape else None
-    analytic = analytic_gradient(f, leaves, upstream)
+    try:
+        analytic = analytic_gradient(f, leaves, upstream)
+    except GradientRuleError as error:  # a rule returned no gradient the engine could use
+        return _fail(f"gradcheck: the backward pass failed: {error}", raise_exception, error)
     numerical = numerical_gradient(f, leaves, eps, upstream)
     return _compare("gradcheck", "gradient", analytic, numerical, atol, rtol, raise_exception)
+
+
+def _fail(message: str, raise_exception: bool, cause: Exception | None = None) -> bool:
+    if raise_exception:
+        raise GradcheckError(message) from cause
+    return False
 
 
 def _compare(
@@ -145,6 +154,12 @@ def _compare(
 ) -> bool:
     """True if every element passes |a - n| <= atol + rtol * |n|; else raise or return False."""
     for i, (a, n) in enumerate(zip(analytic, numerical)):
+        if np.shape(a) != np.shape(n):
+            message = (
+                f"{where}: input {i}: the analytic {what} has shape {np.shape(a)}; "
+                f"expected {np.shape(n)}, the input's shape"
+            )
+            return _fail(message, raise_exception)
         allowed = atol + rtol * np.abs(n)
         # A NaN or inf in either gradient fails: nothing can be checked there.
         close = np.isfinite(a) & np.isfinite(n) & (np.abs(a - n) <= allowed)
@@ -202,11 +217,14 @@ def gradgradcheck(
 
     # Analytic: differentiate s, whose graph includes the recorded backward pass.
     points = [Tensor(x.data, requires_grad=True) for x in leaves]
-    s = directional_derivative(points, create_graph=True)
     analytic = [np.zeros(x.shape) for x in leaves]
-    if isinstance(s, Tensor) and s.requires_grad:
-        found = grad(s, points, allow_unused=True)
-        analytic = [np.zeros(x.shape) if g is None else g.data for x, g in zip(leaves, found)]
+    try:
+        s = directional_derivative(points, create_graph=True)
+        if isinstance(s, Tensor) and s.requires_grad:
+            found = grad(s, points, allow_unused=True)
+            analytic = [np.zeros(x.shape) if g is None else g.data for x, g in zip(leaves, found)]
+    except GradientRuleError as error:  # a rule returned no gradient the engine could use
+        return _fail(f"gradgradcheck: the backward pass failed: {error}", raise_exception, error)
 
     # Numerical: central differences of s, one element at a time.
     values = [x.data.copy() for x in leaves]  # our own copies, perturbed in place below

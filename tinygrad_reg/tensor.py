@@ -362,6 +362,92 @@ class Tensor:
     def __getitem__(self, index: Any) -> Tensor:
         return shape_ops.GetItem(index)(self)
 
+    # --- more elementwise functions (ops/unary.py) ---------------------------------------
+
+    def log1p(self) -> Tensor:
+        return unary.Log1p()(self)
+
+    def expm1(self) -> Tensor:
+        return unary.Expm1()(self)
+
+    def log2(self) -> Tensor:
+        return unary.Log2()(self)
+
+    def log10(self) -> Tensor:
+        return unary.Log10()(self)
+
+    def sin(self) -> Tensor:
+        return unary.Sin()(self)
+
+    def cos(self) -> Tensor:
+        return unary.Cos()(self)
+
+    def tan(self) -> Tensor:
+        return unary.Tan()(self)
+
+    def sinh(self) -> Tensor:
+        return unary.Sinh()(self)
+
+    def cosh(self) -> Tensor:
+        return unary.Cosh()(self)
+
+    def square(self) -> Tensor:
+        return unary.Square()(self)
+
+    def erf(self) -> Tensor:
+        return unary.Erf()(self)
+
+    def sign(self) -> Tensor:
+        """-1, 0 or 1; gradient 0."""
+        return unary.Sign()(self)
+
+    def floor(self) -> Tensor:
+        """Gradient 0."""
+        return unary.Floor()(self)
+
+    def ceil(self) -> Tensor:
+        """Gradient 0."""
+        return unary.Ceil()(self)
+
+    # --- more reductions (ops/reduce.py) -------------------------------------------------
+
+    def prod(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        return reduce.Prod(axis, keepdims)(self)
+
+    def var(
+        self, axis: int | Sequence[int] | None = None, ddof: int = 0, keepdims: bool = False
+    ) -> Tensor:
+        return reduce.Var(axis, ddof, keepdims)(self)
+
+    def std(
+        self, axis: int | Sequence[int] | None = None, ddof: int = 0, keepdims: bool = False
+    ) -> Tensor:
+        return reduce.Std(axis, ddof, keepdims)(self)
+
+    def logsumexp(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        return reduce.LogSumExp(axis, keepdims)(self)
+
+    def norm(
+        self,
+        ord: int | str = 2,
+        axis: int | Sequence[int] | None = None,
+        keepdims: bool = False,
+    ) -> Tensor:
+        """The vector norm over ``axis`` (all elements for None): 2 or "fro" √Σx², 1 Σ|x|."""
+        return reduce.Norm(ord, axis, keepdims)(self)
+
+    def cumsum(self, axis: int | None = None) -> Tensor:
+        """As ``np.cumsum``: axis=None runs over the flattened tensor."""
+        return reduce.CumSum(axis)(self)
+
+    def argmax(self, axis: int | None = None, keepdims: bool = False) -> np.ndarray:
+        """Index of the largest element (the first on ties), as ``np.argmax``; no gradient."""
+        return reduce.arg_extreme(np.argmax, self._data, axis, keepdims)
+
+    def argmin(self, axis: int | None = None, keepdims: bool = False) -> np.ndarray:
+        """Index of the smallest element (the first on ties), as ``np.argmin``; no gradient."""
+        return reduce.arg_extreme(np.argmin, self._data, axis, keepdims)
+
     # --- more shape ops, products, conversions (ops/shape.py, ops/arrange.py, ops/linalg.py,
     # ops/cast.py; each method is the module function of the same name) --------------------
 

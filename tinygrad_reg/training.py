@@ -54,6 +54,11 @@ LOSSES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
 
 PENALTIES = regularizers.PENALTIES
 
+#: A cost this large is refused like a NaN one: its square (and a gradient's of that size, as
+#: in Adam's second moment) overflows float64, √(largest float64) ≈ 1.3e154, so training would
+#: go on with infinities while reporting a finite, meaningless cost.
+COST_OVERFLOW = math.sqrt(sys.float_info.max)
+
 
 @dataclass
 class History:
@@ -149,7 +154,9 @@ def fit(
       weights; W is (n_out, n_in)) is scaled down to 2-norm c if longer (see
       ``constraints.py``); biases are left alone.
 
-    A non-finite cost raises FloatingPointError (it would make every parameter NaN).
+    A non-finite cost raises FloatingPointError (it would make every parameter NaN), and so does
+    one above ``COST_OVERFLOW`` ≈ 1.3e154 (features of order 1e300, say), whose square
+    overflows.
     The model is in training mode during ``fit`` and back in its previous mode afterwards.
     """
     X, Y = check_data(X, Y, "fit")
@@ -203,10 +210,17 @@ def fit(
             if penalty_fn is not None:
                 cost = cost + penalty_fn(model, Y_batch.shape[1])
             value = cost.item()
-            if not math.isfinite(value):
+            if not abs(value) < COST_OVERFLOW:  # also NaN and ±inf
                 hint = "a smaller learning rate"
                 if loss_fn is not binary_cross_entropy_with_logits:
                     hint = "loss='bce_with_logits' (finite for saturated outputs) or " + hint
+                if math.isfinite(value):
+                    raise FloatingPointError(
+                        f"fit: the cost is {value:.3g} at iteration {i}; above "
+                        f"{COST_OVERFLOW:.2g} its square overflows float64 (so do Adam's and "
+                        "L2's squares of gradients and weights). Scale the features to about 1 "
+                        f"(standardize X), or use {hint}."
+                    )
                 raise FloatingPointError(
                     f"fit: the cost is {value} at iteration {i}; the parameters would become "
                     f"NaN. Use {hint}."

@@ -1,5 +1,7 @@
-"""exp log sqrt abs relu sigmoid tanh clip: gradients, the kink policy, a stable sigmoid."""
+"""exp log sqrt abs relu sigmoid tanh clip log1p expm1 log2 log10 sin cos tan sinh cosh square erf
+sign floor ceil: gradients (first and second order), the kink policy, a stable sigmoid."""
 
+import math
 import warnings
 
 import numpy as np
@@ -7,10 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from strategies import away_from_zero, floats, positive, seeds, shapes
+from strategies import away_from_zero, floats, off_integers, positive, seeds, shapes
 
-from tinygrad_reg import Tensor
-from tinygrad_reg.gradcheck import gradcheck
+import tinygrad_reg
+from tinygrad_reg import Tensor, grad
+from tinygrad_reg.gradcheck import gradcheck, gradgradcheck
 
 # (method, strategy for inputs away from the function's kinks and singularities, numpy twin)
 UNARY_OPS = {
@@ -139,3 +142,100 @@ def test_sigmoid_matches_the_formula_where_the_formula_is_finite(x):
 def test_sigmoid_backward_at_huge_inputs_through_gradcheck():
     # Far in the tails both gradients are exactly 0; gradcheck must agree there.
     assert gradcheck(Tensor.sigmoid, [np.array([-1e4, 1e4, 0.0])])
+
+
+# --- log1p expm1 log2 log10 sin cos tan sinh cosh square erf -------------------------------
+
+# (function, strategy away from singularities, reference). The functions are the top-level
+# ones; each is also a Tensor method (checked below).
+SMOOTH = {
+    "log1p": (lambda s: floats(s, -0.9, 2.0), np.log1p),
+    "expm1": (floats, np.expm1),
+    "log2": (positive, np.log2),
+    "log10": (positive, np.log10),
+    "sin": (lambda s: floats(s, -4.0, 4.0), np.sin),
+    "cos": (lambda s: floats(s, -4.0, 4.0), np.cos),
+    "tan": (lambda s: floats(s, -1.2, 1.2), np.tan),  # π/2 ≈ 1.571 is the pole
+    "sinh": (floats, np.sinh),
+    "cosh": (floats, np.cosh),
+    "square": (floats, np.square),
+    "erf": (lambda s: floats(s, -4.0, 4.0), np.frompyfunc(math.erf, 1, 1)),
+}
+STEPS = {"sign": np.sign, "floor": np.floor, "ceil": np.ceil}
+
+
+@pytest.mark.parametrize("name", SMOOTH)
+@given(data=st.data(), shape=shapes(), seed=seeds)
+def test_smooth_gradient(name, data, shape, seed):
+    inputs, _ = SMOOTH[name]
+    assert gradcheck(getattr(tinygrad_reg, name), [data.draw(inputs(shape))], seed=seed)
+
+
+@pytest.mark.parametrize("name", SMOOTH)
+@given(data=st.data(), shape=shapes(max_dims=2), seed=seeds)
+def test_smooth_second_derivative(name, data, shape, seed):
+    inputs, _ = SMOOTH[name]
+    assert gradgradcheck(getattr(tinygrad_reg, name), [data.draw(inputs(shape))], seed=seed)
+
+
+@pytest.mark.parametrize("name", [*SMOOTH, *STEPS])
+@given(data=st.data(), shape=shapes())
+def test_values_match_numpy_and_the_method_is_the_function(name, data, shape):
+    inputs, reference = SMOOTH.get(name, (floats, STEPS.get(name)))
+    x = data.draw(inputs(shape))
+    out = getattr(tinygrad_reg, name)(x)
+    # The same numpy (or math.erf) call on the same values: equal to the last bit.
+    np.testing.assert_array_equal(out.data, np.asarray(reference(x), dtype=np.float64))
+    np.testing.assert_array_equal(getattr(Tensor(x), name)().data, out.data)
+
+
+@pytest.mark.parametrize("name", [*SMOOTH, *STEPS])
+@given(data=st.data(), shape=shapes())
+def test_float32_stays_float32(name, data, shape):
+    inputs, _ = SMOOTH.get(name, (floats, None))
+    x = data.draw(inputs(shape))
+    t = Tensor(x.astype(np.float32), requires_grad=True)
+    out = getattr(t, name)()
+    out.backward(np.ones(shape, dtype=np.float32))
+    assert out.dtype == np.float32 and t.grad.dtype == np.float32
+    expected = getattr(tinygrad_reg, name)(x.astype(np.float32).astype(np.float64))
+    # Computed in float32 from the same (float32) inputs: a few float32 roundings, and a
+    # floor or sign of the same value is exact.
+    np.testing.assert_allclose(out.data, expected.data, rtol=4e-7, atol=4e-7)
+
+
+def test_erf_is_math_erf_everywhere():
+    # Tails, the subnormal range, zeros of both signs, float32: element by element math.erf.
+    x = np.concatenate(
+        [np.linspace(-7, 7, 1001), [0.0, -0.0, 5e-324, -1e-310, 1e-30, 30.0, -1e300, np.inf]]
+    )
+    out = tinygrad_reg.erf(x).data
+    np.testing.assert_array_equal(out, [math.erf(v) for v in x])
+    assert np.signbit(out[np.flatnonzero((x == 0) & np.signbit(x))]).all()
+    x32 = x.clip(-1e30, 1e30).astype(np.float32)
+    np.testing.assert_array_equal(
+        tinygrad_reg.erf(x32).data, np.array([math.erf(v) for v in x32.tolist()], np.float32)
+    )
+
+
+# --- sign, floor, ceil: gradient 0 -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", STEPS)
+@given(data=st.data(), shape=shapes(), seed=seeds)
+def test_steps_have_zero_gradient_between_jumps(name, data, shape, seed):
+    x = data.draw((away_from_zero if name == "sign" else off_integers)(shape))
+    assert gradcheck(getattr(tinygrad_reg, name), [x], seed=seed)
+
+
+@pytest.mark.parametrize("name", STEPS)
+@given(data=st.data(), shape=shapes())
+def test_steps_have_zero_gradient_at_their_jumps_too(name, data, shape):
+    # Integers (floor and ceil jump there) and 0 (sign does): documented 0, as PyTorch.
+    x = data.draw(hnp.arrays(np.float64, shape, elements=st.sampled_from([-2.0, 0.0, 1.0, 0.5])))
+    t = Tensor(x, requires_grad=True)
+    getattr(t, name)().backward(data.draw(floats(shape)))
+    np.testing.assert_array_equal(t.grad, np.zeros(shape))
+    # Recorded for higher order too: d(step(t)·t)/dt = step(t) + 0·t.
+    (recorded,) = grad((getattr(t, name)() * t).sum(), t, create_graph=True)
+    np.testing.assert_array_equal(recorded.data, STEPS[name](x))

@@ -168,17 +168,13 @@ class Einsum(Function):
         available = set("".join(terms))
         found = "".join(c for c in wanted if c in available)
         gradient = contract(",".join(terms) + "->" + found, *others)
-        if found != wanted:
-            # Letters only xₖ has were summed out: every element along them gets the same
-            # gradient.
-            kept = tuple(gradient.shape[found.index(c)] if c in available else 1 for c in wanted)
-            full = tuple(kept[i] if c in available else shape[i] for i, c in enumerate(wanted))
-            gradient = broadcast_to(gradient.reshape(kept), full)
-        # A size-1 axis of another operand that numpy broadcast ('i,i' with shapes (3,), (1,))
-        # leaves that size in the contraction: every element of xₖ along it gets the same.
-        # (A gradient larger than xₖ is fine: the engine's unbroadcast sums it.)
-        target = np.broadcast_shapes(gradient.shape, shape)
-        return gradient if target == gradient.shape else broadcast_to(gradient, target)
+        # Letters only xₖ has were summed out, and a size-1 axis of another operand may have
+        # been stretched to xₖ's size: along those, every element gets the same gradient.
+        kept = tuple(gradient.shape[found.index(c)] if c in available else 1 for c in wanted)
+        full = tuple(n if size == 1 else size for size, n in zip(kept, shape))
+        if full == gradient.shape:
+            return gradient
+        return broadcast_to(gradient.reshape(kept), full)
 
 
 def einsum(subscripts: str, *operands: Any) -> Tensor:

@@ -2,16 +2,30 @@
 
 Kink policy (derivatives where the function has a corner): relu'(0) = 0, abs'(0) = 0, and
 clip passes the gradient where lo <= x <= hi, boundaries included (as PyTorch's clamp).
+sign, floor and ceil are piecewise constant: their gradient is 0 everywhere, jumps included
+(as PyTorch).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from ..engine import Function
-from .helpers import sign, stable_sigmoid, value
+from .helpers import (
+    cos,
+    cosh,
+    erf_of_array,
+    exp,
+    sign,
+    sin,
+    sinh,
+    stable_sigmoid,
+    value,
+    zeros_like,
+)
 
 
 class Exp(Function):
@@ -124,3 +138,189 @@ class Clip(Function):
     def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
         """d clip(x)/dx = g where clip left x unchanged (lo <= x <= hi), else 0"""
         return (g * (value(x) == np.clip(value(x), self.lo, self.hi)),)
+
+
+class Log1p(Function):
+    """ln(1 + x), accurate for tiny x"""
+
+    save_inputs = True
+    save_out = False
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.log1p(x)
+
+    def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
+        """d ln(1+x)/dx = g/(1+x)"""
+        return (g / (1 + x),)
+
+
+class Expm1(Function):
+    """e^x − 1, accurate for tiny x"""
+
+    save_inputs = False
+    save_out = True
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.expm1(x)
+
+    def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
+        """d(e^x − 1)/dx = g*e^x = g*(out + 1)"""
+        return (g * (out + 1),)
+
+
+class Log2(Function):
+    """log₂ x"""
+
+    save_inputs = True
+    save_out = False
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.log2(x)
+
+    def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
+        """d log₂(x)/dx = g/(x ln 2)"""
+        return (g / (x * math.log(2)),)
+
+
+class Log10(Function):
+    """log₁₀ x"""
+
+    save_inputs = True
+    save_out = False
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.log10(x)
+
+    def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
+        """d log₁₀(x)/dx = g/(x ln 10)"""
+        return (g / (x * math.log(10)),)
+
+
+class Sin(Function):
+    """sin x"""
+
+    save_inputs = True
+    save_out = False
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.sin(x)
+
+    def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
+        """d sin(x)/dx = g*cos x"""
+        return (g * cos(x),)
+
+
+class Cos(Function):
+    """cos x"""
+
+    save_inputs = True
+    save_out = False
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.cos(x)
+
+    def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
+        """d cos(x)/dx = -g*sin x"""
+        return (-g * sin(x),)
+
+
+class Tan(Function):
+    """tan x"""
+
+    save_inputs = False
+    save_out = True
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.tan(x)
+
+    def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
+        """d tan(x)/dx = g*(1 + tan²x) = g*(1 + out²)"""
+        return (g * (1 + out * out),)
+
+
+class Sinh(Function):
+    """sinh x"""
+
+    save_inputs = True
+    save_out = False
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.sinh(x)
+
+    def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
+        """d sinh(x)/dx = g*cosh x"""
+        return (g * cosh(x),)
+
+
+class Cosh(Function):
+    """cosh x"""
+
+    save_inputs = True
+    save_out = False
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.cosh(x)
+
+    def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
+        """d cosh(x)/dx = g*sinh x"""
+        return (g * sinh(x),)
+
+
+class Square(Function):
+    """x²"""
+
+    save_inputs = True
+    save_out = False
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.square(x)
+
+    def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
+        """d(x²)/dx = 2*g*x"""
+        return (2 * g * x,)
+
+
+class Erf(Function):
+    """erf x = 2/√π ∫₀ˣ e^(−t²) dt (math.erf element by element; see helpers.erf_of_array)"""
+
+    save_inputs = True
+    save_out = False
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return erf_of_array(x)
+
+    def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
+        """d erf(x)/dx = g*2/√π*e^(−x²)"""
+        return (g * (2 / math.sqrt(math.pi)) * exp(-(x * x)),)
+
+
+class PiecewiseConstant(Function):
+    """Shared by sign, floor and ceil: flat between jumps, so the gradient is 0 (as PyTorch)."""
+
+    save_inputs = False
+    save_out = False
+
+    def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
+        """d sign(x)/dx = d floor(x)/dx = d ceil(x)/dx = 0, jumps included"""
+        return (zeros_like(g),)
+
+
+class Sign(PiecewiseConstant):
+    """-1, 0 or 1 by the sign of x"""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.sign(x)
+
+
+class Floor(PiecewiseConstant):
+    """the largest integer <= x"""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.floor(x)
+
+
+class Ceil(PiecewiseConstant):
+    """the smallest integer >= x"""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.ceil(x)
