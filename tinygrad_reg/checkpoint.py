@@ -113,7 +113,8 @@ def save(
 
     ``model_or_params`` is a Module (its ``state_dict()``), a dict name → Tensor or a dict
     name → array (e.g. the reference's ``parameters``). ``metadata`` must be a JSON-serializable
-    dict. Returns the path written.
+    dict. Returns the path written. ``path`` may be a str, bytes or os.PathLike; a symlink is
+    written through to its target, and a file saved over keeps its permission bits.
     """
     path = fspath(path, "save")
     arrays: dict[str, np.ndarray] = {"format": np.array(FORMAT)}
@@ -135,8 +136,9 @@ def load(path: PathLike) -> Checkpoint:
     """Read a checkpoint written by ``save``, without running any code from the file.
 
     Raises ``CheckpointError`` (naming the file and the problem) for a file that is not an
-    ``.npz`` archive, is truncated or corrupt, holds a pickled object, or is not laid out as a
-    checkpoint. ``FileNotFoundError`` etc. pass through unchanged.
+    ``.npz`` archive, is truncated or corrupt, holds a pickled object, has an entry whose header
+    declares more data than the file holds (checked before anything is allocated), or is not
+    laid out as a checkpoint. ``FileNotFoundError`` etc. pass through unchanged.
     """
     path = fspath(path, "load")
     entries = _read_npz(path)

@@ -220,7 +220,7 @@ MAT_INSTALL_HINT = "pip install 'tinygrad_reg[mat]' (or pip install scipy)"
 
 
 def load_file(
-    path: str | os.PathLike[str],
+    path: str | bytes | os.PathLike[str],
     layout: Layout | None = None,
     *,
     x_key: str | None = None,
@@ -254,7 +254,8 @@ def load_file(
     CSV file has exactly ``n_features`` columns (rows, for features-first).
 
     Raises ``DataError`` (a ``ValueError``) naming the file and the row and column, array index
-    or shape at fault: missing or empty file, unreadable archive, pickled objects, missing
+    or shape at fault: missing or empty file, unreadable or corrupt archive, pickled objects, an
+    array declaring more data than the file holds (checked before allocating), missing
     arrays, wrong or mismatched shapes, cells that are not numbers, NaN or infinity, labels
     other than 0 and 1. The file itself is only read, never changed.
     """
@@ -351,8 +352,10 @@ def _read_mat(path: Path, choose: Callable[[list[str]], list[str]]) -> dict[str,
         raise DataError(f"{path}: reading .mat files needs scipy: {MAT_INSTALL_HINT}") from None
     try:
         contents = loadmat(path)
-    except (ValueError, TypeError, OSError, NotImplementedError) as error:
-        raise DataError(f"{path}: not a readable .mat file ({error})") from None
+    except Exception as error:  # a damaged file makes scipy raise zlib.error, struct.error...
+        raise DataError(
+            f"{path}: not a readable .mat file ({type(error).__name__}: {error})"
+        ) from None
     names = [name for name in contents if not name.startswith("__")]  # skip the file's header
     return {key: contents[key] for key in choose(names)}
 

@@ -342,8 +342,8 @@ def main(args: argparse.Namespace, stdout: TextIO | None = None) -> int:
     values = None if args.values is None else parse_values(args.values)
     if args.iterations < 1:
         raise ValueError(f"--iterations {args.iterations}: expected at least 1")
-    if args.seed < 0:
-        raise ValueError(f"--seed {args.seed}: expected an integer >= 0")
+    if not 0 <= args.seed < 2**32:  # numpy's RandomState takes no other seeds
+        raise ValueError(f"--seed {args.seed}: expected an integer from 0 to 2**32 - 1")
     values = check_values(args.penalty, DEFAULT_VALUES[args.penalty] if values is None else values)
     if args.folds is not None:
         fold_columns(datasets.load(args.dataset).train_X.shape[1], args.folds, args.seed)

@@ -214,3 +214,8 @@ def test_errors_name_the_op_the_shape_and_the_expectation():
         Tensor(np.ones(3)).diagonal()
     with pytest.raises(ValueError, match=r"diag: shape \(1, 1, 1\); expected 1-D"):
         diag(np.ones((1, 1, 1)))
+
+
+def test_roll_along_an_axis_named_twice_adds_the_shifts_as_numpy():
+    x = np.arange(12.0).reshape(3, 4)
+    check(lambda t: t.roll((1, 2), (1, 1)), x, 0, lambda a: np.roll(a, (1, 2), (1, 1)))

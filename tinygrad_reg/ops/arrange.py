@@ -24,8 +24,7 @@ class Pad(Function):
     """x surrounded by ``value``: pad_width[i] = (before, after) elements on axis i"""
 
     __slots__ = ("inside", "value", "widths")
-    save_inputs = False
-    save_out = False
+    save_inputs, save_out = False, False
 
     def __init__(self, widths: tuple[tuple[int, int], ...], value: float):
         self.widths, self.value = widths, value
@@ -64,8 +63,7 @@ class Flip(Function):
 
     __slots__ = ("axis", "reverse")
     expects = "axes in [-ndim, ndim), none twice"
-    save_inputs = False
-    save_out = False
+    save_inputs, save_out = False, False
 
     def __init__(self, axis: int | Sequence[int] | None):
         self.axis = axis
@@ -96,15 +94,15 @@ class Roll(Function):
 
     __slots__ = ("axis", "shift")
     expects = "axes in [-ndim, ndim)"
-    save_inputs = False
-    save_out = False
+    save_inputs, save_out = False, False
 
     def __init__(self, shift: int | Sequence[int], axis: int | Sequence[int] | None):
         self.shift, self.axis = shift, axis
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        if self.axis is not None:
-            normalize_axes(self.axis, x.ndim, "roll", x.shape)  # numpy allows repeats; so do we
+        if self.axis is not None:  # each axis in range; an axis named twice rolls twice, as numpy
+            for axis in (self.axis,) if is_axis(self.axis) else self.axis:
+                normalize_axes(axis, x.ndim, "roll", x.shape)
         return np.roll(x, self.shift, self.axis)
 
     def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
@@ -135,8 +133,7 @@ class Tile(Function):
     """x repeated as a whole block ``reps[i]`` times along axis i, as ``np.tile``"""
 
     __slots__ = ("blocks", "reps", "shape")
-    save_inputs = False
-    save_out = False
+    save_inputs, save_out = False, False
 
     def __init__(self, reps: tuple[int, ...]):
         self.reps = reps
@@ -189,8 +186,8 @@ class Triangle(Function):
     j <= i + k, triu keeps j >= i + k"""
 
     __slots__ = ("k", "keep", "lower")
-    save_inputs = False
-    save_out = False
+    expects = "a tensor of at least 2-D"
+    save_inputs, save_out = False, False
 
     def __init__(self, k: int, lower: bool):
         if not is_axis(k):
@@ -210,8 +207,6 @@ class Triangle(Function):
     def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
         """d tril(x)/dx = g inside the triangle, 0 outside (triu likewise)"""
         return (g * self.keep,)
-
-    expects = "a tensor of at least 2-D"
 
     @property
     def name(self) -> str:

@@ -28,8 +28,7 @@ class AsType(Function):
     """x converted to another float dtype"""
 
     __slots__ = ("dtype", "input_dtype")
-    save_inputs = False
-    save_out = False
+    save_inputs, save_out = False, False
 
     def __init__(self, dtype: Any):
         self.dtype = float_dtype(dtype, "astype")

@@ -113,8 +113,9 @@ def contract(subscripts: str, *operands: Any) -> Any:
 
 def worth_optimizing(operands: Sequence[np.ndarray]) -> bool:
     """Let numpy plan the contraction (pairwise products, BLAS) for three or more operands
-    (else a chain like 'ij,jk,kl' is one nested loop over all four letters) or big ones (2.3x
-    faster for 256 x 256 'ij,jk'); for small pairs planning costs more (10 µs) than it saves."""
+    (else a chain like 'ij,jk,kl' is one nested loop over all four letters) or big ones
+    (2.3x faster for 256 x 256 'ij,jk'); for small pairs planning costs more (about 9 µs)
+    than it saves."""
     return len(operands) > 2 or max(np.size(x) for x in operands) > 4096
 
 
@@ -124,8 +125,7 @@ class Einsum(Function):
 
     __slots__ = ("output", "shapes", "subscripts", "terms")
     expects = "subscripts with one term per operand, one letter per axis, equal sizes per letter"
-    save_inputs = True
-    save_out = False
+    save_inputs, save_out = True, False
 
     def __init__(self, subscripts: str):
         if not isinstance(subscripts, str):
