@@ -7,22 +7,28 @@ from tinygrad_reg.reference import initialize_parameters
 
 
 @pytest.mark.parametrize("size", ["S1", "S"])
-def test_the_two_timed_steps_compute_the_same_update(size):
+def test_every_timed_step_computes_the_same_update(size):
     problem = bench.make_problem(size)
-    autodiff = bench.AutodiffStep(problem)
     start = initialize_parameters(problem.layer_dims, seed=3)
-    by_hand = bench.handwritten_step(start, problem.X, problem.Y)
+    tight = bench.tight_step(start, problem.X, problem.Y)
+    course = bench.handwritten_step(start, problem.X, problem.Y)
+    autodiff = bench.AutodiffStep(problem)
     autodiff()
-    for name, value in autodiff.model.to_parameters().items():
-        np.testing.assert_allclose(value, by_hand[name], rtol=1e-12, atol=1e-15)
+    raw = bench.RawTensorStep(problem)
+    raw()
+    mlp = autodiff.model.to_parameters()
+    for name, value in tight.items():
         assert not np.array_equal(value, start[name])  # a step was taken
+        for other in (course[name], mlp[name], raw.params[name].data):
+            np.testing.assert_allclose(other, value, rtol=1e-12, atol=1e-15)
 
 
 def test_quick_bench_prints_the_table_and_the_scaling_lines(capsys):
     assert main(["bench", "--sizes", "S", "--quick", "--rounds", "1"]) == 0
     out = capsys.readouterr().out
-    assert "| S: [2, 20, 3, 1], m=211 | tinygrad_reg |" in out
-    assert "| S: [2, 20, 3, 1], m=211 | hand-written numpy |" in out
+    for row in ("hand-written numpy, tight", "course's numpy code", "tinygrad_reg, MLP + SGD"):
+        assert f"| S: [2, 20, 3, 1], m=211 | {row} |" in out
+    assert "| S: [2, 20, 3, 1], m=211 | raw Tensors |" in out
     assert "Backward through a chain" in out and "Traced memory" in out
 
 

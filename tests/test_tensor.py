@@ -60,13 +60,6 @@ def test_tensor_copies_the_users_array(x):
     np.testing.assert_array_equal(t.data, before)
 
 
-def test_tensor_copies_even_a_read_only_user_array():
-    x = np.ones(3)
-    x.setflags(write=False)
-    t = Tensor(x, requires_grad=True)
-    assert not np.shares_memory(t.data, x)
-
-
 def test_assigning_a_fresh_read_only_array_adopts_it():
     t = Tensor([1.0, 2.0], requires_grad=True)
     fresh = np.array([3.0, 4.0])
@@ -252,3 +245,29 @@ def test_requires_grad_cannot_switch_off_a_tensor_made_by_an_op():
     assert y.requires_grad_() is y and y.requires_grad  # already on: nothing to do
     with pytest.raises(RuntimeError, match=r"requires_grad_: this tensor was made by an op"):
         y.requires_grad_(False)
+
+
+def test_a_read_only_array_that_owns_its_memory_is_adopted_without_a_copy():
+    x = np.arange(6.0).reshape(2, 3).copy()  # owns its memory
+    x.setflags(write=False)
+    t = Tensor(x)
+    assert t.data is x and not x.flags.writeable  # shared, and its flags untouched
+    assert (Tensor([[1.0]]) @ Tensor(x[:1])).shape == (1, 3)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: np.arange(6.0),  # writable: the user may write into it later
+        lambda: np.arange(12.0)[::2],  # a view: its base may be writable
+        lambda: np.arange(6),  # integers: converted anyway
+    ],
+)
+def test_other_arrays_are_copied_and_never_changed(make):
+    x = make()
+    x_read_only_view = x.base is not None
+    if x_read_only_view:
+        x.setflags(write=False)
+    t = Tensor(x)
+    assert not np.shares_memory(t.data, x)
+    assert x.flags.writeable is not x_read_only_view  # the user's flag as it was

@@ -1,13 +1,18 @@
 """Benchmark: one training step in tinygrad_reg against the same step written by hand in numpy.
 
 A step is forward + cost with L2 penalty + backward + gradient descent update, for the course
-network LINEAR→RELU→LINEAR→RELU→LINEAR→SIGMOID in float64. The autodiff side is written with
-the public API, as a user would (``MLP``, ``binary_cross_entropy_with_logits``,
-``l2_penalty``, ``SGD``); the hand-written side is the course's numpy code. Both run
-interleaved in one process for several rounds; the table reports the median time per step
-and the median of the per-round ratios, so machine noise affects both sides alike.
+network LINEAR→RELU→LINEAR→RELU→LINEAR→SIGMOID in float64. The reference is the step written
+by hand as tightly as numpy allows (``tight_step``: boolean ReLU masks, ``np.mean``, each
+product once); the course's own numpy code is a second row. The autodiff side is written
+with the public API, as a user would, twice: with ``MLP`` + ``SGD``
+(``binary_cross_entropy_with_logits``, ``l2_penalty``), and with raw Tensors and a
+functional update
+(``Tensor(p.data - lr * p.grad, requires_grad=True)`` each step). All run interleaved in one
+process for several rounds; the table reports the median time per step and the median of the
+per-round ratios to the reference, so machine noise affects both sides alike, and the peak
+memory of one step (``tracemalloc``) with its ratio to the reference's.
 
-Run: ``python -m tinygrad_reg bench`` (``--sizes S,M,L``, ``--quick``).
+Run: ``python -m tinygrad_reg bench`` (``--sizes S1,S,M,L``, ``--quick``).
 """
 
 from __future__ import annotations
@@ -55,7 +60,35 @@ def make_problem(size: str, seed: int = 0) -> Problem:
     return Problem(X, Y, layer_dims)
 
 
-# --- the two steps ---------------------------------------------------------------------------
+# --- the steps -------------------------------------------------------------------------------
+
+
+def tight_step(parameters: dict, X: np.ndarray, Y: np.ndarray) -> dict:
+    """The step written by hand as tightly as numpy allows: the reference.
+
+    Keeps only what its backward pass reads (each layer's input A, the last sigmoid), masks
+    ReLU with booleans, averages with ``np.mean`` and scales each gradient once."""
+    L = len(parameters) // 2
+    m = X.shape[1]
+    A, inputs = X, []
+    for l in range(1, L + 1):
+        inputs.append(A)
+        Z = parameters[f"W{l}"] @ A + parameters[f"b{l}"]
+        A = np.maximum(Z, 0) if l < L else 1 / (1 + np.exp(-Z))
+    weights = sum(np.vdot(parameters[f"W{l}"], parameters[f"W{l}"]) for l in range(1, L + 1))
+    cost = -np.mean(Y * np.log(A) + (1 - Y) * np.log(1 - A)) + LAMBD / (2 * m) * weights
+    dZ = (A - Y) / m
+    updated = {}
+    for l in range(L, 0, -1):
+        A_prev, W = inputs[l - 1], parameters[f"W{l}"]
+        dW = dZ @ A_prev.T + LAMBD / m * W
+        db = dZ.sum(axis=1, keepdims=True)
+        if l > 1:
+            dZ = (W.T @ dZ) * (A_prev > 0)
+        updated[f"W{l}"] = W - LR * dW
+        updated[f"b{l}"] = parameters[f"b{l}"] - LR * db
+    del cost
+    return updated
 
 
 def handwritten_step(parameters: dict, X: np.ndarray, Y: np.ndarray) -> dict:
@@ -103,6 +136,28 @@ class AutodiffStep:
         )
         cost.backward()
         self.optimizer.step()
+
+
+class RawTensorStep:
+    """The same step with raw Tensors and a functional update: new leaves every step."""
+
+    def __init__(self, problem: Problem):
+        start = initialize_parameters(problem.layer_dims, seed=3)
+        self.L = len(problem.layer_dims) - 1
+        self.params = {k: Tensor(v, requires_grad=True) for k, v in start.items()}
+        self.X, self.Y = Tensor(problem.X), Tensor(problem.Y)
+        self.m = problem.X.shape[1]
+
+    def __call__(self) -> None:
+        p = self.params
+        A = self.X
+        for l in range(1, self.L + 1):
+            Z = p[f"W{l}"] @ A + p[f"b{l}"]
+            A = Z.relu() if l < self.L else Z
+        weights = [p[f"W{l}"] for l in range(1, self.L + 1)]
+        cost = binary_cross_entropy_with_logits(A, self.Y) + l2_penalty(weights, LAMBD, self.m)
+        cost.backward()
+        self.params = {k: Tensor(t.data - LR * t.grad, requires_grad=True) for k, t in p.items()}
 
 
 def torch_step_or_none(problem: Problem) -> Callable[[], None] | None:
@@ -162,17 +217,27 @@ def peak_memory(step: Callable[[], object]) -> int:
 class Row:
     name: str
     seconds: float  # median per step
-    ratio: float  # median of per-round ratios to the hand-written step
+    ratio: float  # median of per-round ratios to the reference (the tight hand-written step)
     peak_bytes: int | None = None
+
+
+REFERENCE = "hand-written numpy, tight"
+MEASURE_MEMORY = (REFERENCE, "course's numpy code", "tinygrad_reg, MLP + SGD", "raw Tensors")
 
 
 def compare(size: str, rounds: int, min_time: float) -> list[Row]:
     """Interleave the steps for ``rounds`` rounds; report medians."""
     problem = make_problem(size)
-    state = {"params": initialize_parameters(problem.layer_dims, seed=3)}
+    state = {
+        "tight": initialize_parameters(problem.layer_dims, seed=3),
+        "course": initialize_parameters(problem.layer_dims, seed=3),
+    }
 
-    def handwritten() -> None:
-        state["params"] = handwritten_step(state["params"], problem.X, problem.Y)
+    def tight() -> None:
+        state["tight"] = tight_step(state["tight"], problem.X, problem.Y)
+
+    def course() -> None:
+        state["course"] = handwritten_step(state["course"], problem.X, problem.Y)
 
     # The floor: only the step's matrix products (3 forward, 3 for dW, 2 for dA).
     params = initialize_parameters(problem.layer_dims, seed=3)
@@ -188,9 +253,11 @@ def compare(size: str, rounds: int, min_time: float) -> list[Row]:
                 np.dot(params[f"W{l}"].T, activations[l])
 
     contenders: dict[str, Callable[[], None]] = {
-        "hand-written numpy": handwritten,
+        REFERENCE: tight,
+        "course's numpy code": course,
         "  its matmuls only": matmuls_only,
-        "tinygrad_reg": AutodiffStep(problem),
+        "tinygrad_reg, MLP + SGD": AutodiffStep(problem),
+        "raw Tensors": RawTensorStep(problem),
     }
     torch_step = torch_step_or_none(problem)
     if torch_step is not None:
@@ -202,13 +269,13 @@ def compare(size: str, rounds: int, min_time: float) -> list[Row]:
     for _ in range(rounds):
         for name, step in contenders.items():
             times[name].append(seconds_per_call(step, min_time))
-    base = times["hand-written numpy"]
+    base = times[REFERENCE]
     rows = []
     for name in contenders:
         ratios = [t / b for t, b in zip(times[name], base)]
         rows.append(Row(name, statistics.median(times[name]), statistics.median(ratios)))
     for row in rows:
-        if row.name in ("hand-written numpy", "tinygrad_reg"):
+        if row.name in MEASURE_MEMORY:
             row.peak_bytes = peak_memory(contenders[row.name])
     return rows
 
@@ -258,13 +325,18 @@ def run(sizes: list[str], quick: bool, rounds: int | None = None) -> str:
     rounds = rounds or (3 if quick else 7)
     min_time = 0.05 if quick else 0.5
     lines = [
-        "| size | step | time per step | ratio to hand-written | peak memory |",
+        "| size | step | time per step | ratio to tight hand-written | peak memory (ratio) |",
         "|---|---|---|---|---|",
     ]
     for size in sizes:
         dims, m = SIZES[size]
-        for row in compare(size, rounds, min_time):
-            memory = "" if row.peak_bytes is None else f"{row.peak_bytes / 2**20:.1f} MiB"
+        rows = compare(size, rounds, min_time)
+        reference_bytes = rows[0].peak_bytes or 1
+        for row in rows:
+            memory = ""
+            if row.peak_bytes is not None:
+                ratio = row.peak_bytes / reference_bytes
+                memory = f"{row.peak_bytes / 2**20:.1f} MiB ({ratio:.2f})"
             lines.append(
                 f"| {size}: {dims}, m={m} | {row.name.strip()} | {format_time(row.seconds)} "
                 f"| {row.ratio:.2f} | {memory} |"

@@ -397,6 +397,7 @@ def backpropagate(
     captured = {} if capture is None else {id(t.grad_fn or t): None for t in capture}
     stored = {id(seed) for seed in seeds}  # arrays someone else can see: .grad must copy them
 
+    check_anomaly = anomaly.mode.enabled  # read once: a thread's mode cannot change meanwhile
     order = topological_order(roots)
     while order:
         # Popping drops the list's reference, so nodes are freed as soon as they are done.
@@ -417,24 +418,23 @@ def backpropagate(
         parents = fn.parents
         if type(grads) is not tuple or len(grads) != len(parents):
             raise _bad_rule_result(fn, grads)
-        if anomaly.mode.enabled:
+        if check_anomaly:
             anomaly.check_backward(fn, grads, getattr(fn, "created_at", None))
         if on_node is not None:
             on_node(fn, g, grads)
-        for i, gx in enumerate(grads):
-            parent = parents[i]
+        for i, (parent, gx, shape) in enumerate(zip(parents, grads, fn.input_shapes)):
             if parent is None or gx is None:
                 continue
-            shape = fn.input_shapes[i]
             if type(gx) is not np.ndarray or gx.shape != shape:  # else nothing to check or undo
                 gx = checked_gradient(fn, i, gx, shape)
             key = id(parent)
-            if key in pending:
-                pending[key] = pending[key] + gx
-            else:
+            earlier = pending.get(key)
+            if earlier is None:
                 pending[key] = gx
                 if isinstance(parent, Tensor):
                     leaves[key] = parent
+            else:
+                pending[key] = earlier + gx
         if not retain_graph:
             fn.release()
 

@@ -6,9 +6,11 @@ computes something is a one-liner that calls an op from ``tinygrad_reg/ops``: th
 each forward and its gradient rule live.
 
 Safety rule: a Tensor's ``.data`` is a private, read-only array. ``Tensor(array)`` copies the
-user's array, and writing into ``.data`` raises numpy's "assignment destination is read-only"
-error, so nothing a graph has saved can change under it (unless someone deliberately flips
-the array's writeable flag back: don't). Optimizers update a parameter by
+user's array (unless it is already read-only and owns its memory: then there is nothing to
+protect, and it is shared without a copy), and writing into ``.data`` raises numpy's
+"assignment destination is read-only" error, so nothing a graph has saved can change under
+it (unless someone deliberately flips the array's writeable flag back: don't). Optimizers
+update a parameter by
 assigning a new array (``p.data = p.data - lr * p.grad``, which is copied into a new private
 read-only array); graphs recorded earlier keep the old array, so their gradients stay correct.
 """
@@ -29,9 +31,21 @@ ArrayLike = Any  # numbers, nested lists, numpy arrays
 
 
 def as_float_array(data: ArrayLike, where: str = "Tensor") -> np.ndarray:
-    """A private read-only copy of ``data``: float dtypes kept, bools and ints made float64."""
+    """A private read-only copy of ``data``: float dtypes kept, bools and ints made float64.
+
+    A float array that is already read-only and owns its memory is adopted without a copy:
+    nobody can write to it, so sharing it is safe, and a constant such as the data matrix X
+    is not copied on every step. (Make it read-only as soon as it is made:
+    ``X.setflags(write=False)``; a writable view taken before would still alias it.)"""
     if isinstance(data, Tensor):
         return data._data
+    if (
+        type(data) is np.ndarray
+        and not data.flags.writeable
+        and data.base is None
+        and data.dtype.kind == "f"
+    ):
+        return data
     try:
         array = np.array(data)
     except ValueError as error:

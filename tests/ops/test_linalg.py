@@ -166,6 +166,30 @@ def test_einsum_named_cases(subscripts, shapes):
     assert gradcheck(lambda *ts: einsum(subscripts, *ts), operands)
 
 
+@pytest.mark.parametrize(
+    ("inputs", "output"),
+    [
+        (([0, 1], [1, 2]), [[0, 2]]),
+        (([0, 0],), [[0]]),
+        (([Ellipsis, 0, 1], [1]), [[Ellipsis, 0]]),
+        (([0, 26], [26, 1]), [[0, 1]]),  # 26 is 'A'
+        (([0, 1], [1]), []),  # implicit output
+    ],
+)
+def test_einsum_sublist_form_as_numpy(inputs, output):
+    rng = np.random.default_rng(4)
+    sizes = {0: 2, 1: 3, 2: 4, 26: 2, Ellipsis: 5}
+    operands = [rng.normal(size=[sizes[i] for i in sublist]) for sublist in inputs]
+
+    def interleaved(xs):
+        return [item for pair in zip(xs, inputs) for item in pair] + output
+
+    np.testing.assert_allclose(
+        einsum(*interleaved(operands)).data, np.einsum(*interleaved(operands))
+    )
+    assert gradcheck(lambda *ts: einsum(*interleaved(ts)), operands)
+
+
 def test_einsum_gradient_of_a_diagonal_is_g_on_the_diagonal():
     x = Tensor(np.arange(9.0).reshape(3, 3), requires_grad=True)
     einsum("ii->i", x).backward(np.array([1.0, 2.0, 3.0]))
@@ -203,8 +227,10 @@ def test_einsum_errors_name_the_op_the_shapes_and_the_expectation():
         einsum("ij,jk->ik", a, a)
     with pytest.raises(ValueError, match=r"Einsum: .*\(2, 3\)"):
         einsum("ijk", a)
-    with pytest.raises(TypeError, match=r"einsum: subscripts=3; expected a string"):
-        einsum(3, a)
+    with pytest.raises(TypeError, match=r"einsum: Tensor is neither a subscripts string nor"):
+        einsum(a, a)
+    with pytest.raises(TypeError, match=r"einsum: \[0, 52\] is neither"):
+        einsum(a, [0, 52])
     with pytest.raises(ValueError, match=r"einsum: no operands"):
         einsum("ij")
 

@@ -93,14 +93,12 @@ def erf_of_array(x: np.ndarray) -> np.ndarray:
     """The error function, element by element, in x's dtype.
 
     numpy has no erf, so each element goes through Python's ``math.erf`` (libm's, within an
-    ulp or so of the exact value). That costs about 0.26 s per million elements, ~35 times
-    ``np.exp``; a vectorized Chebyshev interpolation of erf, tried while writing this, was both
-    slower and less accurate.
+    ulp or so of the exact value). That is hundreds of times slower than ``np.exp``
+    (``python benchmarks/erf_speed.py``); a vectorized Chebyshev interpolation of erf, tried
+    while writing this, was both slower and less accurate.
     """
-    return np.asarray(_erf_elementwise(x), dtype=object).astype(x.dtype)
-
-
-_erf_elementwise = np.frompyfunc(math.erf, 1, 1)
+    values = map(math.erf, x.ravel().tolist())
+    return np.fromiter(values, np.float64, count=x.size).reshape(x.shape).astype(x.dtype)
 
 
 def zeros_like(x: Any) -> Any:

@@ -177,15 +177,45 @@ class Einsum(Function):
         return broadcast_to(gradient.reshape(kept), full)
 
 
-def einsum(subscripts: str, *operands: Any) -> Tensor:
+def einsum(subscripts: Any, *operands: Any) -> Tensor:
     """Einstein summation with ``np.einsum``'s subscripts: explicit ('ij,jk->ik'), implicit
-    ('ij,jk'), repeated letters ('ii->i', 'ii'), and '...' for broadcast axes.
+    ('ij,jk'), repeated letters ('ii->i', 'ii'), and '...' for broadcast axes. numpy's other
+    form, operands each followed by a list of axis numbers (0-51, or Ellipsis) and maybe an
+    output list at the end, works too.
 
     >>> einsum("ij,j->i", A, x)   # A @ x
+    >>> einsum(A, [0, 1], x, [1], [0])   # the same
     """
+    if not isinstance(subscripts, str):
+        subscripts, operands = from_sublists((subscripts, *operands))
     if not operands:
         raise ValueError("einsum: no operands; expected one per term of the subscripts.")
     return Einsum(subscripts)(*(as_tensor(x) for x in operands))
+
+
+def from_sublists(arguments: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
+    """('ij,j->i', (A, x)) from (A, [0, 1], x, [1], [0]), numpy's numbering: 0-25 are a-z,
+    26-51 are A-Z."""
+
+    def letters(sublist: Any) -> str:
+        if not isinstance(sublist, (list, tuple)) or not all(
+            item is Ellipsis or (is_axis(item) and 0 <= item < len(LETTERS)) for item in sublist
+        ):
+            found = repr(sublist) if isinstance(sublist, (list, tuple)) else type(sublist).__name__
+            raise TypeError(
+                f"einsum: {found} is neither a subscripts string nor a list of axis numbers; "
+                f"expected einsum('ij,jk->ik', a, b) or einsum(a, [0, 1], b, [1, 2], [0, 2]) "
+                f"with numbers in [0, {len(LETTERS)}) and Ellipsis."
+            )
+        return "".join("..." if item is Ellipsis else LETTERS[item] for item in sublist)
+
+    has_output = len(arguments) % 2 == 1
+    pairs = arguments[:-1] if has_output else arguments
+    operands, sublists = pairs[0::2], pairs[1::2]
+    subscripts = ",".join(letters(sublist) for sublist in sublists)
+    if has_output:
+        subscripts += "->" + letters(arguments[-1])
+    return subscripts, operands
 
 
 def tensordot(a: Any, b: Any, axes: int | Sequence[Any] = 2) -> Tensor:
