@@ -569,6 +569,40 @@ def test_backward_on_a_tensor_without_grad():
         (Tensor([1.0]) * 2).sum().backward()
 
 
+# --- every tensor grad returns is read-only (issue 11, item 2) -------------------------------
+
+
+def assert_read_only(t):
+    with pytest.raises(ValueError, match="read-only"):
+        t.data[...] = 0.0
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+@given(x=floats((2, 3)).map(lambda a: np.where(a == 0, 1.0, a)), seed=seeds)
+def test_gradients_from_grad_are_read_only(create_graph, x, seed):
+    upstream = np.random.default_rng(seed).standard_normal(x.shape)
+    kept = upstream.copy()
+    tx = Tensor(x, requires_grad=True)
+    out = tx * tx.abs() + tx  # abs: its rule uses a constant sign under create_graph
+    (gx,) = grad(out, tx, grad_outputs=upstream, create_graph=create_graph)
+    assert_read_only(gx)
+    # Writing into the gradient cannot change a graph that saved it, nor the user's seed.
+    assert upstream.flags.writeable and np.array_equal(upstream, kept)
+    if create_graph:
+        (gxx,) = grad(gx.sum(), tx)
+        assert_read_only(gxx)
+        # d/dx of Σ u·(2|x| + 1) is 2u·sign(x), every factor exact
+        np.testing.assert_array_equal(gxx.data, 2 * upstream * np.sign(x))
+
+
+def test_an_input_that_is_also_an_output_gets_a_read_only_copy_of_the_seed():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    seed = np.array([3.0, 4.0])
+    (gx,) = grad(x, x, grad_outputs=seed, create_graph=True)
+    assert_read_only(gx)
+    assert seed.flags.writeable and not np.shares_memory(gx.data, seed)
+
+
 # --- grad mode per thread, re-entrant (issue 11 item 1, issue 10 item 7) ----------------------
 
 

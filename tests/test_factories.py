@@ -122,5 +122,7 @@ def test_factory_errors_name_the_factory_and_what_was_expected():
         tg.arange(0, 1, 0)
     with pytest.raises(ValueError, match=r"linspace: num=-1"):
         tg.linspace(0, 1, -1)
+    with pytest.raises(TypeError, match=r"full: fill_value='a'; expected a real number"):
+        tg.full(2, "a")
     with pytest.raises(TypeError, match=r"eye: k=0.5"):
         tg.eye(2, k=0.5)

@@ -166,6 +166,48 @@ def test_course_formula_is_nan_where_the_output_saturates():
     assert binary_cross_entropy_with_logits(np.array([[40.0]]), np.array([[1.0]])).item() >= 0
 
 
+# --- finite for every finite z (issue 11, item 5) --------------------------------------------
+
+
+def test_with_logits_at_the_largest_logits_is_finite_and_exact():
+    z = np.array([[1e308, 1e308, -1e308]])
+    Y = np.array([[0.0, 0.0, 1.0]])
+    loss = binary_cross_entropy_with_logits(Tensor(z), Y)
+    assert math.isfinite(loss.item())
+    assert loss.item() == pytest.approx(1e308, rel=1e-15)  # each term is |z|, their mean 1e308
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16])
+@given(data=st.data())
+def test_with_logits_is_finite_for_every_finite_logit(dtype, data):
+    shape = data.draw(shapes)  # one row (the course's (1, m)) or several
+    largest = float(np.finfo(dtype).max)
+    finite = hnp.from_dtype(np.dtype(dtype), allow_nan=False, allow_infinity=False)
+    near_overflow = st.sampled_from([largest, -largest, largest / 2])  # sums of these overflow
+    Z = data.draw(hnp.arrays(dtype, shape, elements=finite | near_overflow))
+    Y = data.draw(hnp.arrays(dtype, shape, elements=st.sampled_from([0.0, 0.5, 1.0])))
+    z = Tensor(Z, requires_grad=True)
+    loss = binary_cross_entropy_with_logits(z, Y)
+    loss.backward()
+    assert loss.item() >= 0 and np.isfinite(z.grad).all()
+    # Against the exact Σ terms / m (math.fsum of float64 terms / 64m: the exact factor 1/64
+    # leaves room for the true value to exceed the dtype's largest number, which only several
+    # rows of near-largest logits can make it do; for at most 36 terms nothing overflows). The
+    # loss rounds each of its < 40 operations: within 40 units of roundoff of the dtype.
+    z64, y64 = Z.astype(np.float64), Y.astype(np.float64)
+    terms = np.maximum(z64, 0) - z64 * y64 + np.log1p(np.exp(-np.abs(z64)))
+    exact = math.fsum((terms / (64 * shape[-1])).ravel())  # / 64
+    eps = float(np.finfo(dtype).eps)
+    one_row = Z.size == shape[-1]  # then the true value, a mean, is <= the largest term
+    close = loss.item() / 64 == pytest.approx(exact, rel=40 * eps, abs=eps)
+    if one_row or exact <= largest / 64 * (1 - 40 * eps):
+        assert np.isfinite(loss.item()) and close
+    elif exact >= largest / 64 * (1 + 40 * eps):  # the true value is beyond the range
+        assert loss.item() == np.inf
+    else:  # within rounding of the largest number: either is right
+        assert close or loss.item() == np.inf
+
+
 # ---------------------------------------------------------------------------------------------
 # cross_entropy: K classes on axis 0, one column per example
 # ---------------------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """The Tensor: construction and dtypes, attributes, operators with numbers and arrays, safety."""
 
+import contextlib
+import io
 import operator
 
 import numpy as np
@@ -9,7 +11,23 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from strategies import floats, shapes
 
-from tinygrad_reg import Tensor, grad, maximum, minimum
+from tinygrad_reg import (
+    Tensor,
+    binary_cross_entropy_with_logits,
+    elastic_net_penalty,
+    explain_backward,
+    grad,
+    load,
+    maximum,
+    minimum,
+    nn,
+    no_grad,
+    save,
+    to_dot,
+    where,
+)
+from tinygrad_reg.optim import Adam
+from tinygrad_reg.training import fit
 
 # --- construction and dtypes ----------------------------------------------------------------
 
@@ -245,6 +263,197 @@ def test_requires_grad_cannot_switch_off_a_tensor_made_by_an_op():
     assert y.requires_grad_() is y and y.requires_grad  # already on: nothing to do
     with pytest.raises(RuntimeError, match=r"requires_grad_: this tensor was made by an op"):
         y.requires_grad_(False)
+
+
+# --- Python protocols: comparisons, `in`, iteration (issue 11, item 7) ------------------------
+
+COMPARISONS = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+small_integers = st.integers(-2, 2).map(float)  # few distinct values: ties are frequent
+
+
+@pytest.mark.parametrize("symbol", COMPARISONS)
+@given(data=st.data(), pair=hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3))
+def test_comparisons_compare_values_elementwise_as_numpy(symbol, data, pair):
+    compare = COMPARISONS[symbol]
+    a = data.draw(hnp.arrays(np.float64, pair.input_shapes[0], elements=small_integers))
+    b = data.draw(hnp.arrays(np.float64, pair.input_shapes[1], elements=small_integers))
+    for other in (Tensor(b), b, b.tolist() if b.ndim else float(b)):
+        result = compare(Tensor(a, requires_grad=True), other)
+        assert isinstance(result, np.ndarray) and result.dtype == bool
+        np.testing.assert_array_equal(result, compare(a, b))
+    np.testing.assert_array_equal(compare(a, Tensor(b)), compare(a, b))  # array on the left
+
+
+def test_equality_picks_elements_in_where():
+    t = Tensor([0.0, 1.0, 0.0])
+    np.testing.assert_array_equal(where(t == 0, 1.0, 2.0).data, [1.0, 2.0, 1.0])
+    np.testing.assert_array_equal(where(t != 0, 1.0, 2.0).data, [2.0, 1.0, 2.0])
+
+
+def test_comparing_shapes_that_do_not_broadcast_names_the_operator_and_shapes():
+    with pytest.raises(ValueError, match=r"Tensor ==.*\(2,\).*\(3,\)"):
+        Tensor([1.0, 2.0]) == Tensor([1.0, 2.0, 3.0])  # noqa: B015
+
+
+@given(x=hnp.arrays(np.float64, shapes(), elements=small_integers), v=small_integers)
+def test_in_is_true_when_some_element_equals_the_value(x, v):
+    assert (v in Tensor(x)) == (v in x) == bool((x == v).any())
+
+
+def test_in_on_the_example_of_the_issue():
+    assert 2.0 in Tensor([1.0, 2.0]) and 3.0 not in Tensor([1.0, 2.0])
+
+
+def test_tensors_hash_by_identity_so_equal_values_stay_distinct_keys():
+    a, b = Tensor([1.0]), Tensor([1.0])
+    assert len({a, b}) == 2 and len({a: 1, b: 2}) == 2
+    assert {a: "a"}[a] == "a"
+
+
+def test_a_0d_tensor_refuses_iteration_as_numpy():
+    with pytest.raises(TypeError, match="0-d tensor"):
+        list(Tensor(5.0))
+    with pytest.raises(TypeError, match="0-d tensor"):
+        iter(Tensor(5.0))
+
+
+@given(x=hnp.arrays(np.float64, shapes(min_dims=1), elements=st.floats(-2, 2)))
+def test_iteration_yields_differentiable_rows(x):
+    t = Tensor(x, requires_grad=True)
+    rows = list(t)
+    assert len(rows) == x.shape[0]
+    for i, row in enumerate(rows):
+        np.testing.assert_array_equal(row.data, x[i])
+    sum((row * (i + 1)).sum() for i, row in enumerate(rows)).backward()
+    weights = np.arange(1, x.shape[0] + 1).reshape((-1,) + (1,) * (x.ndim - 1))
+    np.testing.assert_array_equal(t.grad, np.broadcast_to(weights, x.shape))
+
+
+def test_nothing_in_the_package_compares_tensors_with_equality(monkeypatch, tmp_path):
+    """Every internal lookup tells tensors apart by identity: with == and != refused, the main
+    paths still work on parameters that are equal in value (all ones, one element each)."""
+
+    def refuse(self, other):
+        raise AssertionError("a tensor was compared with == or != inside the package")
+
+    model = nn.MLP([1, 1, 1], seed=0)
+    for p in model.parameters():
+        p.data = np.ones(p.shape)
+    X, Y = np.ones((1, 4)), np.array([[0.0, 1.0, 0.0, 1.0]])
+    monkeypatch.setattr(Tensor, "__eq__", refuse)
+    monkeypatch.setattr(Tensor, "__ne__", refuse)
+    for penalty, lambd in [("l2", 0.1), ("l1", 0.1), ("elastic", (0.1, 0.2))]:
+        optimizer = Adam(model.parameters(), lr=0.01)
+        fit(
+            model,
+            X,
+            Y,
+            penalty=penalty,
+            lambd=lambd,
+            optimizer=optimizer,
+            iterations=2,
+            progress=False,
+        )
+    cost = binary_cross_entropy_with_logits(model(X), Y)
+    elastic_net_penalty(model.parameters(), 0.1, 0.1, m=4)
+    explain_backward(cost, file=io.StringIO())
+    to_dot(cost)
+    grad(cost, model.parameters())
+    save(tmp_path / "model.npz", model, optimizer)
+    load(tmp_path / "model.npz").restore(model, optimizer)
+
+
+# --- in-place arithmetic (issue 11, item 3) --------------------------------------------------
+
+IN_PLACE = {
+    "+=": operator.iadd,
+    "-=": operator.isub,
+    "*=": operator.imul,
+    "/=": operator.itruediv,
+    "**=": operator.ipow,
+    "@=": operator.imatmul,
+}
+PLAIN = {
+    "+=": operator.add,
+    "-=": operator.sub,
+    "*=": operator.mul,
+    "/=": operator.truediv,
+    "**=": operator.pow,
+    "@=": operator.matmul,
+}
+OPERAND = np.array([[0.5, 2.0], [1.5, 1.0]])  # (2, 2): @ keeps the shape too
+
+
+@pytest.mark.parametrize("symbol", IN_PLACE)
+def test_in_place_on_a_tensor_that_requires_grad_raises_and_says_what_to_do(symbol):
+    p = Tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    before = p.data
+    q = p
+    with pytest.raises(RuntimeError, match=r"p\.data = p\.data .* with no_grad\(\)") as raised:
+        q = IN_PLACE[symbol](q, OPERAND)
+    assert symbol in str(raised.value)
+    assert q is p and p.data is before and p.is_leaf  # nothing changed, nothing rebound
+
+
+def test_in_place_on_a_layer_parameter_keeps_it_the_optimizers_leaf():
+    lin = nn.Linear(2, 1, rng=np.random.RandomState(0))
+    W = lin.W
+    with pytest.raises(RuntimeError, match="requires grad"):
+        lin.W += 1
+    assert lin.W is W and lin.W.is_leaf
+
+
+@pytest.mark.parametrize("symbol", IN_PLACE)
+def test_in_place_under_no_grad_updates_the_leaf_itself(symbol):
+    values = np.array([[1.0, 2.0], [3.0, 4.0]])
+    p = Tensor(values, requires_grad=True)
+    recorded = (p * p).sum()  # a graph recorded before the update
+    same = p
+    with no_grad():
+        same = IN_PLACE[symbol](same, OPERAND)
+    assert same is p and p.is_leaf and p.requires_grad
+    np.testing.assert_array_equal(p.data, PLAIN[symbol](values, OPERAND))
+    assert not p.data.flags.writeable
+    recorded.backward()  # the graph saved the old values
+    np.testing.assert_array_equal(p.grad, 2 * values)
+
+
+def test_in_place_on_a_plain_tensor_changes_it_where_everyone_sees_it():
+    t = Tensor(np.ones(3, dtype=np.float32))
+    alias = t
+    t += np.array([1.0, 2.0, 3.0])  # float64 operand: the tensor keeps its float32, as numpy
+    assert alias is t and t.dtype == np.float32
+    np.testing.assert_array_equal(alias.data, [2.0, 3.0, 4.0])
+
+
+def test_in_place_cannot_change_the_shape():
+    t = Tensor([1.0, 2.0])
+    with pytest.raises(ValueError, match=r"\+=.*\(2, 2\).*\(2,\)"):
+        t += np.ones((2, 2))
+    np.testing.assert_array_equal(t.data, [1.0, 2.0])
+
+
+def test_in_place_on_a_tensor_made_by_an_op_raises_even_under_no_grad():
+    y = Tensor([1.0], requires_grad=True) * 2
+    for context in (contextlib.nullcontext(), no_grad()):
+        with context, pytest.raises(RuntimeError, match=r"computed by an op.*y = y \+ x"):
+            y += 1
+
+
+def test_in_place_with_an_operand_that_requires_grad_asks_for_a_new_tensor():
+    total, w = Tensor(0.0), Tensor(2.0, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"t = t \+ x"):
+        total += w
+    with no_grad():  # nothing is recorded, so the values can be added in place
+        total += w
+    assert total.item() == 2.0 and not total.requires_grad
 
 
 def test_a_read_only_array_that_owns_its_memory_is_adopted_without_a_copy():

@@ -546,7 +546,7 @@ def grad(
             seeds.append(g)  # keeps its own graph, so the result can depend on it
         else:
             seed = seed_gradient(y, g, "grad")
-            seeds.append(Tensor._from_op(seed, None) if create_graph else seed)
+            seeds.append(Tensor(seed) if create_graph else seed)  # Tensor: a read-only copy
 
     found = backpropagate(
         outputs,
@@ -567,7 +567,7 @@ def grad(
         elif isinstance(g, Tensor):
             results.append(g)
         else:
-            results.append(Tensor._from_op(np.array(g, dtype=x.dtype), None))
+            results.append(Tensor(np.asarray(g, dtype=x.dtype)))  # a read-only copy
     return tuple(results)
 
 

@@ -43,7 +43,9 @@ def full(
     shape: Any, fill_value: float, dtype: Any = np.float64, requires_grad: bool = False
 ) -> Tensor:
     """A tensor of ``shape`` with every element ``fill_value``."""
-    shape = _shape(shape if isinstance(shape, (tuple, list)) else (shape,), "full")
+    shape = _shape(tuple(shape) if isinstance(shape, (tuple, list)) else (shape,), "full")
+    if not isinstance(fill_value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"full: fill_value={fill_value!r}; expected a real number.")
     return _tensor(np.full(shape, float(fill_value)), dtype, requires_grad, "full")
 
 

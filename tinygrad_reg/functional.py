@@ -40,34 +40,42 @@ def expm1(x: Any) -> Tensor:
 
 
 def log2(x: Any) -> Tensor:
+    """log₂ x, elementwise."""
     return as_tensor(x).log2()
 
 
 def log10(x: Any) -> Tensor:
+    """log₁₀ x, elementwise."""
     return as_tensor(x).log10()
 
 
 def sin(x: Any) -> Tensor:
+    """sin x, elementwise."""
     return as_tensor(x).sin()
 
 
 def cos(x: Any) -> Tensor:
+    """cos x, elementwise."""
     return as_tensor(x).cos()
 
 
 def tan(x: Any) -> Tensor:
+    """tan x, elementwise."""
     return as_tensor(x).tan()
 
 
 def sinh(x: Any) -> Tensor:
+    """sinh x, elementwise."""
     return as_tensor(x).sinh()
 
 
 def cosh(x: Any) -> Tensor:
+    """cosh x, elementwise."""
     return as_tensor(x).cosh()
 
 
 def square(x: Any) -> Tensor:
+    """x², elementwise."""
     return as_tensor(x).square()
 
 

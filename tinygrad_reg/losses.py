@@ -55,6 +55,18 @@ def binary_cross_entropy(probs: Any, Y: Any) -> Tensor:
     return logprobs.sum() / m
 
 
+def sum_over_m_without_overflow(terms: np.ndarray, m: int) -> np.ndarray:
+    """Σ terms / m for finite terms >= 0 whose sum overflows (each may be the largest float).
+
+    Scaled by the largest term first: every ratio is <= 1, so their rounded sum is <= their
+    count (rounding is monotonic and integers are exact), and for one row of m terms (the
+    course's (1, m)) the result is <= the largest term: finite. Several rows can make the true
+    value itself too large for the dtype, and then it is inf.
+    """
+    largest = terms.max()
+    return largest * ((terms / largest).sum() / m)
+
+
 class BinaryCrossEntropyWithLogits(Function):
     """Cross-entropy of σ(z) against y, from the logits z, in one node:
 
@@ -70,7 +82,12 @@ class BinaryCrossEntropyWithLogits(Function):
 
     def forward(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
         m = z.shape[-1]
-        return (np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))).sum() / m
+        terms = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
+        with np.errstate(over="ignore"):  # an overflowing sum is redone below
+            total = terms.sum()
+        if np.isfinite(total) or not np.isfinite(terms).all():
+            return total / m
+        return sum_over_m_without_overflow(terms, m)
 
     def backward(self, g: Any, out: Any, z: Any, y: Any) -> tuple[Any, ...]:
         """dz = g·(σ(z) - y)/m,  dy = -g·z/m"""

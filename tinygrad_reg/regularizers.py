@@ -175,7 +175,8 @@ def elastic_net_penalty(params: Params, l1: Lambda, l2: Lambda, m: int) -> Tenso
     _check_m(m, "elastic_net_penalty")
     l1_tensors, l1_lambdas = _selected(params, l1, "elastic_net_penalty")
     l2_tensors, l2_lambdas = _selected(params, l2, "elastic_net_penalty")
-    tensors = list(dict.fromkeys(l1_tensors + l2_tensors))  # Tensors hash by identity
+    # each tensor once, told apart by identity (== compares values)
+    tensors = list({id(t): t for t in l1_tensors + l2_tensors}.values())
     a = dict(zip(map(id, l1_tensors), l1_lambdas))
     c = dict(zip(map(id, l2_tensors), l2_lambdas))
     return ElasticNet(

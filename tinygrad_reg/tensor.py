@@ -17,8 +17,9 @@ read-only array); graphs recorded earlier keep the old array, so their gradients
 
 from __future__ import annotations
 
+import operator
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -253,19 +254,99 @@ class Tensor:
             return self._data.astype(self.dtype if dtype is None else dtype)  # astype copies
         return self._data
 
-    # Comparisons are not differentiable; they return numpy bool arrays, usable as masks.
-    # ``==`` is left as identity so tensors can be dict keys and set members.
+    # --- Python protocols: comparisons, `in`, iteration, in-place arithmetic -------------
+    # Comparisons compare values element by element, as numpy and PyTorch do, and return numpy
+    # bool arrays (no gradient: they are piecewise constant), usable as masks. A Tensor still
+    # hashes by identity, so it can be a dict key or set member; nothing in this package
+    # compares tensors with == (they are told apart with ``is`` or ``id``).
+    __hash__ = object.__hash__
+
+    def __eq__(self, other: Any) -> np.ndarray:  # type: ignore[override]
+        return _compare("==", self, other)
+
+    def __ne__(self, other: Any) -> np.ndarray:  # type: ignore[override]
+        return _compare("!=", self, other)
+
     def __lt__(self, other: Any) -> np.ndarray:
-        return self._data < _value(other)
+        return _compare("<", self, other)
 
     def __le__(self, other: Any) -> np.ndarray:
-        return self._data <= _value(other)
+        return _compare("<=", self, other)
 
     def __gt__(self, other: Any) -> np.ndarray:
-        return self._data > _value(other)
+        return _compare(">", self, other)
 
     def __ge__(self, other: Any) -> np.ndarray:
-        return self._data >= _value(other)
+        return _compare(">=", self, other)
+
+    def __contains__(self, value: Any) -> bool:
+        """``v in t``: some element equals ``v`` (as numpy: ``(t == v).any()``)."""
+        return bool(_compare("in", self, value).any())
+
+    def __iter__(self) -> Iterator[Tensor]:
+        """The rows ``t[0], t[1], ...``, each a Tensor that keeps the graph (differentiable)."""
+        if self.ndim == 0:
+            raise TypeError(
+                "iteration over a 0-d tensor: it has no rows; use t.item() for its value."
+            )
+        return (self[i] for i in range(self.shape[0]))
+
+    # ``t += x`` (and -= *= /= **= @=) changes t's values, keeping the same Tensor object, only
+    # where that records nothing: t is a leaf and no gradient is being recorded (t needs none,
+    # or inside ``no_grad``). Anything else raises: Python would otherwise rebind t to a new
+    # tensor computed from it, and a parameter would silently stop being the leaf that the
+    # optimizer updates and ``.grad`` belongs to.
+    def __iadd__(self, other: Any) -> Tensor:
+        return self._update_in_place("+=", other, Tensor.__add__)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self._update_in_place("-=", other, Tensor.__sub__)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self._update_in_place("*=", other, Tensor.__mul__)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self._update_in_place("/=", other, Tensor.__truediv__)
+
+    def __ipow__(self, other: Any) -> Tensor:
+        return self._update_in_place("**=", other, Tensor.__pow__)
+
+    def __imatmul__(self, other: Any) -> Tensor:
+        return self._update_in_place("@=", other, Tensor.__matmul__)
+
+    def _update_in_place(
+        self, symbol: str, other: Any, op: Callable[[Tensor, Any], Tensor]
+    ) -> Tensor:
+        plain = symbol[:-1]  # "+=" -> "+"
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                f"{symbol} on a tensor computed by an op ({self.grad_fn!r}, shape {self.shape}): "
+                "its values are part of a recorded graph, so they cannot change. Compute a "
+                f"new tensor instead: y = y {plain} x."
+            )
+        if engine.is_grad_enabled() and self.requires_grad:
+            raise RuntimeError(
+                f"{symbol} on a tensor that requires grad (shape {self.shape}) would replace it "
+                "by a new tensor computed from it, which is no longer the leaf the optimizer "
+                "and .grad refer to. To change a parameter's values, assign them: "
+                f"p.data = p.data {plain} x, or update without recording: "
+                f"with no_grad(): p {symbol} x. To compute a new tensor: y = p {plain} x."
+            )
+        if engine.is_grad_enabled() and isinstance(other, Tensor) and other.requires_grad:
+            raise RuntimeError(
+                f"t {symbol} x where x requires grad: the result depends on x, so it must be a "
+                f"new tensor in the graph; write t = t {plain} x."
+            )
+        with engine.no_grad():
+            new = op(self, other)
+        if new.shape != self.shape:
+            raise ValueError(
+                f"{symbol}: the result has shape {new.shape} but the tensor has shape "
+                f"{self.shape}; an in-place update keeps the shape (as numpy). For a new "
+                f"tensor of the broadcast shape write t = t {plain} x."
+            )
+        self.data = new._data.astype(self.dtype, copy=False)  # keeps the dtype, as numpy
+        return self
 
     # --- arithmetic (ops/arithmetic.py, ops/linalg.py) -----------------------------------
 
@@ -553,6 +634,29 @@ class Tensor:
 
 def _value(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
+
+
+_COMPARISONS = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "in": operator.eq,
+}
+
+
+def _compare(symbol: str, t: Tensor, other: Any) -> np.ndarray:
+    """``t <symbol> other`` on the values, element by element, as a numpy bool array."""
+    try:
+        return np.asarray(_COMPARISONS[symbol](t._data, _value(other)))
+    except ValueError as error:
+        other_shape = np.shape(_value(other))
+        raise ValueError(
+            f"Tensor {symbol}: cannot compare shape {t.shape} with shape {other_shape}; "
+            f"expected shapes that broadcast together ({error})."
+        ) from None
 
 
 # The ops make Tensors and Tensor's methods call the ops: imported at the end, once Tensor exists.

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from strategies import SHAPE_LIMITS, away_from_zero, floats, positive, seeds, shapes
 
-from tinygrad_reg import Tensor
+from tinygrad_reg import Tensor, grad
 from tinygrad_reg.gradcheck import gradcheck
 
 broadcast_pairs = hnp.mutually_broadcastable_shapes(num_shapes=2, **SHAPE_LIMITS)
@@ -100,3 +100,86 @@ def test_shapes_that_do_not_broadcast_raise_naming_the_op_and_shapes(name, shape
     message = str(raised.value)
     assert name.capitalize() in message  # the op's class name: Add, Sub, Mul, Div, Pow
     assert str(shapes[0]) in message and str(shapes[1]) in message
+
+
+# --- ** where the gradient is 0 but the plain formula gives 0*inf (issue 11, item 4) ----------
+
+
+def test_power_zero_has_slope_zero_at_zero_first_and_second_order():
+    x = Tensor([0.0, 0.0, 2.0], requires_grad=True)
+    with np.errstate(divide="raise", invalid="raise"):
+        (x**0).sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0, 0.0])
+    x = Tensor(0.0, requires_grad=True)
+    (dx,) = grad(x**0, x, create_graph=True)
+    (dxx,) = grad(dx, x)
+    assert dx.item() == 0.0 and dxx.item() == 0.0
+
+
+def test_zero_base_has_slope_zero_in_the_exponent_first_and_second_order():
+    y = Tensor([0.0, 0.5, 1.0, 3.0], requires_grad=True)
+    with np.errstate(divide="raise", invalid="raise"):
+        (Tensor(0.0) ** y).sum().backward()
+    np.testing.assert_array_equal(y.grad, [0.0, 0.0, 0.0, 0.0])  # PyTorch gives 0 too
+    y = Tensor(2.0, requires_grad=True)
+    (dy,) = grad(Tensor(0.0) ** y, y, create_graph=True)
+    (dyy,) = grad(dy, y)
+    assert dy.item() == 0.0 and dyy.item() == 0.0
+
+
+def test_power_rule_keeps_the_mixed_derivative_where_only_the_exponent_is_zero():
+    # d²(a**b)/da db = a**(b-1)·(1 + b·ln a), which is 1/a at b = 0: the fix at a = b = 0 must
+    # not replace the base anywhere else.
+    a, b = Tensor(2.0, requires_grad=True), Tensor(0.0, requires_grad=True)
+    (da,) = grad(a**b, a, create_graph=True)
+    (dab,) = grad(da, b)
+    assert da.item() == 0.0 and dab.item() == 0.5
+
+
+def with_zeros(shape, values):
+    """Arrays of ``values`` in which about half the elements are exactly 0."""
+    return hnp.arrays(np.float64, shape, elements=st.just(0.0) | values)
+
+
+@given(data=st.data(), shape=shapes(), seed=seeds)
+def test_power_gradients_at_zero_base_and_zero_exponent(data, shape, seed):
+    a = data.draw(with_zeros(shape, st.floats(0.1, 2.0)))
+    # b >= 1 away from 0, so every true slope is finite (0**(b-1) is 0 or 1, never inf)
+    b = data.draw(with_zeros(shape, st.floats(1.0, 3.0)))
+    upstream = np.random.default_rng(seed).standard_normal(shape)
+    ta, tb = Tensor(a, requires_grad=True), Tensor(b, requires_grad=True)
+    with np.errstate(divide="raise", invalid="raise"):
+        (ta**tb).backward(upstream)
+    slope_a = b * np.where(b == 0, 1.0, a) ** (b - 1)  # x**0 has slope 0 everywhere
+    slope_b = a**b * np.log(np.where(a == 0, 1.0, a))  # 0**y has slope 0 for y >= 0
+    np.testing.assert_allclose(ta.grad, upstream * slope_a, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(tb.grad, upstream * slope_b, rtol=1e-12, atol=0)
+
+
+@given(data=st.data(), shape=shapes(), seed=seeds)
+def test_second_derivatives_of_power_with_zero_exponents(data, shape, seed):
+    # On a > 0 the power is smooth in both arguments, also at b = 0: the recorded backward pass
+    # (create_graph) must agree with central differences of the plain first derivatives there.
+    a = data.draw(positive(shape))
+    b = data.draw(with_zeros(shape, st.floats(0.1, 2.0)))
+    rng = np.random.default_rng(seed)
+    w, va, vb = (rng.standard_normal(shape) for _ in range(3))
+
+    def along(a, b, create_graph=False):
+        """<(d/da, d/db) of sum(w·a**b), (va, vb)>, and the leaves."""
+        ta, tb = Tensor(a, requires_grad=True), Tensor(b, requires_grad=True)
+        da, db = grad((ta**tb * w).sum(), [ta, tb], create_graph=create_graph)
+        return (da * va + db * vb).sum(), ta, tb
+
+    directional, ta, tb = along(a, b, create_graph=True)
+    analytic = [g.data for g in grad(directional, [ta, tb])]
+    eps = 1e-6
+    for k in range(2):
+        for i in np.ndindex(*shape):
+            plus, minus = [a.copy(), b.copy()], [a.copy(), b.copy()]
+            plus[k][i] += eps
+            minus[k][i] -= eps
+            numerical = (along(*plus)[0].item() - along(*minus)[0].item()) / (2 * eps)
+            # central differences err by O(eps²·|f'''|) + O(1e-16·|f'|/eps): about 1e-10 on
+            # these ranges (a in [0.1, 2], b in [0, 2]), far inside the allowance
+            assert abs(analytic[k][i] - numerical) <= 1e-6 + 1e-5 * abs(numerical)

@@ -97,6 +97,22 @@ def test_boolean_axes_are_refused_as_numpy_does(axis):
         Tensor(np.ones((2, 3))).sum(axis=axis)
 
 
+@pytest.mark.parametrize("name", ["max", "min"])
+@pytest.mark.parametrize("axis", [None, 0])
+def test_float16_ties_beyond_its_largest_count_still_share_the_gradient(name, axis):
+    # 70 000 tied values: more than float16 can count (65 504 is its largest finite number).
+    x = Tensor(np.full((70_000, 2), 3.0, dtype=np.float16), requires_grad=True)
+    getattr(x, name)(axis=axis).sum().backward()
+    ties = 140_000 if axis is None else 70_000
+    assert x.grad.dtype == np.float16
+    np.testing.assert_array_equal(x.grad, np.float16(1 / ties))  # g/k, rounded once to float16
+    # 1/k is a float16 subnormal, spaced 2⁻²⁴ apart, so each share is off by at most 2⁻²⁵ and
+    # the k shares add up to g = 1 (per output) within k·2⁻²⁵.
+    outputs = 1 if axis is None else 2
+    total = x.grad.astype(np.float64).sum()
+    assert abs(total - outputs) <= outputs * ties * 2.0**-25
+
+
 # --- prod var std logsumexp norm ----------------------------------------------------------------
 
 

@@ -23,7 +23,7 @@ def value(x: Any) -> np.ndarray:
 
 def constant(array: np.ndarray, like: Any) -> Any:
     """``array`` as a Tensor that needs no gradient if ``like`` is a Tensor, else unchanged."""
-    return Tensor._from_op(np.asarray(array), None) if isinstance(like, Tensor) else array
+    return Tensor(array) if isinstance(like, Tensor) else array  # Tensor: a read-only copy
 
 
 def stable_sigmoid(z: np.ndarray) -> np.ndarray:
@@ -104,3 +104,14 @@ def erf_of_array(x: np.ndarray) -> np.ndarray:
 def zeros_like(x: Any) -> Any:
     """Zeros of x's shape and dtype: a constant, so a graph records nothing for it."""
     return constant(np.zeros_like(value(x)), like=x)
+
+
+def where(condition: np.ndarray, a: Any, b: Any) -> Any:
+    """``a`` where ``condition`` holds, else ``b``; ``condition`` is a mask built from values."""
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        return select.where(condition, a, b)
+    return np.where(condition, a, b)
+
+
+# select.py's ops use ``value`` from here: imported at the end, once this module's names exist.
+from . import select  # noqa: E402

@@ -112,8 +112,10 @@ class Max(Reduction):
     def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
         """d(max x)/dx = g at the maximum; k tied maxima get g/k each"""
         winners = value(x) == value(out).reshape(self.kept)
-        # Counted in x's dtype, so the shares (and the gradient) stay float32 for float32 x.
-        share = winners / winners.sum(axis=self.axis, keepdims=True, dtype=value(x).dtype)
+        # Counted as integers (a float16 count stops at 65 504), the shares then made x's dtype
+        # so the gradient stays float32 for float32 x.
+        ties = winners.sum(axis=self.axis, keepdims=True)
+        share = (winners / ties).astype(value(x).dtype)
         return (g.reshape(self.kept) * share,)
 
 
