@@ -533,6 +533,16 @@ def test_softmax_predict_gives_class_indices_and_accuracy_takes_either_label_for
     assert accuracy(model, X, ref.convert_to_one_hot(labels, 3)) == by_index
 
 
+def test_outputs_for_labels_is_one_for_two_classes_and_k_for_k():
+    from tinygrad_reg.training import outputs_for_labels
+
+    assert outputs_for_labels(np.array([[0, 1, 1, 0]])) == 1
+    assert outputs_for_labels(np.array([[0.0, 0.0]])) == 1
+    assert outputs_for_labels(np.array([[0, 2, 1, 0]])) == 3
+    assert outputs_for_labels(Tensor(np.array([[4.0, 0.0]]))) == 5
+    assert outputs_for_labels(np.eye(4)[:, :3]) == 4  # one-hot columns (C, m)
+
+
 @pytest.mark.parametrize(
     ("labels", "message"),
     [

@@ -62,6 +62,16 @@ def auto_loss(logits: Tensor, Y: Any) -> Tensor:
     return binary_cross_entropy_with_logits(logits, Y)
 
 
+def outputs_for_labels(Y: Any) -> int:
+    """The outputs a model needs for these labels: 1 for 0/1 labels (a sigmoid output), one per
+    class for class indices 0..K-1 with K > 2, or for one-hot columns (C, m)."""
+    labels = Y.data if isinstance(Y, Tensor) else np.asarray(Y)
+    if labels.ndim == 2 and labels.shape[0] > 1:
+        return labels.shape[0]
+    largest = int(labels.max())
+    return 1 if largest <= 1 else largest + 1
+
+
 LOSSES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
     # The default: one of the two below, by the number of the model's outputs.
     "auto": auto_loss,
