@@ -129,7 +129,8 @@ class CrossEntropy(Function):
         loss = -1/m·Σ_examples Σ_classes y·log softmax(z)
 
     with log softmax(z) = z - max(z) - log Σ e^(z - max(z)) per column: every exponential is at
-    most 1, so the loss is finite and accurate for every finite z.
+    most 1, so the loss is accurate for every finite z, and finite unless it is too large for
+    the dtype (a label whose logit is ~1e308 below another's); the gradient is always finite.
     """
 
     expects = "logits Z (C, m) and targets Y (C, m)"
@@ -138,12 +139,16 @@ class CrossEntropy(Function):
 
     def forward(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
         self.m = z.shape[1]
-        shifted = z - z.max(axis=0, keepdims=True)
+        with np.errstate(over="ignore"):  # logits further apart than the largest float: -inf
+            shifted = z - z.max(axis=0, keepdims=True)
         exp = np.exp(shifted)
         total = exp.sum(axis=0, keepdims=True)
         self.probs = exp / total  # softmax(z), which backward needs
         self.y_total = y.sum(axis=0, keepdims=True)  # 1 for labels and probability columns
-        return -(y * (shifted - np.log(total))).sum() / self.m
+        log_probs = shifted - np.log(total)
+        # A class with target 0 adds nothing, even at log probability -inf (0·(-inf) is NaN).
+        with np.errstate(invalid="ignore"):
+            return -np.where(y == 0, 0, y * log_probs).sum() / self.m
 
     def backward(self, g: Any, out: Any, z: Any, y: Any) -> tuple[Any, ...]:
         """dz = g·(softmax(z)·Σ_c y - y)/m, i.e. g·(softmax(z) - y)/m,  dy = -g·log softmax(z)/m"""
@@ -207,8 +212,35 @@ def _class_targets(where: str, logits: Tensor, labels: Any) -> Tensor:
             f"{where}: labels range over [{indices.min():g}, {indices.max():g}]; expected class "
             f"indices 0..{C - 1}, as the logits have C = {C} rows."
         )
-    one_hot = (np.arange(C)[:, None] == indices[None, :]).astype(logits.dtype)
-    return Tensor(one_hot)
+    return OneHot(C, logits.dtype)(labels if isinstance(labels, Tensor) else Tensor(given))
+
+
+class OneHot(Function):
+    """Class indices (m,) or (1, m) as one-hot columns (C, m); no gradient.
+
+    An op rather than numpy on the labels' values, so that ``compile`` replays it: a compiled
+    step follows labels that change from one call to the next. ``_class_targets`` checks the
+    labels in full; the forward repeats the range check, which a replay runs on every call."""
+
+    save_inputs, save_out = False, False
+
+    __slots__ = ("classes", "dtype")
+
+    def __init__(self, classes: int, dtype: Any):
+        self.classes, self.dtype = classes, dtype
+
+    def forward(self, labels: np.ndarray) -> np.ndarray:
+        indices = labels.reshape(-1)
+        if not (indices.min() >= 0 and indices.max() < self.classes):  # also catches NaN
+            raise ValueError(
+                f"cross_entropy: labels range over [{indices.min():g}, {indices.max():g}]; "
+                f"expected class indices 0..{self.classes - 1}."
+            )
+        return (np.arange(self.classes)[:, None] == indices[None, :]).astype(self.dtype)
+
+    def backward(self, g: Any, out: Any, labels: Any) -> tuple[Any, ...]:
+        """Class indices are not differentiable: no gradient"""
+        return (None,)
 
 
 def cross_entropy(logits: Any, labels: Any) -> Tensor:
