@@ -70,3 +70,9 @@ def test_render_hands_the_dot_text_to_the_dot_program(tmp_path, monkeypatch):
 def test_render_rejects_an_unknown_extension(tmp_path):
     with pytest.raises(ValueError, match=r"\.svg"):
         render(graph(), str(tmp_path / "g.txt"))
+
+
+def test_to_dot_of_something_else_than_a_tensor_names_to_dot():
+    # issue 11, item 14: was an AttributeError from deep inside
+    with pytest.raises(TypeError, match="to_dot: expected a Tensor, got ndarray"):
+        to_dot(np.ones(2))

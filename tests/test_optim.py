@@ -428,3 +428,37 @@ def test_adam_on_an_l2_penalty_is_adams_weight_decay_but_not_adamw():
         f"Adam+L2 {norms[1]:.3g}, AdamW {norms[2]:.3g}"
     )
     assert gap > 0.1 * effect_of_decay > 0
+
+
+# --- hyperparameters checked as the command line does (issue 11, items 8 and 14) -------------
+
+BAD_HYPERPARAMETERS = [
+    (SGD, {"lr": float("inf")}, ValueError, "SGD: lr = inf"),
+    (SGD, {"lr": 0.0}, ValueError, "SGD: lr = 0.0"),
+    (SGD, {"lr": float("nan")}, ValueError, "SGD: lr = nan"),
+    (SGD, {"lr": "0.1"}, TypeError, "SGD: lr = '0.1'"),
+    (SGD, {"lr": 0.1, "momentum": float("inf")}, ValueError, "momentum"),
+    (SGD, {"lr": 0.1, "momentum": 0.9, "nesterov": "yes"}, TypeError, "nesterov"),
+    (SGD, {"lr": 0.1, "weight_decay": -1.0}, ValueError, "weight_decay"),
+    (Adam, {"betas": 0.9}, TypeError, "Adam: betas = 0.9"),
+    (Adam, {"betas": (0.9,)}, TypeError, "betas"),
+    (Adam, {"betas": (0.9, 1.0)}, ValueError, r"betas\[1\]"),
+    (Adam, {"eps": float("inf")}, ValueError, "eps"),
+    (AdamW, {"lr": True}, TypeError, "AdamW: lr = True"),
+]
+
+
+@pytest.mark.parametrize("optimizer_class, kwargs, error, message", BAD_HYPERPARAMETERS)
+def test_bad_hyperparameters_are_refused_naming_them(optimizer_class, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        optimizer_class([Tensor([1.0], requires_grad=True)], **kwargs)
+
+
+def test_a_saved_state_with_an_infinite_learning_rate_is_refused():
+    p = Tensor([1.0], requires_grad=True)
+    state = SGD([p], lr=0.1).state_dict()
+    state["lr"] = np.array(np.inf)
+    optimizer = SGD([p], lr=0.1)
+    with pytest.raises(ValueError, match="'lr'"):
+        optimizer.load_state_dict(state)
+    assert optimizer.lr == 0.1
