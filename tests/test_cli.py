@@ -20,10 +20,11 @@ import pytest
 
 import tinygrad_reg
 from tinygrad_reg import cli, demo, selfcheck
+from tinygrad_reg.losses import CrossEntropy
 from tinygrad_reg.nn import MLP
 from tinygrad_reg.ops.linalg import Linear
 from tinygrad_reg.regularizers import SumOfSquares
-from tinygrad_reg.training import accuracy
+from tinygrad_reg.training import accuracy, predict
 
 matplotlib.use("Agg")
 
@@ -187,6 +188,42 @@ def test_train_on_a_builtin_dataset(tmp_path, capsys):
     assert "'circles'" in stdout and "test accuracy" in stdout
 
 
+def test_train_with_class_labels_builds_one_output_per_class(tmp_path, capsys):
+    """Labels 0, 1, 2, 3 in a CSV: a 4-output network trained with cross-entropy, whose
+    checkpoint predicts class indices."""
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 4, 80)
+    centres = np.array([[1.0, 1.0], [-1.0, 1.0], [-1.0, -1.0], [1.0, -1.0]])
+    X = centres[labels] + 0.2 * rng.standard_normal((80, 2))
+    rows = "\n".join(f"{x1},{x2},{y}" for (x1, x2), y in zip(X, labels))
+    data = write(tmp_path, "four.csv", "x1,x2,label\n" + rows + "\n")
+    out = tmp_path / "out"
+    argv = ["train", "--data", data, "--layers", "8", "--iterations", "300", "--out", str(out)]
+    code, stdout, stderr = run(argv, capsys)
+    assert code == 0, stderr
+    assert "4 classes: one output each, softmax cross-entropy" in stdout
+    assert "[2, 8, 4]" in stdout
+    checkpoint = tinygrad_reg.load(out / "model.npz")
+    assert checkpoint.metadata["layer_dims"] == [2, 8, 4]
+    model = MLP([2, 8, 4])
+    checkpoint.restore(model)
+    predictions = predict(model, X.T)
+    assert predictions.shape == (1, 80) and set(np.unique(predictions)) <= {0, 1, 2, 3}
+    assert checkpoint.metadata["train_accuracy"] == np.mean(predictions[0] == labels) > 0.9
+    assert_png(out / "decision_boundary.png")  # the regions of the four classes
+
+    code, stdout, _ = run(["predict", "--model", str(out / "model.npz"), "--data", data], capsys)
+    assert code == 0
+    assert stdout.split()[:80] == [str(k) for k in predictions[0]]
+
+
+def test_train_on_the_spiral_uses_three_outputs(tmp_path, capsys):
+    argv = ["train", "--dataset", "spiral", "--iterations", "20", "--out", str(tmp_path)]
+    code, stdout, _ = run([*argv, "--no-plots"], capsys)
+    assert code == 0
+    assert "3 classes" in stdout and "[2, 20, 3, 3]" in stdout and "test accuracy" in stdout
+
+
 def write(tmp_path, name, content):
     path = tmp_path / name
     if isinstance(content, dict):
@@ -207,9 +244,9 @@ BAD_DATA = {
         lambda p: write(p, "flat.npz", {"X": np.zeros(4), "Y": Y_OK}),
         r"flat.npz: X has shape \(4,\); expected 2-D",
     ),
-    "label 2": (
-        lambda p: write(p, "labels.csv", "1,2,0\n3,4,2\n"),
-        "labels.csv: row 2, column 3: label 2 is not 0 or 1",
+    "label 2.5": (
+        lambda p: write(p, "labels.csv", "1,2,0\n3,4,2.5\n"),
+        "labels.csv: row 2, column 3: label 2.5 is not 0 or 1",
     ),
     "NaN": (
         lambda p: write(p, "nan.csv", "x1,x2,y\n1,2,0\n3,nan,1\n"),
@@ -328,6 +365,30 @@ def test_check_fails_on_a_wrong_linear_rule(monkeypatch, capsys):
     monkeypatch.setattr(Linear, "backward", wrong_dW)
     code, stdout, _ = run(["check", "--networks", "2"], capsys)
     assert code == 1 and "FAIL" in stdout
+
+
+def test_check_includes_softmax_networks_and_catches_a_wrong_cross_entropy_rule(
+    monkeypatch, capsys
+):
+    code, stdout, _ = run(["check", "--networks", "3"], capsys)
+    assert code == 0
+    lines = [line for line in stdout.splitlines() if line.strip().startswith("3.")]
+    assert len(lines) == 1 and "softmax" in lines[0]  # the third network has C >= 2 outputs
+
+    def without_the_labels(self, g, out, z, y):  # softmax(z)/m: forgets the − y
+        return self.probs * g / self.m, None
+
+    monkeypatch.setattr(CrossEntropy, "backward", without_the_labels)
+    code, stdout, _ = run(["check", "--networks", "3"], capsys)
+    assert code == 1 and "FAIL" in stdout
+    worst = {}  # network number → its worst error against the reference
+    for line in stdout.splitlines():
+        if " worst " in line:
+            words = line.split()
+            worst[words[0]] = float(words[-3])
+    assert worst["3."] > 1e-3  # only the softmax network is wrong
+    assert worst["1."] <= selfcheck.REFERENCE_TOLERANCE
+    assert worst["2."] <= selfcheck.REFERENCE_TOLERANCE
 
 
 def test_check_runs_without_hypothesis():

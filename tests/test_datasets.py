@@ -18,11 +18,13 @@ from hypothesis.extra.numpy import arrays
 from tinygrad_reg import datasets
 from tinygrad_reg.datasets import DataError, Dataset, load, load_file
 
-MAKERS = {
+BINARY_MAKERS = {
     "field": datasets.make_field,
     "moons": datasets.make_moons,
     "circles": datasets.make_circles,
 }
+MAKERS = {**BINARY_MAKERS, "spiral": datasets.make_spiral}
+CLASSES = {"field": 2, "moons": 2, "circles": 2, "spiral": 3}
 
 
 # --- generated datasets ----------------------------------------------------------------------
@@ -30,7 +32,7 @@ MAKERS = {
 
 def test_names_lists_every_dataset_default_first():
     assert datasets.DEFAULT == "field"
-    assert datasets.names() == ["field", "moons", "circles"]
+    assert datasets.names() == ["field", "moons", "circles", "spiral"]
 
 
 @pytest.mark.parametrize("name", list(MAKERS))
@@ -62,15 +64,42 @@ def test_course_layout_shapes_dtypes_and_labels(name, n_train, n_test, seed):
         assert X.shape == (2, m) and Y.shape == (1, m)
         assert X.dtype == np.float64 and Y.dtype == np.float64
         assert np.isfinite(X).all()
-        assert set(np.unique(Y)) <= {0.0, 1.0}
+        assert set(np.unique(Y)) <= set(range(CLASSES[name]))
 
 
 @pytest.mark.parametrize("name", list(MAKERS))
 @pytest.mark.parametrize("seed", range(5))
-def test_both_classes_in_both_splits(name, seed):
+def test_every_class_about_equally_common_in_both_splits(name, seed):
     data = load(name, seed=seed)
+    K = CLASSES[name]
     for Y in (data.train_Y, data.test_Y):
-        assert 0.3 < Y.mean() < 0.7
+        shares = np.bincount(Y[0].astype(int), minlength=K) / Y.shape[1]
+        assert np.all(np.abs(shares - 1 / K) < 0.2 / K)
+
+
+@given(m=st.integers(2, 101), K=st.integers(2, 7), seed=st.integers(0, 1000))
+def test_spiral_classes_are_balanced_and_each_is_an_arm(m, K, seed):
+    data = datasets.make_spiral(m, m, noise=0.0, seed=seed, n_classes=K)
+    counts = np.bincount(data.train_Y[0].astype(int), minlength=K)
+    assert counts.max() - counts.min() <= 1 and counts.sum() == m
+    radius = np.linalg.norm(data.train_X, axis=0)
+    assert radius.max() <= 1.0
+    # Without noise, a point's angle is 2π·(k/K + turns·r): its class is read off from it.
+    angle = np.arctan2(data.train_X[1], data.train_X[0]) / (2 * np.pi)
+    k = np.round((angle - datasets.SPIRAL_TURNS * radius) * K) % K
+    np.testing.assert_array_equal(k, data.train_Y[0])
+
+
+def test_spiral_n_classes_is_checked():
+    for bad in (1, 2.5, True):
+        with pytest.raises(DataError, match="make_spiral: n_classes must be an integer >= 2"):
+            datasets.make_spiral(n_classes=bad)
+
+
+def test_default_spiral_is_for_the_regularization_story():
+    """Few training examples, many test examples: the test accuracy is steady."""
+    data = load("spiral")
+    assert data.train_X.shape == (2, 150) and data.test_X.shape == (2, 600)
 
 
 @pytest.mark.parametrize("name", ["moons", "circles"])
@@ -344,9 +373,9 @@ def bad_files() -> list:
         ),
         (
             "label.npz",
-            lambda p: save_npz(p, X=X_OK, Y=np.array([[0, 1, 1, 2]])),
+            lambda p: save_npz(p, X=X_OK, Y=np.array([[0, 1, 1, 2.5]])),
             None,
-            r"Y\[0, 3\] is 2; labels must be 0 or 1",
+            r"Y\[0, 3\] is 2.5; labels must be 0 or 1, or class indices 0, 1, 2",
         ),
         ("layout.npz", lambda p: save_npz(p, X=X_OK, Y=Y_OK), "rows", "layout must be one of"),
         (

@@ -816,6 +816,15 @@ def test_second_order_through_ops_that_save_only_their_output():
     np.testing.assert_allclose(dxx.data, 4 * np.exp(2 * x.data), rtol=1e-14)
 
 
+def test_a_non_scalar_output_names_the_argument_of_the_function_called():
+    """backward and explain_backward take grad=, grad() takes grad_outputs=."""
+    x = Tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"or pass grad=\.\.\.$"):
+        (x * 2).backward()
+    with pytest.raises(RuntimeError, match=r"or pass grad_outputs=\.\.\.$"):
+        grad(x * 2, [x])
+
+
 # --- safe custom ops: the engine checks what a rule returns (issue 10 item 10) ----------------
 
 

@@ -280,6 +280,52 @@ def test_gradgradcheck_refuses_float32():
         gradgradcheck(lambda t: t * t, [np.ones(2, dtype=np.float32)])
 
 
+# --- what a failure message says ---------------------------------------------------------------
+
+
+@given(data=st.data(), shape=shapes(min_dims=1), seed=seeds)
+def test_a_weighted_failure_says_so_and_gives_the_plain_derivatives(data, shape, seed):
+    """x² with the factor 2 forgotten, checked with the default random upstream gradient u:
+    the message says the values are weighted by u, gives u at the element and the plain
+    derivatives there: analytic x, numerical 2x (elementwise f)."""
+    x = data.draw(positive(shape))
+    u = np.random.default_rng(seed).standard_normal(shape)  # gradcheck's upstream gradient
+    assume(np.all(np.abs(u) > 0.1))  # away from 0, where the missing factor hides in atol
+    with pytest.raises(GradcheckError) as raised:
+        gradcheck(lambda t: SquareWithWrongGradient()(t), [x], seed=seed)
+    message = str(raised.value)
+    assert "np.float64" not in message
+    assert f"weighted by the upstream gradient u (random, seed {seed}, shape {shape})" in message
+    index = tuple(
+        int(i)
+        for i in re.search(r"at index \(([\d, ]*)\)", message).group(1).split(",")
+        if i.strip()
+    )
+    number = r"(-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)"
+    plain = re.search(f"plain derivatives there are analytic {number}, numerical {number}", message)
+    # Tolerances: the analytic value is exact up to rounding (printed to 10 digits); the
+    # numerical one carries only rounding error (~1e-16 / eps = 1e-10 relative to f; no
+    # truncation error, the third derivative of x² being 0), amplified by 1/|u| < 10.
+    np.testing.assert_allclose(float(plain.group(1)), x[index], rtol=1e-8)
+    np.testing.assert_allclose(float(plain.group(2)), 2 * x[index], rtol=1e-6, atol=1e-6)
+    weighted = re.search(f"the analytic gradient is {number}", message)
+    np.testing.assert_allclose(float(weighted.group(1)), x[index] * u[index], rtol=1e-8)
+
+
+def test_an_unweighted_failure_prints_plain_floats_without_a_weighting_note():
+    with pytest.raises(GradcheckError) as raised:
+        gradcheck(lambda t: SquareWithWrongGradient()(t).sum(), [np.array([3.0])], upstream=None)
+    message = str(raised.value)
+    assert "the analytic gradient is 3 but the numerical one is 6" in message
+    assert "np.float64" not in message and "upstream" not in message
+
+
+def test_upstream_none_with_a_non_scalar_output_names_the_argument():
+    with pytest.raises(ValueError, match=r"f's output has shape \(3,\); with upstream=None") as e:
+        gradcheck(Tensor.exp, [np.ones(3)], upstream=None)
+    assert "upstream=" in str(e.value) and "grad=" not in str(e.value)
+
+
 class SquareWithWrongShape(Function):
     """x², with a rule that returns the gradient of the whole vector summed (a wrong shape)."""
 

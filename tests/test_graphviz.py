@@ -1,4 +1,5 @@
 import re
+import shutil
 import sys
 
 import numpy as np
@@ -33,7 +34,7 @@ def test_dot_has_one_node_per_tensor_and_op_and_one_edge_per_use():
     assert len(edges) == 7 + 4
     declared = {n for n, _ in nodes}
     assert all(a in declared and b in declared for a, b in edges)
-    assert '"W1\\\\n(3, 2)"' in dot
+    assert '"W1\\n(3, 2)"' in dot  # DOT's line break: one backslash, then n
 
 
 def test_dot_of_a_leaf_is_a_single_node():
@@ -76,3 +77,19 @@ def test_to_dot_of_something_else_than_a_tensor_names_to_dot():
     # issue 11, item 14: was an AttributeError from deep inside
     with pytest.raises(TypeError, match="to_dot: expected a Tensor, got ndarray"):
         to_dot(np.ones(2))
+
+
+def test_labels_keep_backslashes_and_quotes_of_names_literal():
+    w = Tensor(np.ones(2), requires_grad=True, name='a\\n"b"')  # a backslash, n, quotes
+    dot = to_dot((w * w).sum())
+    assert '"a\\\\n\\"b\\"\\n(2,)"' in dot  # escaped name, then a real line break
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot is not installed")
+def test_the_rendered_picture_breaks_the_label_into_lines(tmp_path):
+    """In the SVG that dot draws, a two-line label is two text elements: name, then shape."""
+    with open(render(graph(), str(tmp_path / "g.svg"))) as file:
+        svg = file.read()
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
+    assert "W1" in texts and "(3, 2)" in texts
+    assert not any("\\n" in text for text in texts)

@@ -44,12 +44,22 @@ def test_decision_boundaries_need_two_features(tmp_path):
     assert not (tmp_path / "x.png").exists()
 
 
-def test_probabilities_are_sigmoid_of_the_logits_without_dropout(data):
+def test_the_plotted_logits_are_the_models_without_dropout(data):
     model = MLP([2, 5, 1], seed=0, keep_prob=0.3)
-    expected = 1 / (1 + np.exp(-model.eval()(data.train_X).data.ravel()))
+    expected = model.eval()(data.train_X).data
     model.train()
-    np.testing.assert_allclose(plots._probabilities(model, data.train_X), expected, rtol=1e-12)
+    np.testing.assert_array_equal(plots._logits(model, data.train_X), expected)
     assert model.training
+
+
+@pytest.mark.parametrize("classes", [3, 9])  # 9: more classes than colours, which repeat
+def test_decision_regions_of_a_k_class_model(tmp_path, classes):
+    spiral = datasets.make_spiral(n_train=60, n_test=10, seed=1, n_classes=classes)
+    models = [MLP([2, 6, classes], seed=s, keep_prob=0.5) for s in range(2)]
+    panels = [plots.Panel(f"model {i}", model) for i, model in enumerate(models)]
+    path = tmp_path / "regions.png"
+    assert_png(path, plots.decision_boundaries(path, panels, spiral.train_X, spiral.train_Y))
+    assert all(model.training for model in models)
 
 
 def test_cost_curves(tmp_path):

@@ -389,7 +389,9 @@ def test_accuracy_counts_agreeing_labels(data):
         (lambda X, Y: (X.T, Y), r"X has shape \(256, 2\).*Y of shape \(1, 2\).*pass X\.T"),
         (lambda X, Y: (X, Y.ravel()), r"Y has shape \(256,\).*Y\.reshape\(1, -1\)"),
         (lambda X, Y: (X[0], Y), r"X has shape \(256,\); expected 2-D \(n_features, m\)"),
-        (lambda X, Y: (X, Y * 2), r"labels in \[0, 1\]"),
+        (lambda X, Y: (X, Y + 0.5), r"labels in \[0, 1\]"),
+        (lambda X, Y: (X, -Y), r"labels in \[0, 1\]"),
+        (lambda X, Y: (X, Y * 2), r"labels go up to 2 \(3 classes\) but the model has one"),
         (lambda X, Y: (np.where(X > 0.5, np.nan, X), Y), "finite"),
     ],
 )
@@ -502,3 +504,85 @@ def test_fit_refuses_a_bad_argument_before_training(kwargs, error, named):
 def test_fit_refuses_a_model_that_is_not_a_module():
     with pytest.raises(TypeError, match="fit: model is a dict"):
         fit({"W1": np.ones((1, 2))}, np.ones((2, 4)), np.ones((1, 4)), progress=False)
+
+
+# --- K classes -----------------------------------------------------------------------------------
+
+SOFTMAX_DIMS = [2, 12, 3]
+
+
+@pytest.fixture(scope="module")
+def spiral():
+    """128 training examples of the 3-class spiral (a power of two: 1/m is exact)."""
+    return datasets.make_spiral(n_train=128, n_test=64, seed=1)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_a_softmax_run_with_autodiff_equals_the_reference_run(spiral, variant):
+    X, labels = spiral.train_X, spiral.train_Y
+    settings = VARIANTS[variant]
+    iterations = 200
+    Y = ref.convert_to_one_hot(labels, 3)
+    expected, expected_costs = ref.model(
+        X, Y, SOFTMAX_DIMS, LR, iterations, seed=3, log_every=50, **settings
+    )
+
+    model = MLP(SOFTMAX_DIMS, seed=3, keep_prob=settings.get("keep_prob", 1.0))
+    penalty = {k: v for k, v in settings.items() if k != "keep_prob"}
+    history = fit(model, X, labels, iterations=iterations, log_every=50, progress=False, **penalty)
+
+    got = model.to_parameters()
+    for name in expected:  # the same arithmetic: softmax, A − Y, and 1/m exact
+        np.testing.assert_array_equal(got[name], expected[name], err_msg=name)
+    np.testing.assert_allclose(history.costs, expected_costs, rtol=1e-12)
+    assert history.costs[-1] < history.costs[0]
+    assert np.array_equal(predict(model, X), ref.predict(X, expected))
+    assert accuracy(model, X, labels) == np.mean(ref.predict(X, expected) == labels)
+
+
+def test_softmax_fit_takes_index_labels_one_hot_columns_and_chooses_cross_entropy(spiral):
+    X, labels = spiral.train_X, spiral.train_Y
+    runs = {}
+    for name, Y, loss in [
+        ("indices", labels, "auto"),
+        ("int row", labels.astype(np.int64), "auto"),
+        ("one-hot", ref.convert_to_one_hot(labels, 3), "auto"),
+        ("named", labels, "cross_entropy"),
+    ]:
+        model = MLP(SOFTMAX_DIMS, seed=3)
+        runs[name] = fit(model, X, Y, loss=loss, iterations=30, log_every=10, progress=False)
+        runs[name] = (runs[name].costs, model.to_parameters())
+    for costs, parameters in runs.values():
+        assert costs == runs["indices"][0]
+        for key, value in parameters.items():
+            np.testing.assert_array_equal(value, runs["indices"][1][key])
+
+
+def test_softmax_predict_gives_class_indices_and_accuracy_takes_either_label_form(spiral):
+    X, labels = spiral.test_X, spiral.test_Y
+    model = MLP(SOFTMAX_DIMS, seed=3)
+    model.train()
+    predictions = predict(model, X)
+    assert predictions.shape == (1, 64) and predictions.dtype == np.int64
+    assert np.array_equal(predictions[0], model.eval()(X).data.argmax(axis=0))
+    by_index = accuracy(model, X, labels)
+    assert by_index == np.mean(predictions == labels)
+    assert accuracy(model, X, ref.convert_to_one_hot(labels, 3)) == by_index
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        (np.array([[0, 1, 3, 2]]), r"cross_entropy: labels range over \[0, 3\]; expected class"),
+        (np.array([[0, 1, 2.5, 2]]), r"fit: Y must hold labels in \[0, 1\]"),
+        (np.full((3, 4), 0.5), r"cross_entropy: the target column of example 0 sums to 1.5"),
+    ],
+)
+def test_softmax_label_errors_are_named_before_any_update(labels, message):
+    X = np.random.default_rng(0).standard_normal((2, 4))
+    model = MLP(SOFTMAX_DIMS, seed=3)
+    before = model.state_dict()
+    with pytest.raises(ValueError, match=message):
+        fit(model, X, labels, iterations=3, progress=False)
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, before[name])

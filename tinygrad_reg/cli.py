@@ -31,11 +31,10 @@ import numpy as np
 from . import __version__, bench, datasets, demo, memory, plots, selfcheck, sweep
 from .checkpoint import Checkpoint, CheckpointError, check_writable, load, save
 from .engine import no_grad
-from .losses import binary_cross_entropy_with_logits
 from .nn import ACTIVATIONS, MLP
 from .optim import SGD, Adam, AdamW, Optimizer
 from .regularizers import PENALTIES
-from .training import DivergenceWarning, accuracy, fit, predict
+from .training import DivergenceWarning, accuracy, auto_loss, fit, predict
 
 DEFAULT_OUT = "tinygrad_reg_out"
 
@@ -341,6 +340,13 @@ def _training_data(args: argparse.Namespace) -> tuple[str, np.ndarray, np.ndarra
     return args.data, X, Y, test
 
 
+def _outputs(Y: np.ndarray) -> int:
+    """The network's outputs: 1 for 0/1 labels, one per class for class indices 0..K-1, K > 2
+    (then fit's default loss is the cross-entropy over the classes)."""
+    largest = int(Y.max())
+    return 1 if largest <= 1 else largest + 1
+
+
 def _penalty_strength(args: argparse.Namespace) -> Any:
     """λ for fit: 0 without a penalty, one number, or a pair (λ1, λ2) for elastic."""
     if args.penalty == "none":
@@ -364,7 +370,7 @@ def run_train(args: argparse.Namespace) -> int:
     resumed = _checkpoint(args.resume) if args.resume else None
     out = _run_folder(args.out, args.force)
 
-    layer_dims = [X.shape[0], *args.layers, 1]
+    layer_dims = [X.shape[0], *args.layers, _outputs(Y)]
     hidden = args.hidden
     args.optimizer = args.optimizer or "sgd"
     if resumed is not None:
@@ -381,6 +387,8 @@ def run_train(args: argparse.Namespace) -> int:
         print(f"Resuming from {resumed.path} after {done_before} iterations")
     if not layer_dims[1:-1]:
         print("No hidden layer: logistic regression")
+    if layer_dims[-1] > 1:
+        print(f"{layer_dims[-1]} classes: one output each, softmax cross-entropy")
     print(
         f"Training {layer_dims} on {source}: {X.shape[1]} examples, {X.shape[0]} features; "
         f"{hidden} hidden units, {args.optimizer} lr {lr:g}, penalty {args.penalty}"
@@ -477,7 +485,7 @@ class _TestCost:
         self.model.eval()
         try:
             with no_grad():
-                cost = binary_cross_entropy_with_logits(self.model(self.test[0]), self.test[1])
+                cost = auto_loss(self.model(self.test[0]), self.test[1])
         finally:
             self.model.train(was_training)
         self.iterations.append(iteration + 1)  # after the update of ``iteration``
@@ -769,8 +777,8 @@ COMMANDS = [
     Command(
         "predict",
         "predict with a model saved by train, and score it when the data has labels",
-        "Load a checkpoint of train and print (or write) its 0/1 prediction for each example "
-        "of a data file;\nwith labels in the file, also its accuracy.",
+        "Load a checkpoint of train and print (or write) its prediction (0/1, or the class) "
+        "for each example of a data file;\nwith labels in the file, also its accuracy.",
         PREDICT_EPILOG,
         add_predict_arguments,
         run_predict,

@@ -477,7 +477,8 @@ def seed_gradient(output: Tensor, grad_output: Any, where: str) -> np.ndarray:
             raise RuntimeError(
                 f"{where}: the output has shape {output.shape}, so a gradient of that shape must "
                 "be given (it is implicit only for one-element outputs). "
-                "Reduce to a scalar first (e.g. .sum()) or pass grad=..."
+                "Reduce to a scalar first (e.g. .sum()) or pass "
+                + ("grad_outputs=..." if where == "grad" else "grad=...")
             )
         return np.ones_like(output.data)
     g = grad_output.data if isinstance(grad_output, Tensor) else np.asarray(grad_output)

@@ -122,19 +122,59 @@ def gradcheck(
     non-scalar output is checked through sum(f * u) with a random upstream gradient u (seeded),
     which exercises the full vector-Jacobian product; pass ``upstream=None`` to require a
     one-element output. On failure it raises ``GradcheckError`` naming the input, the worst
-    element, both values and the error (or returns False if ``raise_exception=False``).
+    element, both values and the error (or returns False if ``raise_exception=False``); with an
+    upstream gradient the message says so and gives u (and, where u has the input's shape, the
+    values divided by u at that element: the plain derivatives, for an elementwise f).
     """
     leaves = _as_float64_leaves(inputs, "gradcheck")
-    if isinstance(upstream, str) and upstream == "random":
-        with no_grad():
-            shape = f(*leaves).shape
+    with no_grad():
+        output = f(*leaves)
+    if not isinstance(output, Tensor):
+        raise TypeError(f"gradcheck: f returned {type(output).__name__}; expected a Tensor.")
+    random = isinstance(upstream, str) and upstream == "random"
+    if random:
+        shape = output.shape
         upstream = np.random.default_rng(seed).standard_normal(shape) if shape else None
+    elif upstream is None and output.size != 1:
+        raise ValueError(
+            f"gradcheck: f's output has shape {output.shape}; with upstream=None it must have "
+            "one element. Leave upstream='random' (the default: a random upstream gradient of "
+            "the output's shape) or pass upstream= an array of that shape."
+        )
     try:
         analytic = analytic_gradient(f, leaves, upstream)
     except GradientRuleError as error:  # a rule returned no gradient the engine could use
         return _fail(f"gradcheck: the backward pass failed: {error}", raise_exception, error)
     numerical = numerical_gradient(f, leaves, eps, upstream)
-    return _compare("gradcheck", "gradient", analytic, numerical, atol, rtol, raise_exception)
+
+    def weighting(i: int, index: tuple[int, ...], a: float, n: float) -> str:
+        if upstream is None:
+            return ""
+        u = np.asarray(upstream, dtype=np.float64)
+        text = (
+            f". Both are gradients of sum(f(*inputs) * u), the output weighted by the upstream "
+            f"gradient u ({f'random, seed {seed}' if random else 'given'}, shape {u.shape})"
+        )
+        if u.size <= 8:
+            text += f" = {_plain(u.tolist())}"
+        if u.shape == analytic[i].shape and u[index] != 0:
+            text += (
+                f"; u{list(index)} = {_plain(u[index])}, so for an elementwise f the plain "
+                f"derivatives there are analytic {_plain(a / u[index])}, numerical "
+                f"{_plain(n / u[index])}"
+            )
+        return text + ". Pass upstream=None to check a one-element output unweighted."
+
+    return _compare(
+        "gradcheck", "gradient", analytic, numerical, atol, rtol, raise_exception, weighting
+    )
+
+
+def _plain(value: Any) -> str:
+    """A number (or nested list of numbers) printed as plain floats: 0.25, not np.float64(0.25)."""
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_plain(v) for v in value) + "]"
+    return f"{float(value):.10g}"
 
 
 def _fail(message: str, raise_exception: bool, cause: Exception | None = None) -> bool:
@@ -151,8 +191,10 @@ def _compare(
     atol: float,
     rtol: float,
     raise_exception: bool,
+    weighting: Callable[[int, tuple[int, ...], float, float], str] | None = None,
 ) -> bool:
-    """True if every element passes |a - n| <= atol + rtol * |n|; else raise or return False."""
+    """True if every element passes |a - n| <= atol + rtol * |n|; else raise or return False.
+    ``weighting(input, index, a, n)`` adds what the values are weighted by to the message."""
     for i, (a, n) in enumerate(zip(analytic, numerical)):
         if np.shape(a) != np.shape(n):
             message = (
@@ -165,14 +207,17 @@ def _compare(
         close = np.isfinite(a) & np.isfinite(n) & (np.abs(a - n) <= allowed)
         if not close.all():
             excess = np.where(close, -np.inf, np.abs(a - n) - allowed)
-            worst = np.unravel_index(np.argmax(np.nan_to_num(excess, nan=np.inf)), a.shape)
+            flat_worst = np.argmax(np.nan_to_num(excess, nan=np.inf))
+            worst = tuple(int(k) for k in np.unravel_index(flat_worst, a.shape))
             message = (
-                f"{where}: input {i} (shape {a.shape}): at index {tuple(int(k) for k in worst)} "
-                f"the analytic {what} is {a[worst]!r} but the numerical one is {n[worst]!r} "
-                f"(|difference| {abs(a[worst] - n[worst]):.3g}, allowed "
+                f"{where}: input {i} (shape {a.shape}): at index {worst} "
+                f"the analytic {what} is {_plain(a[worst])} but the numerical one is "
+                f"{_plain(n[worst])} (|difference| {abs(a[worst] - n[worst]):.3g}, allowed "
                 f"{atol + rtol * abs(n[worst]):.3g}; relative difference of the whole {what} "
                 f"{relative_difference(a, n):.3g})"
             )
+            if weighting is not None:
+                message += weighting(i, worst, float(a[worst]), float(n[worst]))
             if raise_exception:
                 raise GradcheckError(message)
             return False

@@ -18,7 +18,10 @@ from .tensor import Tensor
 
 
 def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A DOT string: backslashes and quotes escaped, then each line break written as DOT's
+    two-character escape (after the backslashes, so that it stays a line break)."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + escaped.replace("\n", "\\n") + '"'
 
 
 def to_dot(output: Tensor) -> str:
@@ -41,14 +44,14 @@ def to_dot(output: Tensor) -> str:
             seen.add(id(item))
             leaf = isinstance(item, Tensor) and item.requires_grad
             style = ', style=filled, fillcolor="#dbe9f6"' if leaf else ""
-            text = f"{label(item)}\\n{shape}"
+            text = f"{label(item)}\n{shape}"
             lines.append(f"  {name} [shape=ellipse, label={_quote(text)}{style}];")
             if isinstance(item, Function):  # the arrow from the op to the tensor it made
                 lines.append(f"  f{id(item)} -> {name};")
         return name
 
     def constant_node(shape: tuple[int, ...]) -> str:
-        name, text = f"c{len(lines)}", f"constant\\n{shape}"
+        name, text = f"c{len(lines)}", f"constant\n{shape}"
         lines.append(f"  {name} [shape=ellipse, label={_quote(text)}];")
         return name
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from .engine import Function
 from .ops.helpers import sigmoid
+from .ops.softmax import LogSoftmax
 from .tensor import Tensor
 
 
@@ -117,15 +118,9 @@ def binary_cross_entropy_with_logits(Z: Any, Y: Any) -> Tensor:
 # ---------------------------------------------------------------------------------------------
 
 
-def log_softmax_columns(z: Any) -> Any:
-    """log softmax over axis 0 (the classes), for a numpy array or a Tensor: z - max minus the
-    log of Σ e^(z - max). Shifting by the column's max (a constant: it carries no gradient, as
-    the shift cancels) makes every e^(z - max) <= 1, so nothing overflows."""
-    if isinstance(z, Tensor):
-        shifted = z - Tensor(z.data.max(axis=0, keepdims=True))
-        return shifted - shifted.exp().sum(axis=0, keepdims=True).log()
-    shifted = z - z.max(axis=0, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=0, keepdims=True))
+def _log_softmax_of_classes(z: Any) -> Any:
+    """log softmax over axis 0 (the classes) of a numpy array, or of a Tensor as one graph node."""
+    return z.log_softmax(axis=0) if isinstance(z, Tensor) else LogSoftmax(axis=0).forward(z)
 
 
 class CrossEntropy(Function):
@@ -154,13 +149,13 @@ class CrossEntropy(Function):
         """dz = g·(softmax(z)·Σ_c y - y)/m, i.e. g·(softmax(z) - y)/m,  dy = -g·log softmax(z)/m"""
         need_z, need_y = self.needs_input_grad
         if isinstance(z, Tensor):  # recording the backward pass: softmax(z) must be a graph
-            probs = log_softmax_columns(z).exp()
+            probs = z.softmax(axis=0)
             y_total = y.sum(axis=0, keepdims=True)
         else:
             probs, y_total = self.probs, self.y_total
         return (
             (probs * y_total - y) * g / self.m if need_z else None,
-            -log_softmax_columns(z) * g / self.m if need_y else None,
+            -_log_softmax_of_classes(z) * g / self.m if need_y else None,
         )
 
 

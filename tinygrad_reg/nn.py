@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 
 from .engine import no_grad
-from .losses import log_softmax_columns
 from .ops.linalg import linear
 from .reference import layer_dims_of
 from .tensor import Tensor
@@ -305,7 +304,7 @@ class MLP(Module):
         """σ(Z_L): the probability of label 1 for each example, (1, m). With C >= 2 output
         units, softmax(Z_L) over the units: each class's probability, (C, m)."""
         Z = self(X)
-        return Z.sigmoid() if Z.shape[0] == 1 else log_softmax_columns(Z).exp()
+        return Z.sigmoid() if Z.shape[0] == 1 else Z.softmax(axis=0)
 
     def predict(self, X: Any) -> np.ndarray:
         """0/1 labels (1, m), 1 where the probability is above 0.5; with C >= 2 output units,

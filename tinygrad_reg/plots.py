@@ -1,6 +1,7 @@
 """Pictures of a training run, written as PNG files (needs matplotlib: the ``plot`` extra).
 
-- ``decision_boundaries``: what each model predicts over the plane, with the training points;
+- ``decision_boundaries``: what each model predicts over the plane, with the training points
+  (the probability of label 1 for a binary model, the predicted class for a K-class one);
 - ``cost_curves``: the cost against the iteration, one line per run;
 - ``weight_histograms``: how the weights are distributed, one panel per run (L1 piles them up
   at exactly 0, L2 only shrinks them).
@@ -21,11 +22,14 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .engine import no_grad
+from .ops.helpers import stable_sigmoid
 
 INSTALL_HINT = 'pip install "tinygrad_reg[plot]"'
 
 # Label 0 blue and label 1 red, the two ends of the background's colour map ("RdBu_r").
 LABEL_COLOURS = ("#2166ac", "#b2182b")
+# Class k of a K-class model: the two label colours first, then more distinct hues.
+CLASS_COLOURS = (*LABEL_COLOURS, "#1b7837", "#e08214", "#762a83", "#35978f", "#8c510a")
 RUN_COLOURS = ("#4d4d4d", "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b")
 
 
@@ -59,15 +63,36 @@ class Panel(NamedTuple):
     model: Any
 
 
-def _probabilities(model: Any, points: np.ndarray) -> np.ndarray:
-    """σ(model(points)) for points (2, k), in evaluation mode (no dropout), no graph."""
+def _logits(model: Any, points: np.ndarray) -> np.ndarray:
+    """model(points) for points (2, k): (outputs, k), in evaluation mode (no dropout), no graph."""
     was_training = model.training
     model.eval()
     try:
         with no_grad():
-            return model(points).sigmoid().data.reshape(-1)
+            return model(points).data
     finally:
         model.train(was_training)
+
+
+def _shade_probability(ax: Any, xs: np.ndarray, ys: np.ndarray, logits: np.ndarray) -> Any:
+    """σ(logits) as a shaded background and its 0.5 line; returns the shading (for a colorbar)."""
+    probability = stable_sigmoid(logits).reshape(xs.shape)
+    shading = ax.contourf(xs, ys, probability, levels=np.linspace(0, 1, 11), cmap="RdBu_r")
+    shading.set_alpha(0.45)
+    ax.contour(xs, ys, probability, levels=[0.5], colors="black", linewidths=1.5)
+    return shading
+
+
+def _shade_classes(ax: Any, xs: np.ndarray, ys: np.ndarray, logits: np.ndarray) -> None:
+    """Each predicted class's region in its colour, with its border as a black line."""
+    predicted = logits.argmax(axis=0).reshape(xs.shape)
+    colours = [colour for colour, _ in zip(_cycle(CLASS_COLOURS), range(len(logits)))]
+    levels = np.arange(len(logits) + 1) - 0.5  # one band around each class index
+    ax.contourf(xs, ys, predicted, levels=levels, colors=colours, alpha=0.35)
+    for k in range(len(logits)):
+        if (predicted == k).any() and not (predicted == k).all():
+            inside = (predicted == k).astype(float)
+            ax.contour(xs, ys, inside, levels=[0.5], colors="black", linewidths=1.2)
 
 
 def decision_boundaries(
@@ -79,7 +104,8 @@ def decision_boundaries(
 ) -> str:
     """One panel per model (a grid of up to 2 columns): the probability of label 1 over the
     plane as a shaded background, the 0.5 boundary as a line, and the points X (2, m) coloured
-    by their labels Y (1, m). Returns the path written."""
+    by their labels Y (1, m). For models with K >= 2 outputs (K classes, Y the class indices)
+    the background shows each predicted class's region instead. Returns the path written."""
     if X.shape[0] != 2:
         raise ValueError(f"decision_boundaries: X has shape {X.shape}; expected 2 features.")
     columns = min(2, len(panels))
@@ -90,12 +116,16 @@ def decision_boundaries(
     xs, ys = np.meshgrid(np.linspace(x_lo, x_hi, 250), np.linspace(y_lo, y_hi, 250))
     grid = np.stack([xs.ravel(), ys.ravel()])
     labels = Y.reshape(-1)
+    shading = None
+    classes = 2
     for ax, panel in zip(axes.flat, panels):
-        probability = _probabilities(panel.model, grid).reshape(xs.shape)
-        shading = ax.contourf(xs, ys, probability, levels=np.linspace(0, 1, 11), cmap="RdBu_r")
-        shading.set_alpha(0.45)
-        ax.contour(xs, ys, probability, levels=[0.5], colors="black", linewidths=1.5)
-        for label, colour in zip((0, 1), LABEL_COLOURS):
+        logits = _logits(panel.model, grid)
+        if len(logits) == 1:
+            shading = _shade_probability(ax, xs, ys, logits)
+        else:
+            _shade_classes(ax, xs, ys, logits)
+            classes = max(classes, len(logits))
+        for label, colour in zip(range(classes), _cycle(CLASS_COLOURS)):
             chosen = labels == label
             ax.scatter(
                 X[0, chosen],
@@ -116,9 +146,12 @@ def decision_boundaries(
     for ax in axes[:, 0]:
         ax.set_ylabel("$x_2$")
     axes.flat[0].legend(loc="upper left", fontsize=9, framealpha=0.9)
-    colorbar = figure.colorbar(shading, ax=axes, shrink=0.8)
-    colorbar.set_label("predicted probability of label 1")
-    figure.suptitle(f"{title}\nblack line: probability 0.5; points: the training set")
+    if shading is not None:
+        colorbar = figure.colorbar(shading, ax=axes, shrink=0.8)
+        colorbar.set_label("predicted probability of label 1")
+        figure.suptitle(f"{title}\nblack line: probability 0.5; points: the training set")
+    else:
+        figure.suptitle(f"{title}\nshading: the predicted class; points: the training set")
     return _save(figure, path)
 
 

@@ -1,10 +1,12 @@
 """``tinygrad-reg check``: is this thing right? Autodiff against two independent witnesses.
 
 On a few random course networks (several depths, widths, penalties, with and without dropout,
-all seeded) every gradient dW_l, db_l of the cost
+binary and multiclass, all seeded) every gradient dW_l, db_l of the cost
 
     J = cross-entropy(σ(Z_L), Y) + penalty(W)
 
+(for a network with C >= 2 outputs, every third one: cross-entropy(softmax(Z_L), Y) with Y
+one-hot columns)
 computed by the engine is compared with
 
 1. the hand-written backprop in ``reference.py`` (the course's formulas, same dropout masks);
@@ -34,7 +36,7 @@ import numpy as np
 
 from . import reference
 from .gradcheck import numerical_gradient
-from .losses import binary_cross_entropy_with_logits
+from .losses import binary_cross_entropy_with_logits, cross_entropy
 from .nn import MLP
 from .regularizers import penalty as penalty_of
 from .tensor import Tensor
@@ -67,15 +69,18 @@ class Network:
             "no penalty" if self.penalty == "none" else f"{self.penalty} λ={self.lambd:.2f}"
         )
         dropout = f", keep_prob={self.keep_prob:.2f}" if self.keep_prob < 1 else ""
-        return f"{dims}, m={self.X.shape[1]}, {regularization}{dropout}"
+        softmax = ", softmax" if dims[-1] > 1 else ""
+        return f"{dims}{softmax}, m={self.X.shape[1]}, {regularization}{dropout}"
 
 
 # --- the three ways to get the gradient --------------------------------------------------------
 
 
 def autodiff_cost(model: MLP, X: np.ndarray, Y: np.ndarray, penalty: str, lambd: float) -> Tensor:
-    """J = mean cross-entropy of σ(model(X)) against Y + the penalty on the weights."""
-    cost = binary_cross_entropy_with_logits(model(Tensor(X)), Y)
+    """J = mean cross-entropy of σ(model(X)) (softmax for C >= 2 outputs) against Y + the
+    penalty on the weights."""
+    Z = model(Tensor(X))
+    cost = cross_entropy(Z, Y) if Z.shape[0] > 1 else binary_cross_entropy_with_logits(Z, Y)
     if penalty == "none":
         return cost
     return cost + penalty_of(penalty, model, lambd, X.shape[1])
@@ -134,21 +139,27 @@ PENALTY_CYCLE = ("l2", "none", "l1", "elastic")
 
 def random_network(index: int, seed: int) -> Network:
     """Network number ``index`` of the run seeded with ``seed``: depth 1 to 4 and penalties
-    in turn, dropout on every other one, widths/m/λ/keep_prob and all arrays drawn from
-    RandomState. Draws that land near a kink are redrawn (see KINK_MARGIN)."""
+    in turn, dropout on every other one, 2 to 4 classes (softmax) on every third one,
+    widths/m/λ/keep_prob and all arrays drawn from RandomState. Draws that land near a kink are
+    redrawn (see KINK_MARGIN)."""
     rng = np.random.RandomState([seed, index])
     depth = 1 + index % 4
     penalty = PENALTY_CYCLE[index % len(PENALTY_CYCLE)]
     keep_prob = float(rng.uniform(0.5, 0.95)) if index % 2 else 1.0
+    outputs = int(rng.randint(2, 5)) if index % 3 == 2 else 1
     while True:
-        dims = [int(rng.randint(1, 6)), *(int(w) for w in rng.randint(1, 9, size=depth - 1)), 1]
+        hidden = [int(w) for w in rng.randint(1, 9, size=depth - 1)]
+        dims = [int(rng.randint(1, 6)), *hidden, outputs]
         m = int(rng.randint(1, 17))
         parameters = {}
         for l in range(1, depth + 1):
             parameters[f"W{l}"] = rng.randn(dims[l], dims[l - 1]) / np.sqrt(dims[l - 1])
             parameters[f"b{l}"] = 0.1 * rng.randn(dims[l], 1)
         X = rng.randn(dims[0], m)
-        Y = (rng.rand(1, m) < 0.5).astype(np.float64)
+        if outputs == 1:
+            Y = (rng.rand(1, m) < 0.5).astype(np.float64)
+        else:
+            Y = reference.convert_to_one_hot(rng.randint(0, outputs, m), outputs)
         lambd = float(rng.uniform(0.1, 3.0)) if penalty != "none" else 0.0
         network = Network(parameters, X, Y, penalty, lambd, keep_prob, int(rng.randint(2**31)))
         if _distance_to_kink(network) > KINK_MARGIN:

@@ -1,4 +1,4 @@
-"""A training loop for the course's binary classifiers: ``fit``, ``predict`` and ``accuracy``.
+"""A training loop for the course's classifiers: ``fit``, ``predict`` and ``accuracy``.
 
 ``fit`` is the course's ``model()`` loop, with the gradients left to autodiff::
 
@@ -9,7 +9,8 @@
         optimizer.step()                               # default: W ← W − 0.3·dW
 
 Data is in the course layout: X is (n_features, m) with one column per example, Y is (1, m)
-of 0/1 labels.
+of 0/1 labels. For C classes the model has C outputs and Y holds class indices 0..C-1, (1, m),
+or one-hot columns, (C, m); the default loss then is the cross-entropy over the classes.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import numpy as np
 from . import constraints, regularizers
 from . import early_stopping as early_stopping_module
 from .engine import no_grad
-from .losses import binary_cross_entropy, binary_cross_entropy_with_logits
+from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy
 from .optim import SGD, Optimizer
 from .tensor import Tensor
 
@@ -45,9 +46,28 @@ class DivergenceWarning(UserWarning):
     """The cost kept rising during ``fit``: the learning rate is probably too large."""
 
 
+def auto_loss(logits: Tensor, Y: Any) -> Tensor:
+    """The default: cross-entropy over the classes for a model with C >= 2 outputs, the stable
+    binary cross-entropy for a model with one."""
+    if logits.shape[0] > 1:
+        return cross_entropy(logits, Y)
+    labels = Y.data if isinstance(Y, Tensor) else np.asarray(Y)
+    if labels.ndim == 2 and labels.shape[0] == 1 and labels.size and labels.max() > 1:
+        classes = int(labels.max()) + 1
+        raise ValueError(
+            f"fit: the labels go up to {classes - 1} ({classes} classes) but the model has one "
+            f"output; give it one output per class, e.g. MLP([..., {classes}])."
+        )
+    return binary_cross_entropy_with_logits(logits, Y)
+
+
 LOSSES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
-    # Stable: log-sum-exp form, finite for any logits. The default.
+    # The default: one of the two below, by the number of the model's outputs.
+    "auto": auto_loss,
+    # Stable: log-sum-exp form, finite for any logits.
     "bce_with_logits": binary_cross_entropy_with_logits,
+    # C >= 2 classes: softmax and cross-entropy in one stable node.
+    "cross_entropy": cross_entropy,
     # The course's formula on sigmoid(Z): log(0) = -inf once an output saturates.
     "bce": lambda logits, Y: binary_cross_entropy(logits.sigmoid(), Y),
 }
@@ -97,7 +117,7 @@ def fit(
     X: Any,
     Y: Any,
     *,
-    loss: str | Callable[[Tensor, Tensor], Tensor] = "bce_with_logits",
+    loss: str | Callable[[Tensor, Tensor], Tensor] = "auto",
     penalty: str | Callable[[Any, int], Tensor] | None = None,
     lambd: Any = 0.0,
     optimizer: Optimizer | None = None,
@@ -116,7 +136,9 @@ def fit(
 ) -> History:
     """Train ``model`` (a Module returning logits) on X (n_features, m), Y (1, m).
 
-    - ``loss``: ``"bce_with_logits"`` (stable, default), ``"bce"`` (the course's formula on
+    - ``loss``: ``"auto"`` (default: ``"cross_entropy"`` for a model with C >= 2 outputs, else
+      ``"bce_with_logits"``), ``"bce_with_logits"`` (stable), ``"cross_entropy"`` (C classes,
+      stable; Y class indices (1, m) or one-hot (C, m)), ``"bce"`` (the course's formula on
       sigmoid(Z), NaN once outputs saturate) or a function ``loss(logits, Y) -> Tensor``.
     - ``penalty``: None/``"none"``, ``"l2"`` (λ/(2m)·ΣW²), ``"l1"`` (λ/m·Σ|W|) or
       ``"elastic"`` (``lambd = (λ₁, λ₂)``, or one λ for both), over the weight matrices
@@ -208,7 +230,7 @@ def fit(
             value = cost.item()
             if not abs(value) < COST_OVERFLOW:  # also NaN and ±inf
                 hint = "a smaller learning rate"
-                if loss_fn is not binary_cross_entropy_with_logits:
+                if loss_fn is LOSSES["bce"]:
                     hint = "loss='bce_with_logits' (finite for saturated outputs) or " + hint
                 if math.isfinite(value):
                     raise FloatingPointError(
@@ -261,13 +283,17 @@ def fit(
 
 
 def predict(model: Any, X: Any) -> np.ndarray:
-    """0/1 predictions, sigmoid(logits) > 0.5, in evaluation mode (no dropout), no graph."""
+    """0/1 predictions (1, m), sigmoid(logits) > 0.5, or for a model with C >= 2 outputs the
+    class indices (1, m) of the largest logits; in evaluation mode (no dropout), no graph."""
     X = check_features(X, "predict")
     was_training = model.training
     model.eval()
     try:
         with no_grad():
-            probabilities = model(X).sigmoid().data
+            logits = model(X)
+            if logits.shape[0] > 1:
+                return logits.data.argmax(axis=0).reshape(1, -1).astype(np.int64)
+            probabilities = logits.sigmoid().data
     finally:
         if was_training:
             model.train()
@@ -278,6 +304,8 @@ def accuracy(model: Any, X: Any, Y: Any) -> float:
     """Fraction of examples whose prediction equals the label (the course's accuracy)."""
     X, Y = check_data(X, Y, "accuracy")
     predictions = predict(model, X)
+    if Y.shape[0] > 1:  # one-hot (or probability) columns: the class is the largest entry
+        Y = Tensor(Y.data.argmax(axis=0).reshape(1, -1))
     if predictions.shape != Y.shape:
         raise ValueError(
             f"accuracy: the model predicts shape {predictions.shape} but Y has shape "
@@ -303,7 +331,8 @@ def check_features(X: Any, where: str) -> Tensor:
 
 
 def check_data(X: Any, Y: Any, where: str) -> tuple[Tensor, Tensor]:
-    """X (n_features, m) and Y (1, m) of labels in [0, 1], as Tensors."""
+    """X (n_features, m) and Y (1, m) of labels in [0, 1] or class indices 0, 1, 2, ..., or
+    (C, m) of one-hot or probability columns, as Tensors."""
     X = check_features(X, where)
     labels = Y.data if isinstance(Y, Tensor) else np.asarray(Y)
     m = X.shape[1]
@@ -314,8 +343,17 @@ def check_data(X: Any, Y: Any, where: str) -> tuple[Tensor, Tensor]:
             f"{labels.shape}; expected Y of shape (1, {m}), one label per column of X{hint}. "
             "If your rows are examples, pass X.T and Y.T."
         )
-    if labels.dtype.kind not in "biuf" or not np.all((labels >= 0) & (labels <= 1)):
-        raise ValueError(f"{where}: Y must hold labels in [0, 1] (0/1 for classes).")
+    in_0_1 = labels.dtype.kind in "biuf" and np.all((labels >= 0) & (labels <= 1))
+    class_indices = (
+        labels.dtype.kind in "biuf"
+        and labels.shape[0] == 1
+        and np.all(np.isfinite(labels) & (labels >= 0) & (labels % 1 == 0))
+    )
+    if not (in_0_1 or class_indices):
+        raise ValueError(
+            f"{where}: Y must hold labels in [0, 1] (0/1 for two classes), class indices "
+            "0, 1, 2, ... (1, m) for more classes, or one-hot columns (C, m)."
+        )
     return X, Tensor(labels)
 
 
