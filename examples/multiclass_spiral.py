@@ -11,9 +11,11 @@ outputs is (softmax(Z) − Y)/m, the multiclass twin of the course's (σ(Z) − 
 3. The decision regions of the three models, as a picture (if matplotlib is installed).
 
 Run:  python examples/multiclass_spiral.py                          (8 000 iterations, ~30 s)
+      python examples/multiclass_spiral.py --seed 3               (another draw of the data)
       TINYGRAD_REG_QUICK=1 python examples/multiclass_spiral.py     (800 iterations)
 """
 
+import argparse
 import os
 
 import numpy as np
@@ -30,10 +32,14 @@ LEARNING_RATE = 0.5
 LAMBD = 0.5
 KEEP_PROB = 0.7
 
-data = datasets.load("spiral")  # 3 classes; 150 training and 600 test examples
+parser = argparse.ArgumentParser(description="Three classes on the spiral: none, L2, dropout.")
+parser.add_argument("--seed", type=int, default=0, help="the dataset's seed (default 0)")
+seed = parser.parse_args().seed
+
+data = datasets.load("spiral", seed=seed)  # 3 classes; 150 training and 600 test examples
 X, labels = data.train_X, data.train_Y  # labels: class indices 0, 1, 2 as a row (1, m)
 m = X.shape[1]
-print(f"Spiral: {m} training and {data.test_X.shape[1]} test examples, classes 0, 1, 2")
+print(f"Spiral (seed {seed}): {m} training and {data.test_X.shape[1]} test examples, 3 classes")
 
 # --- 1. the gradient, both ways --------------------------------------------------------------
 parameters = ref.initialize_parameters(LAYER_DIMS, seed=3)

@@ -40,3 +40,9 @@ def test_unknown_sizes_are_a_usage_error(capsys):
 def test_rounds_below_one_are_a_usage_error(capsys):
     assert main(["bench", "--sizes", "S", "--rounds", "0"]) == 2
     assert "--rounds 0" in capsys.readouterr().err
+
+
+def test_parts_prints_each_part_of_the_step(capsys):
+    assert main(["bench", "--sizes", "S1", "--quick", "--parts"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("S1: zero_grad ") and "backward" in out and "tight hand-written" in out

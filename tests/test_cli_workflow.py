@@ -363,3 +363,17 @@ def test_ctrl_c_saves_the_model_trained_so_far(tmp_path):
     model = MLP(checkpoint.metadata["layer_dims"])
     checkpoint.restore(model)  # a complete, usable model
     assert json.dumps(checkpoint.metadata)  # plain metadata
+
+
+def test_the_readme_names_import_from_the_package():
+    """fit, predict, accuracy and datasets are listed in the README: one import gets them."""
+    from tinygrad_reg import accuracy as top_accuracy
+    from tinygrad_reg import datasets as top_datasets
+    from tinygrad_reg import fit, predict
+    from tinygrad_reg.training import accuracy as training_accuracy
+
+    assert top_accuracy is training_accuracy and top_datasets is datasets
+    assert {"fit", "predict", "accuracy", "datasets"} <= set(tinygrad_reg.__all__)
+    model = MLP([2, 3, 1])
+    fit(model, *datasets.load()[:2], iterations=2, progress=False)
+    assert predict(model, datasets.load().test_X).shape == (1, 200)

@@ -141,7 +141,7 @@ def test_state_dict_is_a_copy_and_load_state_dict_round_trips():
         (lambda s: s.pop("b2"), r"missing \['b2'\]"),
         (lambda s: s.update(W3=np.ones((1, 1))), r"unexpected \['W3'\]"),
         (lambda s: s.update(W2=np.ones((4, 1))), r"W2 has shape \(4, 1\).*expected shape \(1, 4\)"),
-        (lambda s: s.update(W1=np.ones((4, 3), np.float32)), "dtype float32; expected shape"),
+        (lambda s: s.update(W1=np.ones((4, 3), np.complex128)), "dtype complex128; expected"),
     ],
 )
 def test_load_state_dict_checks_everything_before_changing_anything(change, message):
@@ -287,3 +287,66 @@ BAD_LAYER_ARGUMENTS = [
 def test_bad_layer_arguments_raise_naming_the_layer_and_argument(make, error, message):
     with pytest.raises(error, match=message):
         make()
+
+
+# --- dtype, repr ---------------------------------------------------------------------------------
+
+
+def test_a_float32_state_dict_loads_exactly_into_float64_and_float32_models():
+    small = MLP([3, 4, 1], seed=1, dtype=np.float32)
+    state = small.state_dict()
+    assert all(v.dtype == np.float32 for v in state.values())
+    wide, same = MLP([3, 4, 1], seed=2), MLP([3, 4, 1], seed=2, dtype=np.float32)
+    wide.load_state_dict(state)
+    same.load_state_dict(state)
+    for name, value in state.items():
+        assert dict(wide.named_parameters())[name].dtype == np.float64  # converted, exactly
+        np.testing.assert_array_equal(dict(wide.named_parameters())[name].data, value)
+        assert dict(same.named_parameters())[name].data.dtype == np.float32
+        np.testing.assert_array_equal(dict(same.named_parameters())[name].data, value)
+    with pytest.raises(ValueError, match=r"dtype float64.*build the model with dtype=float64"):
+        same.load_state_dict(MLP([3, 4, 1]).state_dict())  # float64 into float32 would round
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dtype_builds_parameters_of_that_dtype_from_the_same_draws(dtype):
+    model, reference_model = MLP([3, 5, 1], seed=4, dtype=dtype), MLP([3, 5, 1], seed=4)
+    for (name, p), (_, q) in zip(model.named_parameters(), reference_model.named_parameters()):
+        assert p.dtype == dtype, name
+        np.testing.assert_array_equal(p.data, q.data.astype(dtype))
+    layer = Linear(2, 3, dtype=dtype, rng=np.random.RandomState(0))
+    assert layer.W.dtype == layer.b.dtype == dtype
+    out = model(np.ones((3, 2), dtype=dtype))
+    assert out.dtype == dtype
+    with pytest.raises(TypeError, match=r"Linear: dtype='int32'; expected a float dtype"):
+        Linear(2, 3, dtype="int32")
+
+
+def test_data_of_another_float_dtype_than_the_parameters_is_a_clear_error():
+    model = MLP([2, 3, 1], dtype=np.float32)
+    with pytest.raises(TypeError, match=r"Linear: the input is float64 but the parameters are fl"):
+        model(np.ones((2, 4)))
+    with pytest.raises(TypeError, match=r"input is float32 but the parameters are float64"):
+        MLP([2, 3, 1])(np.ones((2, 4), dtype=np.float32))
+    assert MLP([2, 3, 1])(np.ones((2, 4), dtype=np.int64)).dtype == np.float64  # ints are fine
+
+
+def test_print_shows_the_network_layer_by_layer():
+    model = MLP([2, 20, 3, 1], keep_prob=0.86)
+    assert repr(model) == (
+        "MLP(layer_dims=[2, 20, 3, 1]\n"
+        "  (layers): Sequential(\n"
+        "    (0): Linear(in_features=2, out_features=20)\n"
+        "    (1): ReLU()\n"
+        "    (2): Dropout(keep_prob=0.86)\n"
+        "    (3): Linear(in_features=20, out_features=3)\n"
+        "    (4): ReLU()\n"
+        "    (5): Dropout(keep_prob=0.86)\n"
+        "    (6): Linear(in_features=3, out_features=1)\n"
+        "  )\n"
+        ")"
+    )
+    assert repr(MLP([2, 1], hidden="tanh", dtype=np.float32).layers[0]) == (
+        "Linear(in_features=2, out_features=1, dtype=float32)"
+    )
+    assert repr(Sequential(Tanh(), Sigmoid())) == "Sequential(\n  (0): Tanh()\n  (1): Sigmoid()\n)"

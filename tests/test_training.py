@@ -586,3 +586,26 @@ def test_softmax_label_errors_are_named_before_any_update(labels, message):
         fit(model, X, labels, iterations=3, progress=False)
     for name, value in model.state_dict().items():
         np.testing.assert_array_equal(value, before[name])
+
+
+# --- dtype ------------------------------------------------------------------------------------
+
+
+def test_a_float32_model_trains_and_predicts_in_float32_from_float64_data(data):
+    """fit, predict and accuracy convert the data to the parameters' dtype (documented)."""
+    X, Y = data
+    model = MLP(LAYER_DIMS, dtype=np.float32)
+    seen = []
+    model.layers[0].forward = lambda x, f=model.layers[0].forward: seen.append(x.dtype) or f(x)
+    history = fit(model, X, Y, iterations=30, progress=False)
+    assert set(seen) == {np.dtype(np.float32)}
+    assert all(p.dtype == np.float32 for p in model.parameters())
+    assert history.costs[-1] < history.costs[0]
+    assert predict(model, X).shape == (1, X.shape[1])
+    assert 0.5 < accuracy(model, X, Y) <= 1.0
+    assert fit(model, X, Y, iterations=1, dtype="float32", progress=False).steps == 1
+
+
+def test_fit_with_a_dtype_other_than_the_parameters_is_a_clear_error(data):
+    with pytest.raises(TypeError, match=r"fit: dtype=float32 but the model's parameters are fl"):
+        fit(MLP(LAYER_DIMS), *data, iterations=1, dtype=np.float32, progress=False)

@@ -4,7 +4,7 @@ Start reading at ``tensor.py`` (the Tensor), then ``engine.py`` (how backward wo
 file in ``ops/`` (each op's forward and gradient rule side by side).
 """
 
-from . import nn, optim, reference
+from . import datasets, nn, optim, reference
 from .anomaly import detect_anomaly
 from .checkpoint import load, save
 from .constraints import apply_max_norm, clip_grad_norm
@@ -70,10 +70,12 @@ from .ops.shape import (
 from .proximal import ProximalSGD
 from .regularizers import elastic_net_penalty, l1_penalty, l2_penalty
 from .tensor import Tensor
+from .training import accuracy, fit, predict
 
 __all__ = [
     "ProximalSGD",
     "Tensor",
+    "accuracy",
     "apply_max_norm",
     "arange",
     "argmax",
@@ -89,6 +91,7 @@ __all__ = [
     "cosh",
     "cross_entropy",
     "cumsum",
+    "datasets",
     "detect_anomaly",
     "diag",
     "diagonal",
@@ -103,6 +106,7 @@ __all__ = [
     "explain_backward",
     "expm1",
     "eye",
+    "fit",
     "flatten",
     "flip",
     "floor",
@@ -135,6 +139,7 @@ __all__ = [
     "optim",
     "outer",
     "pad",
+    "predict",
     "prod",
     "rand",
     "randn",

@@ -312,6 +312,38 @@ def memory_growth(steps: int) -> tuple[int, int]:
         tracemalloc.stop()
 
 
+def step_parts(size: str, steps: int) -> dict[str, float]:
+    """Median seconds of each part of the MLP + SGD step, and of the whole tight step, timed
+    alternately for ``steps`` steps: where the framework's time goes."""
+    problem = make_problem(size)
+    auto = AutodiffStep(problem)
+    state = {"p": initialize_parameters(problem.layer_dims, seed=3)}
+    names = ["zero_grad", "forward (MLP)", "loss", "penalty", "loss + penalty", "backward"]
+    names += ["optimizer step", "tight hand-written step"]
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for _ in range(steps):
+        marks = [time.perf_counter()]
+        auto.optimizer.zero_grad()
+        marks.append(time.perf_counter())
+        logits = auto.model(auto.X)
+        marks.append(time.perf_counter())
+        loss = binary_cross_entropy_with_logits(logits, auto.Y)
+        marks.append(time.perf_counter())
+        penalty = l2_penalty(auto.model, LAMBD, auto.m)
+        marks.append(time.perf_counter())
+        cost = loss + penalty
+        marks.append(time.perf_counter())
+        cost.backward()
+        marks.append(time.perf_counter())
+        auto.optimizer.step()
+        marks.append(time.perf_counter())
+        state["p"] = tight_step(state["p"], problem.X, problem.Y)
+        marks.append(time.perf_counter())
+        for name, start, end in zip(names, marks, marks[1:]):
+            times[name].append(end - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
 def format_time(seconds: float) -> str:
     if seconds < 1e-3:
         return f"{seconds * 1e6:.0f} µs"
@@ -366,6 +398,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--quick", action="store_true", help="short rounds, for a smoke test")
     parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds")
+    parser.add_argument(
+        "--parts",
+        action="store_true",
+        help="instead, time each part of the autodiff step (median µs) against the tight step",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -377,5 +414,11 @@ def main(args: argparse.Namespace) -> int:
         raise ValueError(f"--sizes {args.sizes!r}: expected some of {choices}, comma-separated")
     if args.rounds is not None and args.rounds < 1:
         raise ValueError(f"--rounds {args.rounds}: expected at least 1")
+    if args.parts:
+        steps = 200 if args.quick else 3000
+        for size in sizes:
+            parts = step_parts(size, steps if size.startswith("S") else max(3, steps // 500))
+            print(f"{size}: " + ", ".join(f"{k} {format_time(v)}" for k, v in parts.items()))
+        return 0
     print(run(sizes, args.quick, args.rounds))
     return 0

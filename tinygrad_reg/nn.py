@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .engine import no_grad
+from .ops.cast import float_dtype
 from .ops.linalg import linear
 from .reference import layer_dims_of
 from .tensor import Tensor
@@ -87,6 +88,21 @@ class Module:
         """Evaluation mode (Dropout passes everything through)."""
         return self.train(False)
 
+    def extra_repr(self) -> str:
+        """The settings ``repr`` shows in the parentheses, e.g. "in_features=2, out_features=20"."""
+        return ""
+
+    def __repr__(self) -> str:
+        """The module and, indented below it, its sub-modules: ``print(model)`` shows the
+        network layer by layer, as PyTorch prints a model."""
+        children = self.named_children()
+        if not children:
+            return f"{type(self).__name__}({self.extra_repr()})"
+        lines = [f"{type(self).__name__}({self.extra_repr()}"]
+        for name, child in children:
+            lines.append(f"  ({name}): " + repr(child).replace("\n", "\n  "))
+        return "\n".join(lines) + "\n)"
+
     def state_dict(self) -> dict[str, np.ndarray]:
         """Name → a copy of the parameter's values."""
         return {name: p.data.copy() for name, p in self.named_parameters()}
@@ -94,7 +110,9 @@ class Module:
     def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> None:
         """Set the parameters' values from ``state`` (name → array), copying.
 
-        Every name, shape and dtype is checked before anything changes, so a bad ``state``
+        Values of a dtype that converts exactly (float32 into float64 parameters) are converted;
+        others (float64 into float32 would round) are refused. Every name, shape and dtype is
+        checked before anything changes, so a bad ``state``
         leaves the module as it was. With ``strict=False``, missing and unexpected names are
         ignored (shapes and dtypes are still checked).
         """
@@ -113,10 +131,16 @@ class Module:
                 continue
             array = np.array(value.data if isinstance(value, Tensor) else value)  # a copy
             p = params[name]
+            if array.shape == p.shape and np.can_cast(array.dtype, p.dtype, "safe"):
+                array = array.astype(p.dtype)  # exact: float32 values into float64 parameters
             if array.shape != p.shape or array.dtype != p.dtype:
+                hint = ""
+                if array.shape == p.shape and array.dtype.kind == "f":
+                    hint = f" (for {array.dtype} values, build the model with dtype={array.dtype})"
                 raise ValueError(
                     f"{where}: {name} has shape {array.shape} and dtype {array.dtype}; expected "
-                    f"shape {p.shape} and dtype {p.dtype}."
+                    f"shape {p.shape} and dtype {p.dtype}, or a dtype that converts to it "
+                    f"exactly{hint}."
                 )
             array.setflags(write=False)
             new_values[name] = array
@@ -130,15 +154,24 @@ class Linear(Module):
     init: "course" W = randn / √in (the course's scheme), "he" W = randn·√(2/in) (for ReLU),
     "zeros" W = 0 (every unit then learns the same thing: the classic symmetry lesson).
     b starts at 0. ``rng`` is a np.random.RandomState (or Generator); the course's randn
-    stream is ``rng.standard_normal``.
+    stream is ``rng.standard_normal``. ``dtype``: of W and b (float64 by default; np.float32
+    halves the memory, the draws being the same numbers rounded). The input must have the same
+    float dtype: numpy would otherwise silently compute a float32 layer in float64.
     """
 
     def __init__(
-        self, in_features: int, out_features: int, *, init: str = "course", rng: Rng | None = None
+        self,
+        in_features: int,
+        out_features: int,
+        *,
+        init: str = "course",
+        rng: Rng | None = None,
+        dtype: Any = np.float64,
     ):
         for name, size in [("in_features", in_features), ("out_features", out_features)]:
             if not (_is_integer(size) and size >= 1):
                 raise ValueError(f"Linear: {name} = {size!r}; expected an integer >= 1.")
+        dtype = float_dtype(dtype, "Linear")
         shape = (out_features, in_features)
         if init == "zeros":
             W = np.zeros(shape)
@@ -148,11 +181,24 @@ class Linear(Module):
             W = W / np.sqrt(in_features) if init == "course" else W * np.sqrt(2 / in_features)
         else:
             raise ValueError(f"Linear: unknown init {init!r}; expected 'course', 'he' or 'zeros'.")
-        self.W = Tensor(W, requires_grad=True)
-        self.b = Tensor(np.zeros((out_features, 1)), requires_grad=True)
+        self.W = Tensor(W.astype(dtype), requires_grad=True)
+        self.b = Tensor(np.zeros((out_features, 1), dtype=dtype), requires_grad=True)
+
+    def extra_repr(self) -> str:
+        out_features, in_features = self.W.shape
+        text = f"in_features={in_features}, out_features={out_features}"
+        return text if self.W.dtype == np.float64 else f"{text}, dtype={self.W.dtype}"
 
     def forward(self, x: Any) -> Tensor:
-        return linear(_as_tensor(x), self.W, self.b)
+        x = _as_tensor(x)
+        if x.dtype.kind == "f" and x.dtype != self.W.dtype:
+            raise TypeError(
+                f"Linear: the input is {x.dtype} but the parameters are {self.W.dtype}; expected "
+                f"the same float dtype (numpy would silently compute in the wider one). Convert "
+                f"the input (X.astype(np.{self.W.dtype})) or build the layer or model with "
+                f"dtype=np.{x.dtype}; fit, predict and accuracy convert the data themselves."
+            )
+        return linear(x, self.W, self.b)
 
 
 class ReLU(Module):
@@ -186,6 +232,9 @@ class Dropout(Module):
         self.keep_prob = keep_prob
         self.rng = np.random.RandomState() if rng is None else rng
         self.mask: np.ndarray | None = None
+
+    def extra_repr(self) -> str:
+        return f"keep_prob={self.keep_prob:g}"
 
     def forward(self, x: Any) -> Tensor:
         x = _as_tensor(x)
@@ -241,6 +290,8 @@ class MLP(Module):
     every hidden activation; all draw their masks from ``rng`` (default RandomState(seed)),
     layer by layer, in the order ``reference.forward_propagation_with_dropout`` does.
     ``layers`` is the Sequential of all of these, for stepping through the network.
+    ``dtype``: of every parameter (float64 by default, as ``Linear``); ``print(model)`` shows
+    the layers.
     """
 
     def __init__(
@@ -251,6 +302,7 @@ class MLP(Module):
         seed: int = 3,
         keep_prob: float = 1.0,
         rng: Rng | None = None,
+        dtype: Any = np.float64,
     ):
         if len(layer_dims) < 2 or any(int(n) != n or n < 1 for n in layer_dims):
             raise ValueError(
@@ -265,9 +317,10 @@ class MLP(Module):
         if not (_is_integer(seed) and 0 <= seed < 2**32):
             raise ValueError(f"MLP: seed = {seed!r}; expected an integer in [0, 2**32).")
         self.layer_dims = [int(n) for n in layer_dims]
+        self.hidden = hidden
         init_rng = np.random.RandomState(seed)  # one stream, drawn layer by layer
         self.linears = [
-            Linear(n_in, n_out, init=init, rng=init_rng)
+            Linear(n_in, n_out, init=init, rng=init_rng, dtype=dtype)
             for n_in, n_out in zip(self.layer_dims[:-1], self.layer_dims[1:])
         ]
         for l, layer in enumerate(self.linears, start=1):
@@ -280,6 +333,9 @@ class MLP(Module):
                 modules.append(Dropout(keep_prob, mask_rng))
         modules.append(self.linears[-1])
         self.layers = Sequential(*modules)
+
+    def extra_repr(self) -> str:
+        return f"layer_dims={self.layer_dims}"
 
     def named_parameters(self) -> list[tuple[str, Tensor]]:
         named = []

@@ -31,6 +31,7 @@ from . import constraints, regularizers
 from . import early_stopping as early_stopping_module
 from .engine import no_grad
 from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy
+from .ops.cast import float_dtype
 from .optim import SGD, Optimizer
 from .tensor import Tensor
 
@@ -133,6 +134,7 @@ def fit(
     early_stopping: int | None = None,
     restore_best: bool = True,
     max_norm: float | None = None,
+    dtype: Any = None,
 ) -> History:
     """Train ``model`` (a Module returning logits) on X (n_features, m), Y (1, m).
 
@@ -179,9 +181,14 @@ def fit(
     A non-finite cost raises FloatingPointError (it would make every parameter NaN), and so does
     one above ``COST_OVERFLOW`` ≈ 1.3e154 (features of order 1e300, say), whose square
     overflows.
+    ``dtype``: the data is converted to the dtype of the model's parameters (float32 data for
+    a float32 model, ``MLP(..., dtype=np.float32)``), so that numpy never silently computes a
+    float32 model in float64. ``dtype=`` states that dtype: one different from the
+    parameters' is a ``TypeError`` (build the model with it instead).
     The model is in training mode during ``fit`` and back in its previous mode afterwards.
     """
     X, Y = check_data(X, Y, "fit")
+    X, Y = _in_model_dtype(model, X, Y, dtype, "fit")
     early_stopping_module.check_arguments(
         validation, validation_split, early_stopping, restore_best
     )
@@ -204,6 +211,7 @@ def fit(
     monitor = None
     if validation is not None:
         X_val, Y_val = check_data(*validation, "fit (validation)")
+        X_val, Y_val = _in_model_dtype(model, X_val, Y_val, dtype, "fit (validation)")
         if X_val.shape[0] != X.shape[0]:
             raise ValueError(
                 f"fit: the validation X has {X_val.shape[0]} features (rows) but X has "
@@ -285,7 +293,7 @@ def fit(
 def predict(model: Any, X: Any) -> np.ndarray:
     """0/1 predictions (1, m), sigmoid(logits) > 0.5, or for a model with C >= 2 outputs the
     class indices (1, m) of the largest logits; in evaluation mode (no dropout), no graph."""
-    X = check_features(X, "predict")
+    X, _ = _in_model_dtype(model, check_features(X, "predict"), None, None, "predict")
     was_training = model.training
     model.eval()
     try:
@@ -301,7 +309,8 @@ def predict(model: Any, X: Any) -> np.ndarray:
 
 
 def accuracy(model: Any, X: Any, Y: Any) -> float:
-    """Fraction of examples whose prediction equals the label (the course's accuracy)."""
+    """Fraction of examples whose prediction equals the label (the course's accuracy).
+    ``predict`` and ``accuracy`` convert X to the dtype of the model's parameters, as ``fit``."""
     X, Y = check_data(X, Y, "accuracy")
     predictions = predict(model, X)
     if Y.shape[0] > 1:  # one-hot (or probability) columns: the class is the largest entry
@@ -315,6 +324,29 @@ def accuracy(model: Any, X: Any, Y: Any) -> float:
 
 
 # --- checks ------------------------------------------------------------------------------------
+
+
+def _in_model_dtype(model: Any, X: Tensor, Y: Tensor | None, dtype: Any, where: str) -> Any:
+    """X (and float labels Y) converted to the float dtype all of the model's parameters share
+    (left alone when they share none); ``dtype``, if given, must be that dtype."""
+    shared = {p.dtype for p in model.parameters()} if hasattr(model, "parameters") else set()
+    target = shared.pop() if len(shared) == 1 else None
+    if dtype is not None:
+        wanted = float_dtype(dtype, where)
+        if target is not None and wanted != target:
+            raise TypeError(
+                f"{where}: dtype={wanted} but the model's parameters are {target}; build the "
+                f"model in {wanted} (e.g. nn.MLP(layer_dims, dtype=np.{wanted})) or leave "
+                "dtype=None to train in the parameters' dtype."
+            )
+        target = wanted
+    if target is None:
+        return X, Y
+    if X.dtype != target:
+        X = Tensor(X.data.astype(target))
+    if Y is not None and Y.dtype.kind == "f" and Y.dtype != target:
+        Y = Tensor(Y.data.astype(target))
+    return X, Y
 
 
 def check_features(X: Any, where: str) -> Tensor:
