@@ -22,11 +22,21 @@ Run:  python examples/property_test_your_op.py    (or: pytest examples/property_
 """
 
 import os
+import sys
 from typing import Any
 
 import numpy as np
-from hypothesis import given, settings
-from hypothesis import strategies as st
+
+try:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+except ModuleNotFoundError:  # the demo install (the plot extra) has no hypothesis
+    print(
+        "examples/property_test_your_op.py needs hypothesis, in the test extra: "
+        'pip install "tinygrad_reg[test]"',
+        file=sys.stderr,
+    )
+    sys.exit(2)
 
 from tinygrad_reg import Tensor, grad
 from tinygrad_reg.engine import Function

@@ -53,3 +53,52 @@ def test_example_runs(name, tmp_path):
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert expected in result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_an_example_that_needs_an_extra_says_which_and_exits_2(tmp_path):
+    """On the demo install (no hypothesis), property_test_your_op.py names the extra."""
+    program = (
+        "import runpy, sys\n"
+        "sys.modules['hypothesis'] = None  # as if it were not installed\n"
+        "runpy.run_path(sys.argv[1], run_name='__main__')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program, str(EXAMPLES / "property_test_your_op.py")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert result.stderr == (
+        "examples/property_test_your_op.py needs hypothesis, in the test extra: "
+        'pip install "tinygrad_reg[test]"\n'
+    )
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_every_example_runs_with_numpy_alone_or_says_which_extra_it_needs(name, tmp_path):
+    """The demo install has numpy (and matplotlib); without hypothesis and matplotlib every
+    example either runs or exits 2 naming the extra."""
+    program = (
+        "import runpy, sys\n"
+        "for name in ('hypothesis', 'matplotlib', 'scipy'):\n"
+        "    sys.modules[name] = None\n"
+        "sys.argv = sys.argv[1:]\n"
+        "runpy.run_path(sys.argv[0], run_name='__main__')\n"
+    )
+    arguments, expected = EXPECTED[name]
+    environment = {**os.environ, "TINYGRAD_REG_QUICK": "1", "PYTHONIOENCODING": "utf-8"}
+    result = subprocess.run(
+        [sys.executable, "-c", program, str(EXAMPLES / name), *arguments],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        cwd=tmp_path,
+        env=environment,
+        timeout=120,
+    )
+    if result.returncode == 2:
+        assert "pip install" in result.stderr and "Traceback" not in result.stderr
+    else:
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert expected in result.stdout

@@ -380,6 +380,23 @@ def test_cross_entropy_at_1e3_where_a_plain_softmax_overflows():
     np.testing.assert_array_equal(z.grad, np.array([[1, 0, -0.5], [-1, 0, 0.5]]) / 3)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_cross_entropy_at_the_largest_floats_has_finite_gradients(dtype):
+    """Logits ±max: their difference overflows to -inf; a wrong class at -inf adds nothing,
+    a label there makes the loss (too large for the dtype) inf, the gradient stays exact."""
+    big = np.finfo(dtype).max
+    Z = np.array([[big, -big], [-big, big]], dtype=dtype)
+    z = Tensor(Z, requires_grad=True)
+    loss = cross_entropy(z, np.array([0, 1]))  # both right and sure
+    loss.backward()
+    assert loss.item() == 0 and np.array_equal(z.grad, np.zeros((2, 2), dtype=dtype))
+    z = Tensor(Z, requires_grad=True)
+    loss = cross_entropy(z, np.array([1, 1]))  # the first one surely wrong
+    loss.backward()
+    assert loss.item() == np.inf
+    np.testing.assert_array_equal(z.grad, np.array([[1, 0], [-1, 0]], dtype=dtype) / 2)
+
+
 def test_cross_entropy_is_one_graph_node_and_index_labels_get_no_gradient():
     z = Tensor(np.zeros((3, 4)), requires_grad=True)
     loss = cross_entropy(z, np.array([0, 1, 2, 0]))
@@ -474,8 +491,10 @@ def test_mse_gradients_are_plus_and_minus_two_differences_over_n(PT):
     P, T = PT
     p, t = Tensor(P, requires_grad=True), Tensor(T, requires_grad=True)
     mse_loss(p, t).backward()
-    np.testing.assert_allclose(p.grad, 2 * (P - T) / P.size, rtol=1e-15)
-    np.testing.assert_allclose(t.grad, -2 * (P - T) / P.size, rtol=1e-15)
+    # Below the smallest normal float (2.2e-308) precision is absolute: steps of 4.9e-324.
+    subnormal = 4 * np.finfo(np.float64).smallest_subnormal
+    np.testing.assert_allclose(p.grad, 2 * (P - T) / P.size, rtol=1e-15, atol=subnormal)
+    np.testing.assert_allclose(t.grad, -2 * (P - T) / P.size, rtol=1e-15, atol=subnormal)
 
 
 @given(predictions_and_targets())

@@ -30,11 +30,10 @@ import numpy as np
 
 from . import __version__, bench, datasets, demo, memory, plots, selfcheck, sweep
 from .checkpoint import Checkpoint, CheckpointError, check_writable, load, save
-from .engine import no_grad
 from .nn import ACTIVATIONS, MLP
 from .optim import SGD, Adam, AdamW, Optimizer
 from .regularizers import PENALTIES
-from .training import DivergenceWarning, accuracy, auto_loss, fit, predict
+from .training import DivergenceWarning, accuracy, fit, predict
 
 DEFAULT_OUT = "tinygrad_reg_out"
 
@@ -399,7 +398,7 @@ def run_train(args: argparse.Namespace) -> int:
     )
     log_every = max(1, args.iterations // 200)
     validation = _early_stopping_settings(args, log_every)
-    test_curve = _TestCost(model, test, args.iterations)
+    test_curve = demo.TestCost(model, test)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", DivergenceWarning)
@@ -468,28 +467,6 @@ def _settings_text(args: argparse.Namespace, hidden: str, lr: float, lambd: Any)
     if args.keep_prob < 1:
         text += f", keep_prob {args.keep_prob:g}"
     return text + (f", batch {args.batch_size}" if args.batch_size else "")
-
-
-class _TestCost:
-    """The test set's cost (cross-entropy, no penalty, no dropout) at fit's logged iterations."""
-
-    def __init__(self, model: MLP, test: Any, iterations: int):
-        self.model, self.test = model, test
-        self.iterations: list[int] = []
-        self.costs: list[float] = []
-
-    def record(self, iteration: int) -> None:
-        if self.test is None:
-            return
-        was_training = self.model.training
-        self.model.eval()
-        try:
-            with no_grad():
-                cost = auto_loss(self.model(self.test[0]), self.test[1])
-        finally:
-            self.model.train(was_training)
-        self.iterations.append(iteration + 1)  # after the update of ``iteration``
-        self.costs.append(cost.item())
 
 
 def _checkpoint(path: str) -> Checkpoint:
@@ -608,7 +585,7 @@ def _train_plots(
     X: np.ndarray,
     Y: np.ndarray,
     history: Any,
-    test_curve: _TestCost,
+    test_curve: demo.TestCost,
     results: dict,
     out: Path,
     source: str,
@@ -617,11 +594,10 @@ def _train_plots(
     if not plots.available():
         print(f"For the plots, install matplotlib: {plots.INSTALL_HINT}")
         return
-    curves = {"training cost": (history.iterations, history.costs)}
-    if test_curve.costs:
-        curves["test cost (no penalty, no dropout)"] = (test_curve.iterations, test_curve.costs)
+    curves = {"training": (history.iterations, history.costs)}
+    tests = {"training": (test_curve.iterations, test_curve.costs)} if test_curve.costs else {}
     title = f"Cost during training on {source}\n{settings}"
-    written = [plots.cost_curves(out / "cost.png", curves, title=title)]
+    written = [plots.cost_curves(out / "cost.png", curves, title=title, test_curves=tests)]
     if X.shape[0] != 2:
         print(
             f"(no decision_boundary.png: it is drawn in the plane, for 2 features; the data has "

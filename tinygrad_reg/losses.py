@@ -129,7 +129,8 @@ class CrossEntropy(Function):
         loss = -1/m·Σ_examples Σ_classes y·log softmax(z)
 
     with log softmax(z) = z - max(z) - log Σ e^(z - max(z)) per column: every exponential is at
-    most 1, so the loss is finite and accurate for every finite z.
+    most 1, so the loss is accurate for every finite z, and finite unless it is too large for
+    the dtype (a label whose logit is ~1e308 below another's); the gradient is always finite.
     """
 
     expects = "logits Z (C, m) and targets Y (C, m)"
@@ -138,12 +139,16 @@ class CrossEntropy(Function):
 
     def forward(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
         self.m = z.shape[1]
-        shifted = z - z.max(axis=0, keepdims=True)
+        with np.errstate(over="ignore"):  # logits further apart than the largest float: -inf
+            shifted = z - z.max(axis=0, keepdims=True)
         exp = np.exp(shifted)
         total = exp.sum(axis=0, keepdims=True)
         self.probs = exp / total  # softmax(z), which backward needs
         self.y_total = y.sum(axis=0, keepdims=True)  # 1 for labels and probability columns
-        return -(y * (shifted - np.log(total))).sum() / self.m
+        log_probs = shifted - np.log(total)
+        # A class with target 0 adds nothing, even at log probability -inf (0·(-inf) is NaN).
+        with np.errstate(invalid="ignore"):
+            return -np.where(y == 0, 0, y * log_probs).sum() / self.m
 
     def backward(self, g: Any, out: Any, z: Any, y: Any) -> tuple[Any, ...]:
         """dz = g·(softmax(z)·Σ_c y - y)/m, i.e. g·(softmax(z) - y)/m,  dy = -g·log softmax(z)/m"""

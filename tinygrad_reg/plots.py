@@ -4,7 +4,7 @@
   (the probability of label 1 for a binary model, the predicted class for a K-class one);
 - ``cost_curves``: the cost against the iteration, one line per run;
 - ``weight_histograms``: how the weights are distributed, one panel per run (L1 piles them up
-  at exactly 0, L2 only shrinks them).
+  at exactly 0, L2 only shrinks them), two panels to a row.
 - ``regularization_path``: a ``sweep`` table against λ (or keep_prob): accuracy, cost and the
   weights, the best value marked.
 
@@ -165,13 +165,19 @@ def cost_curves(
     path: str | os.PathLike[str],
     curves: dict[str, tuple[Sequence[int], Sequence[float]]],
     title: str = "Cost during training",
+    test_curves: dict[str, tuple[Sequence[int], Sequence[float]]] | None = None,
 ) -> str:
-    """One line per run: name → (iterations, costs). The cost axis is logarithmic, so the
-    slow late decrease stays visible. Returns the path written."""
+    """One line per run: name → (iterations, costs); ``test_curves`` (the same names → the
+    test set's cost) are drawn dashed in their run's colour. The cost axis is logarithmic, so
+    the slow late decrease stays visible. Returns the path written."""
+    test_curves = test_curves or {}
     figure = _figure(7.5, 4.6)
     ax = figure.subplots()
     for (name, (iterations, costs)), colour in zip(curves.items(), _cycle(RUN_COLOURS)):
         ax.plot(iterations, costs, label=name, color=colour, linewidth=1.6)
+        if name in test_curves:
+            test_iterations, test_costs = test_curves[name]
+            ax.plot(test_iterations, test_costs, color=colour, linewidth=1.3, linestyle="--")
     ax.set_yscale("log")
     from matplotlib.ticker import FormatStrFormatter
 
@@ -179,6 +185,8 @@ def cost_curves(
         axis_formatter(FormatStrFormatter("%.2g"))
     ax.set_xlabel("iteration")
     ax.set_ylabel("cost (cross-entropy + penalty), log scale")
+    if test_curves:
+        ax.set_ylabel("cost, log scale\nsolid: training (cross-entropy + penalty)\ndashed: test")
     ax.set_title(title)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
@@ -196,17 +204,24 @@ def weight_histograms(
     large weights and a pile at 0 both show. Returns the path written."""
     largest = max(zero_threshold, *(float(np.abs(w).max()) for w in weights.values()))
     bins = np.linspace(-largest, largest, 62)  # 61 bins: the middle one centred on 0
-    figure = _figure(5.0 * len(weights), 4.2)
-    axes = figure.subplots(1, len(weights), squeeze=False, sharey=True)[0]
-    for ax, (name, w), colour in zip(axes, weights.items(), _cycle(RUN_COLOURS[1:])):
+    columns = min(2, len(weights))
+    rows = math.ceil(len(weights) / columns)
+    figure = _figure(5.0 * columns, 3.6 * rows + 0.6)
+    axes = figure.subplots(rows, columns, squeeze=False, sharex=True, sharey=True)
+    for ax, (name, w), colour in zip(axes.flat, weights.items(), _cycle(RUN_COLOURS)):
         w = np.ravel(w)
         near_zero = float(np.mean(np.abs(w) < zero_threshold))
         ax.hist(w, bins=bins, color=colour, edgecolor="white", linewidth=0.4)
         ax.set_yscale("log")
-        ax.set_title(f"{name}: {near_zero:.0%} of {w.size} weights have |w| < {zero_threshold:g}")
-        ax.set_xlabel("weight value")
+        # Two lines, so that the title fits above a panel half the figure wide.
+        ax.set_title(f"{name}\n{near_zero:.0%} of {w.size} weights have |w| < {zero_threshold:g}")
         ax.grid(True, axis="y", alpha=0.3)
-    axes[0].set_ylabel("number of weights (log scale)")
+    for ax in axes.flat[len(weights) :]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel("weight value")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("number of weights (log)")
     figure.suptitle(title)
     return _save(figure, path)
 
