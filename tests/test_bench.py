@@ -26,7 +26,12 @@ def test_every_timed_step_computes_the_same_update(size):
 def test_quick_bench_prints_the_table_and_the_scaling_lines(capsys):
     assert main(["bench", "--sizes", "S", "--quick", "--rounds", "1"]) == 0
     out = capsys.readouterr().out
-    for row in ("hand-written numpy, tight", "course's numpy code", "tinygrad_reg, MLP + SGD"):
+    for row in (
+        "hand-written numpy, tight",
+        "course's numpy code",
+        "tinygrad_reg, MLP + SGD",
+        "tinygrad_reg, compiled",
+    ):
         assert f"| S: [2, 20, 3, 1], m=211 | {row} |" in out
     assert "| S: [2, 20, 3, 1], m=211 | raw Tensors |" in out
     assert "Backward through a chain" in out and "Traced memory" in out

@@ -7,6 +7,7 @@ file in ``ops/`` (each op's forward and gradient rule side by side).
 from . import datasets, nn, optim, reference
 from .anomaly import detect_anomaly
 from .checkpoint import load, save
+from .compile import TraceError, compile
 from .constraints import apply_max_norm, clip_grad_norm
 from .engine import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
 from .explain import explain_backward
@@ -75,6 +76,7 @@ from .training import accuracy, fit, predict
 __all__ = [
     "ProximalSGD",
     "Tensor",
+    "TraceError",
     "accuracy",
     "apply_max_norm",
     "arange",
@@ -86,6 +88,7 @@ __all__ = [
     "ceil",
     "chunk",
     "clip_grad_norm",
+    "compile",
     "concatenate",
     "cos",
     "cosh",

@@ -7,10 +7,11 @@ product once); the course's own numpy code is a second row. The autodiff side is
 with the public API, as a user would, twice: with ``MLP`` + ``SGD``
 (``binary_cross_entropy_with_logits``, ``l2_penalty``), and with raw Tensors and a
 functional update
-(``Tensor(p.data - lr * p.grad, requires_grad=True)`` each step). All run interleaved in one
-process for several rounds; the table reports the median time per step and the median of the
-per-round ratios to the reference, so machine noise affects both sides alike, and the peak
-memory of one step (``tracemalloc``) with its ratio to the reference's.
+(``Tensor(p.data - lr * p.grad, requires_grad=True)`` each step); the ``MLP`` + ``SGD`` step
+is also timed through ``compile`` (recorded once, replayed: see compile.py). All run
+interleaved in one process for several rounds; the table reports the median time per step
+and the median of the per-round ratios to the reference, so machine noise affects both sides
+alike, and the peak memory of one step (``tracemalloc``) with its ratio to the reference's.
 
 Run: ``python -m tinygrad_reg bench`` (``--sizes S1,S,M,L``, ``--quick``).
 """
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .compile import compile as compile_step
 from .losses import binary_cross_entropy_with_logits
 from .nn import MLP
 from .optim import SGD
@@ -222,7 +224,14 @@ class Row:
 
 
 REFERENCE = "hand-written numpy, tight"
-MEASURE_MEMORY = (REFERENCE, "course's numpy code", "tinygrad_reg, MLP + SGD", "raw Tensors")
+COMPILED = "tinygrad_reg, compiled"
+MEASURE_MEMORY = (
+    REFERENCE,
+    "course's numpy code",
+    "tinygrad_reg, MLP + SGD",
+    COMPILED,
+    "raw Tensors",
+)
 
 
 def compare(size: str, rounds: int, min_time: float) -> list[Row]:
@@ -257,6 +266,7 @@ def compare(size: str, rounds: int, min_time: float) -> list[Row]:
         "course's numpy code": course,
         "  its matmuls only": matmuls_only,
         "tinygrad_reg, MLP + SGD": AutodiffStep(problem),
+        COMPILED: compile_step(AutodiffStep(problem)),  # the same step, recorded and replayed
         "raw Tensors": RawTensorStep(problem),
     }
     torch_step = torch_step_or_none(problem)

@@ -273,6 +273,12 @@ def add_early_stopping_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="C",
         help="after each step, scale each unit's incoming weights (a row of W) to norm <= C",
     )
+    parser.add_argument(
+        "--compile",
+        action="store_true",
+        help="record the training step once and replay it (tinygrad_reg.compile): same "
+        "results to the last bit, less Python per step",
+    )
 
 
 def _early_stopping_settings(args: argparse.Namespace, log_every: int) -> dict[str, Any]:
@@ -415,6 +421,7 @@ def run_train(args: argparse.Namespace) -> int:
                 log_every=log_every,
                 callback=lambda i, cost: test_curve.record(i),
                 interruptible=True,
+                compiled=args.compile,
                 **validation,
             )
     except FloatingPointError as error:  # the cost became NaN or inf

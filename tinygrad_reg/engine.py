@@ -18,6 +18,7 @@ backward pass is itself being recorded (``grad(..., create_graph=True)``).
 from __future__ import annotations
 
 import functools
+import operator
 import threading
 import weakref
 from collections.abc import Callable, Sequence
@@ -122,6 +123,16 @@ class set_grad_enabled:
         return (enable_grad if self.mode else no_grad)()(func)
 
 
+class _Tracing(threading.local):
+    """``recorder`` is the tape recorder of ``compile`` (compile.py) while it traces a step in
+    this thread, else None. The engine tells it each numpy call it makes (see compile.py)."""
+
+    recorder: Any = None
+
+
+tracing = _Tracing()
+
+
 # ---------------------------------------------------------------------------------------------
 # Graph nodes
 # ---------------------------------------------------------------------------------------------
@@ -202,6 +213,8 @@ class Function:
         if type(out) is not np.ndarray:  # numpy reductions return scalars
             out = np.asarray(out)
         out.setflags(write=False)  # saved arrays must not change under a live graph
+        if tracing.recorder is not None:
+            tracing.recorder.forward(self, inputs, out)
         if anomaly.mode.enabled:
             self.created_at = anomaly.check_forward(self, arrays, out)
 
@@ -393,6 +406,9 @@ def backpropagate(
     stored = {id(seed) for seed in seeds}  # arrays someone else can see: .grad must copy them
 
     check_anomaly = anomaly.mode.enabled  # read once: a thread's mode cannot change meanwhile
+    recorder = tracing.recorder  # compile's tape recorder, or None
+    if recorder is not None:
+        recorder.check_backward(create_graph, capture)
     order = topological_order(roots)
     while order:
         # Popping drops the list's reference, so nodes are freed as soon as they are done.
@@ -410,6 +426,8 @@ def backpropagate(
             grads = fn.backward(g, *fn.tensors_for_backward())
         else:
             grads = fn.backward(g, fn.out, *fn.saved)
+            if recorder is not None:
+                recorder.record(fn.backward, (g, fn.out, *fn.saved), grads)
         parents = fn.parents
         if type(grads) is not tuple or len(grads) != len(parents):
             raise _bad_rule_result(fn, grads)
@@ -421,7 +439,10 @@ def backpropagate(
             if parent is None or gx is None:
                 continue
             if type(gx) is not np.ndarray or gx.shape != shape:  # else nothing to check or undo
-                gx = checked_gradient(fn, i, gx, shape)
+                reduced = checked_gradient(fn, i, gx, shape)
+                if recorder is not None:
+                    recorder.record(unbroadcast, (gx, shape), reduced)
+                gx = reduced
             key = id(parent)
             earlier = pending.get(key)
             if earlier is None:
@@ -430,6 +451,8 @@ def backpropagate(
                     leaves[key] = parent
             else:
                 pending[key] = earlier + gx
+                if recorder is not None:
+                    recorder.record(operator.add, (earlier, gx), pending[key])
         if not retain_graph:
             fn.release()
 
@@ -450,8 +473,9 @@ def _accumulate_grad(tensor: Tensor, g: np.ndarray, stored: set[int]) -> None:
     array (not a view, not read-only tensor data), not already stored in this pass (``stored``
     holds those ids, and the seeds'). Anything else is copied.
     """
-    if tensor.grad is not None:
-        tensor.grad = (tensor.grad + g).astype(tensor.dtype, copy=False)
+    previous = tensor.grad
+    if previous is not None:
+        tensor.grad = (previous + g).astype(tensor.dtype, copy=False)
     elif (
         type(g) is np.ndarray
         and g.flags.writeable
@@ -463,6 +487,8 @@ def _accumulate_grad(tensor: Tensor, g: np.ndarray, stored: set[int]) -> None:
     else:
         tensor.grad = np.array(g, dtype=tensor.dtype)
     stored.add(id(tensor.grad))
+    if tracing.recorder is not None:
+        tracing.recorder.store_grad(tensor, g, previous is None)
 
 
 def seed_gradient(output: Tensor, grad_output: Any, where: str) -> np.ndarray:

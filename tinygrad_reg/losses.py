@@ -212,8 +212,35 @@ def _class_targets(where: str, logits: Tensor, labels: Any) -> Tensor:
             f"{where}: labels range over [{indices.min():g}, {indices.max():g}]; expected class "
             f"indices 0..{C - 1}, as the logits have C = {C} rows."
         )
-    one_hot = (np.arange(C)[:, None] == indices[None, :]).astype(logits.dtype)
-    return Tensor(one_hot)
+    return OneHot(C, logits.dtype)(labels if isinstance(labels, Tensor) else Tensor(given))
+
+
+class OneHot(Function):
+    """Class indices (m,) or (1, m) as one-hot columns (C, m); no gradient.
+
+    An op rather than numpy on the labels' values, so that ``compile`` replays it: a compiled
+    step follows labels that change from one call to the next. ``_class_targets`` checks the
+    labels in full; the forward repeats the range check, which a replay runs on every call."""
+
+    save_inputs, save_out = False, False
+
+    __slots__ = ("classes", "dtype")
+
+    def __init__(self, classes: int, dtype: Any):
+        self.classes, self.dtype = classes, dtype
+
+    def forward(self, labels: np.ndarray) -> np.ndarray:
+        indices = labels.reshape(-1)
+        if not (indices.min() >= 0 and indices.max() < self.classes):  # also catches NaN
+            raise ValueError(
+                f"cross_entropy: labels range over [{indices.min():g}, {indices.max():g}]; "
+                f"expected class indices 0..{self.classes - 1}."
+            )
+        return (np.arange(self.classes)[:, None] == indices[None, :]).astype(self.dtype)
+
+    def backward(self, g: Any, out: Any, labels: Any) -> tuple[Any, ...]:
+        """Class indices are not differentiable: no gradient"""
+        return (None,)
 
 
 def cross_entropy(logits: Any, labels: Any) -> Tensor:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .engine import no_grad
+from .engine import Function, no_grad, tracing
 from .ops.cast import float_dtype
 from .ops.linalg import linear
 from .reference import layer_dims_of
@@ -74,6 +74,8 @@ class Module:
         return [p for _, p in self.named_parameters()]
 
     def zero_grad(self) -> None:
+        if tracing.recorder is not None:  # compile records the call; its replay calls it again
+            return tracing.recorder.call(self.zero_grad)
         for p in self.parameters():
             p.grad = None
 
@@ -240,8 +242,32 @@ class Dropout(Module):
         x = _as_tensor(x)
         if not self.training or self.keep_prob == 1:
             return x
+        op = DropMask(self.keep_prob, self.rng)
+        out = op(x)
+        self.mask = op.mask
+        return out
+
+
+class DropMask(Function):
+    """x·D / keep_prob with a fresh mask D = (rng.random(x.shape) < keep_prob) on every forward.
+
+    The mask is drawn inside ``forward``, so ``compile`` (which replays forwards) draws a new
+    one from ``rng`` on every replayed step, exactly as an eager step would."""
+
+    save_inputs, save_out = False, False
+
+    __slots__ = ("keep_prob", "mask", "rng")
+
+    def __init__(self, keep_prob: float, rng: Rng):
+        self.keep_prob, self.rng = keep_prob, rng
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.mask = self.rng.random(x.shape) < self.keep_prob
         return x * self.mask / self.keep_prob  # as the course: (A·D) / keep_prob
+
+    def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
+        """d(x·D/keep_prob)/dx = g·D / keep_prob"""
+        return (g * self.mask / self.keep_prob,)
 
 
 class Sequential(Module):

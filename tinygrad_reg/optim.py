@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from .engine import tracing
 from .tensor import Tensor
 
 StateDict = dict[str, np.ndarray]
@@ -105,12 +106,16 @@ class Optimizer:
 
     def zero_grad(self) -> None:
         """Set every parameter's ``.grad`` to None (gradients accumulate across backwards)."""
+        if tracing.recorder is not None:  # compile records the call; its replay calls it again
+            return tracing.recorder.call(self.zero_grad)
         for p in self.params:
             p.grad = None
 
     def step(self) -> None:
         """Update every parameter that has a gradient (all gradients are checked first, so a
         bad one leaves every parameter unchanged)."""
+        if tracing.recorder is not None:  # compile records the call; its replay calls it again
+            return tracing.recorder.call(self.step, self.params)
         for i, p in enumerate(self.params):
             if p.grad is not None and p.grad.shape != p.shape:
                 raise ValueError(

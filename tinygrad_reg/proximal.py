@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from .engine import tracing
 from .optim import SGD, _check_hyperparameter
 from .regularizers import is_weight
 
@@ -76,6 +77,8 @@ class ProximalSGD(SGD):
 
     def step(self) -> None:
         """SGD's step on every parameter with a gradient, then the prox on those weights."""
+        if tracing.recorder is not None:  # compile records the call; its replay calls it again
+            return tracing.recorder.call(self.step, self.params)
         stepped = [p.grad is not None for p in self.params]
         super().step()
         threshold = self.lr * self.l1

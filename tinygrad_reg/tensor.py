@@ -203,12 +203,14 @@ class Tensor:
 
     def numpy(self) -> np.ndarray:
         """A writable copy of the data."""
+        _reading_value(self, "numpy()")
         return self._data.copy()
 
     def item(self) -> float:
         """The value of a one-element tensor as a Python float."""
         if self.size != 1:
             raise ValueError(f"item: the tensor has shape {self.shape}; expected one element.")
+        _reading_value(self, "item()")
         return self._data.item()
 
     def detach(self) -> Tensor:
@@ -255,6 +257,7 @@ class Tensor:
         return self.shape[0]
 
     def __bool__(self) -> bool:
+        _reading_value(self, "bool()")
         return bool(self._data)
 
     def __float__(self) -> float:
@@ -628,6 +631,7 @@ class Tensor:
 
     def tolist(self) -> Any:
         """The values as nested Python lists of floats (a float for a 0-d tensor)."""
+        _reading_value(self, "tolist()")
         return self._data.tolist()
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
@@ -650,7 +654,17 @@ class Tensor:
 
 
 def _value(x: Any) -> Any:
-    return x.data if isinstance(x, Tensor) else x
+    if isinstance(x, Tensor):
+        _reading_value(x, "a comparison")
+        return x.data
+    return x
+
+
+def _reading_value(t: Tensor, what: str) -> None:
+    """While ``compile`` traces a step, a value read into Python or numpy may steer what the
+    step does next, which a replay cannot follow: the recorder raises a clear error."""
+    if engine.tracing.recorder is not None:
+        engine.tracing.recorder.value_read(t, what)
 
 
 def _too_large_for_float64(x: Any) -> bool:
@@ -674,6 +688,7 @@ _COMPARISONS = {
 
 def _compare(symbol: str, t: Tensor, other: Any) -> np.ndarray:
     """``t <symbol> other`` on the values, element by element, as a numpy bool array."""
+    _reading_value(t, symbol)
     try:
         return np.asarray(_COMPARISONS[symbol](t._data, _value(other)))
     except ValueError as error:

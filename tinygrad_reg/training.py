@@ -29,6 +29,7 @@ import numpy as np
 
 from . import constraints, regularizers
 from . import early_stopping as early_stopping_module
+from .compile import compile as compile_step
 from .engine import no_grad
 from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy
 from .ops.cast import float_dtype
@@ -135,6 +136,7 @@ def fit(
     restore_best: bool = True,
     max_norm: float | None = None,
     dtype: Any = None,
+    compiled: bool = False,
 ) -> History:
     """Train ``model`` (a Module returning logits) on X (n_features, m), Y (1, m).
 
@@ -185,6 +187,10 @@ def fit(
     a float32 model, ``MLP(..., dtype=np.float32)``), so that numpy never silently computes a
     float32 model in float64. ``dtype=`` states that dtype: one different from the
     parameters' is a ``TypeError`` (build the model with it instead).
+    ``compiled=True`` runs each step through ``tinygrad_reg.compile``: the first step (and the
+    first of each new batch shape) is recorded, the others replay it, with the same results to
+    the last bit and less Python per step. The iterations that evaluate a validation set run
+    eagerly. A non-finite cost is then reported after its step's update was applied.
     The model is in training mode during ``fit`` and back in its previous mode afterwards.
     """
     X, Y = check_data(X, Y, "fit")
@@ -221,6 +227,9 @@ def fit(
             model, (X, Y), (X_val, Y_val), loss_fn, accuracy, early_stopping, restore_best
         )
 
+    compiled_step = None
+    if compiled:
+        compiled_step = _compiled_step(model, loss_fn, penalty_fn, optimizer)
     batches = _batches(X, Y, batch_size, np.random.RandomState(seed))
     display = _progress_display(progress, iterations, sys.stderr)
     rising = _RisingCost()
@@ -232,9 +241,14 @@ def fit(
     try:
         for i in range(iterations):
             X_batch, Y_batch = next(batches)
-            cost = loss_fn(model(X_batch), Y_batch)
-            if penalty_fn is not None:
-                cost = cost + penalty_fn(model, Y_batch.shape[1])
+            logged = i % log_every == 0 or i == iterations - 1
+            updated = compiled_step is not None and not (logged and monitor is not None)
+            if updated:  # forward, backward and update, replayed
+                cost = compiled_step(X_batch, Y_batch)
+            else:
+                cost = loss_fn(model(X_batch), Y_batch)
+                if penalty_fn is not None:
+                    cost = cost + penalty_fn(model, Y_batch.shape[1])
             value = cost.item()
             if not abs(value) < COST_OVERFLOW:  # also NaN and ±inf
                 hint = "a smaller learning rate"
@@ -251,15 +265,15 @@ def fit(
                     f"fit: the cost is {value} at iteration {i}; the parameters would become "
                     f"NaN. Use {hint}."
                 )
-            logged = i % log_every == 0 or i == iterations - 1
             if logged and monitor is not None and monitor.measure(i, history):
                 history.iterations.append(i)  # patience ran out: no update from here
                 history.costs.append(value)
                 history.stopped_early = True
                 break
-            model.zero_grad()
-            cost.backward()
-            optimizer.step()
+            if not updated:
+                model.zero_grad()
+                cost.backward()
+                optimizer.step()
             if max_norm is not None:
                 constraints.apply_max_norm(model, max_norm)
             history.steps = i + 1
@@ -288,6 +302,21 @@ def fit(
         if not was_training:
             model.eval()
     return history
+
+
+def _compiled_step(model: Any, loss_fn: Any, penalty_fn: Any, optimizer: Optimizer) -> Any:
+    """The eager iteration's numpy calls, in the same order, as one compiled step."""
+
+    def step(X_batch: Tensor, Y_batch: Tensor) -> Tensor:
+        cost = loss_fn(model(X_batch), Y_batch)
+        if penalty_fn is not None:
+            cost = cost + penalty_fn(model, Y_batch.shape[1])
+        model.zero_grad()
+        cost.backward()
+        optimizer.step()
+        return cost
+
+    return compile_step(step)
 
 
 def predict(model: Any, X: Any) -> np.ndarray:
