@@ -10,7 +10,13 @@ and nothing needs rescaling. Backward goes through the same mask: dA ← dA·D /
 2. The gradient: the engine's, through nn.Dropout, equals the course's hand-written
    backward_propagation_with_dropout when both draw their masks from identically seeded
    RandomStates (same numbers, same order: layer by layer).
-3. Training the course network with and without dropout (keep_prob = 0.86).
+3. Training with and without dropout. A network wide enough to learn the field's flipped
+   labels by heart, [2, 40, 20, 1], with keep_prob 0.7: a full run (8 000 iterations) printed
+   no dropout:   train 93.8%  test 83.5%
+   keep_prob 0.7 train 92.6%  test 86.0%
+   (dropout gives up a little training accuracy for 2.5 points of test accuracy). The
+   course's [2, 20, 3, 1] with keep_prob 0.86 needs 30 000 iterations to show it (test
+   82.0% without, 85.5% with, in one run of this session).
 
 Run:  python examples/dropout.py                          (8 000 iterations, a few seconds)
       TINYGRAD_REG_QUICK=1 python examples/dropout.py     (800 iterations)
@@ -53,9 +59,10 @@ print(f"\nmax |hand-written − autodiff| over all gradients, through the same m
 assert gap < 1e-12
 
 # --- 3. training with and without dropout ---------------------------------------------------
-print(f"\nThe course network [2, 20, 3, 1], lr 0.3, {ITERATIONS} iterations:")
-for keep_prob in (1.0, KEEP_PROB):
-    model = MLP([2, 20, 3, 1], seed=3, keep_prob=keep_prob)
+WIDE, WIDE_KEEP_PROB = [2, 40, 20, 1], 0.7
+print(f"\nA wider network {WIDE}, lr 0.3, {ITERATIONS} iterations:")
+for keep_prob in (1.0, WIDE_KEEP_PROB):
+    model = MLP(WIDE, seed=3, keep_prob=keep_prob)
     fit(model, X, Y, iterations=ITERATIONS, progress=False)
     train, test = accuracy(model, X, Y), accuracy(model, data.test_X, data.test_Y)
     label = "no dropout" if keep_prob == 1 else f"keep_prob {keep_prob}"

@@ -1,3 +1,6 @@
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -51,3 +54,10 @@ def test_parts_prints_each_part_of_the_step(capsys):
     assert main(["bench", "--sizes", "S1", "--quick", "--parts"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("S1: zero_grad ") and "backward" in out and "tight hand-written" in out
+
+
+def test_api_md_lists_every_size_with_its_network_and_examples():
+    api = (Path(__file__).resolve().parent.parent / "docs" / "api.md").read_text(encoding="utf-8")
+    section = api[api.index("- `bench`:") :].replace("\n  ", " ")
+    for size, (layer_dims, m) in bench.SIZES.items():
+        assert re.search(rf'`"{size}"` `{re.escape(str(layer_dims))}` with {m}\b', section), size

@@ -93,3 +93,24 @@ def test_api_md_mentions_every_exported_function_and_factory():
     assert len(exported) > 30  # the two modules were found and read
     missing = [name for name in exported if name not in in_code]
     assert not missing, f"docs/api.md does not mention {missing} (in `code`)"
+
+
+def test_the_tutorials_op_table_points_at_each_ops_file_and_class():
+    """Every op file is in the table, and every class it names is defined in the file it names
+    (a Function with a backward rule), so the table cannot point at the wrong place."""
+    import importlib
+
+    from tinygrad_reg.engine import Function
+
+    root = pathlib.Path(__file__).resolve().parent.parent
+    tutorial = (root / "docs" / "tutorial.md").read_text(encoding="utf-8")
+    table = tutorial[tutorial.index("### Where each op's rule lives") :]
+    rows = re.findall(r"^\| .* \| (.*) \| `ops/(\w+)\.py` \|$", table, flags=re.M)
+    files = {path.stem for path in (root / "tinygrad_reg" / "ops").glob("*.py")}
+    assert {name for _, name in rows} == files - {"__init__", "helpers"}
+    for classes, name in rows:
+        module = importlib.import_module(f"tinygrad_reg.ops.{name}")
+        for class_name in re.findall(r"`(\w+)`", classes):
+            op = getattr(module, class_name, None)
+            assert op is not None and op.__module__ == module.__name__, (class_name, name)
+            assert issubclass(op, Function) and op.backward.__doc__, (class_name, name)

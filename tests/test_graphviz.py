@@ -73,6 +73,12 @@ def test_render_rejects_an_unknown_extension(tmp_path):
         render(graph(), str(tmp_path / "g.txt"))
 
 
+def test_to_dot_of_something_else_than_a_tensor_names_to_dot():
+    # issue 11, item 14: was an AttributeError from deep inside
+    with pytest.raises(TypeError, match="to_dot: expected a Tensor, got ndarray"):
+        to_dot(np.ones(2))
+
+
 def test_labels_keep_backslashes_and_quotes_of_names_literal():
     w = Tensor(np.ones(2), requires_grad=True, name='a\\n"b"')  # a backslash, n, quotes
     dot = to_dot((w * w).sum())

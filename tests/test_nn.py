@@ -269,6 +269,26 @@ def test_from_parameters_rejects_an_inconsistent_dict():
         MLP.from_parameters(parameters)
 
 
+# --- bad arguments name the layer and the argument (issue 11, item 14) -----------------------
+
+BAD_LAYER_ARGUMENTS = [
+    (lambda: Dropout("0.5"), TypeError, "Dropout: keep_prob='0.5' is a str"),
+    (lambda: MLP([2, 3, 1], keep_prob="0.5"), TypeError, "MLP: keep_prob="),
+    (lambda: MLP([2, 3, 1], seed=-1), ValueError, "MLP: seed = -1"),
+    (lambda: MLP([2, 3, 1], seed=2**32), ValueError, "MLP: seed"),
+    (lambda: Sequential(3), TypeError, "Sequential: argument 0 is int 3"),
+    (lambda: Sequential(ReLU(), ReLU), TypeError, r"argument 1 .*an instance: ReLU\(\)"),
+    (lambda: Linear(0, 3), ValueError, "Linear: in_features = 0"),
+    (lambda: Linear(2, 2.5), ValueError, "Linear: out_features = 2.5"),
+]
+
+
+@pytest.mark.parametrize("make, error, message", BAD_LAYER_ARGUMENTS)
+def test_bad_layer_arguments_raise_naming_the_layer_and_argument(make, error, message):
+    with pytest.raises(error, match=message):
+        make()
+
+
 # --- dtype, repr ---------------------------------------------------------------------------------
 
 

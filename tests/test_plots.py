@@ -10,6 +10,7 @@ import pytest
 
 from tinygrad_reg import datasets, demo, plots
 from tinygrad_reg.nn import MLP
+from tinygrad_reg.sweep import Row, SweepTable
 
 matplotlib.use("Agg")
 
@@ -160,3 +161,15 @@ def test_the_demo_draws_every_variant_and_its_test_cost(tmp_path, monkeypatch):
     assert "lr 0.3" in cost_figure.axes[0].get_title()
     for figure in figures:
         assert_every_text_inside(figure)
+
+
+@pytest.mark.parametrize(
+    "penalty, values", [("l2", [0.0, 0.1, 1.0]), ("dropout", [1.0, 0.5]), ("l1", [0.0])]
+)
+def test_regularization_path(tmp_path, monkeypatch, penalty, values):
+    figures = drawn_figures(monkeypatch)
+    rows = [Row(v, 0.9, 0.8, 0.2, 0.5 - 0.1 * k, 3.0, 0.1, 1.0) for k, v in enumerate(values)]
+    table = SweepTable(penalty, "the test set", 10, rows)
+    written = plots.regularization_path(tmp_path / "path.png", table)
+    assert_png(tmp_path / "path.png", written)
+    assert_every_text_inside(figures[-1])

@@ -220,3 +220,10 @@ def test_a_model_with_no_weight_names_is_an_error_not_a_silent_zero():
     layer.weight = layer.__dict__.pop("W")
     with pytest.raises(ValueError, match="nothing to penalize"):
         l2_penalty(layer, 0.1, 4)
+
+
+def test_elastic_penalty_with_more_than_two_lambdas_names_lambd():
+    # issue 11, item 14: was "too many values to unpack"
+    model = MLP([2, 3, 1], seed=0)
+    with pytest.raises(ValueError, match=r"penalty: elastic lambd = \(1.0, 2.0, 3.0\)"):
+        penalty("elastic", model, (1.0, 2.0, 3.0), 4)

@@ -69,6 +69,19 @@ def test_each_row_equals_a_separate_fit_run_with_the_same_seed(penalty, values):
         assert_row(row, expected)
 
 
+def test_on_the_three_class_spiral_the_network_has_three_outputs_and_cross_entropy():
+    data = datasets.load("spiral")
+    table = sweep.sweep("l2", [0.5], dataset="spiral", iterations=ITERATIONS)
+    model = sweep.train_one("l2", 0.5, data.train_X, data.train_Y, ITERATIONS)
+    assert model.layer_dims == [2, 20, 3, 3]
+    val_Y = ref.convert_to_one_hot(data.test_Y, 3)
+    A3, _ = ref.forward_propagation(data.test_X, model.to_parameters())  # softmax outputs
+    row = table.rows[0]
+    assert row.val_cost == pytest.approx(ref.compute_cost(A3, val_Y), rel=1e-12)
+    predicted = ref.predict(data.test_X, model.to_parameters())
+    assert row.val_accuracy == np.mean(predicted == data.test_Y)
+
+
 def test_with_folds_each_row_is_the_mean_over_the_folds():
     data = datasets.load()
     X, Y, m = data.train_X, data.train_Y, data.train_X.shape[1]

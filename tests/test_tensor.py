@@ -480,3 +480,27 @@ def test_other_arrays_are_copied_and_never_changed(make):
     t = Tensor(x)
     assert not np.shares_memory(t.data, x)
     assert x.flags.writeable is not x_read_only_view  # the user's flag as it was
+
+
+# --- errors that name the op or argument (issue 11, item 14) ---------------------------------
+
+
+@pytest.mark.parametrize("axes", [(0, 0.5), (0.5, 0), (0, "1"), (True, 0)])
+def test_swapaxes_with_an_axis_that_is_not_an_int_names_swapaxes(axes):
+    with pytest.raises(TypeError, match=f"swapaxes: axis {axes[0] if axes[1] == 0 else axes[1]!r}"):
+        Tensor(np.ones((2, 3))).swapaxes(*axes)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Tensor(10**400),
+        lambda: Tensor([1, -(10**400)]),
+        lambda: Tensor(np.ones(2)) * 10**400,
+        lambda: 10**400 - Tensor(np.ones(2)),
+        lambda: Tensor(np.ones(2)) + np.array([10**400, 1]),
+    ],
+)
+def test_an_integer_too_large_for_float64_is_an_overflow_error_naming_the_argument(make):
+    with pytest.raises(OverflowError, match=r"^Tensor( operand)?: .*too large for float64"):
+        make()

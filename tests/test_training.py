@@ -469,6 +469,43 @@ def test_interruptible_fit_stops_after_the_step_in_progress(data):
         )
 
 
+# --- every argument checked before training (issue 11, items 8 and 14) -----------------------
+
+BAD_FIT_ARGUMENTS = [
+    ({"iterations": 0}, ValueError, "iterations"),
+    ({"iterations": 2.0}, ValueError, "iterations"),
+    ({"iterations": True}, ValueError, "iterations"),
+    ({"log_every": 0}, ValueError, "log_every"),
+    ({"batch_size": 2.5}, ValueError, "batch_size"),
+    ({"batch_size": 0}, ValueError, "batch_size"),
+    ({"batch_size": 5}, ValueError, "batch_size"),  # more than m = 4
+    ({"seed": -1}, ValueError, "seed"),
+    ({"seed": 2**32}, ValueError, "seed"),
+    ({"callback": 3}, TypeError, "callback"),
+    ({"penalty": "l2", "lambd": -1}, ValueError, "λ"),
+    ({"penalty": "l1", "lambd": float("inf")}, ValueError, "λ"),
+    ({"penalty": "elastic", "lambd": (0.1, 0.2, 0.3)}, ValueError, "lambd"),
+    ({"penalty": "l2", "lambd": {"W9": 0.1}}, ValueError, "W9"),
+]
+
+
+@pytest.mark.parametrize("kwargs, error, named", BAD_FIT_ARGUMENTS)
+def test_fit_refuses_a_bad_argument_before_training(kwargs, error, named):
+    model = MLP([2, 3, 1], seed=0)
+    before = model.state_dict()
+    X, Y = np.ones((2, 4)), np.array([[0.0, 1.0, 1.0, 0.0]])
+    with pytest.raises(error, match=named) as raised:
+        fit(model, X, Y, progress=False, **{"iterations": 5, **kwargs})
+    assert str(raised.value).startswith(("fit:", "penalty:", "l1_penalty:", "l2_penalty:"))
+    for name, value in model.state_dict().items():  # not one step was taken
+        np.testing.assert_array_equal(value, before[name])
+
+
+def test_fit_refuses_a_model_that_is_not_a_module():
+    with pytest.raises(TypeError, match="fit: model is a dict"):
+        fit({"W1": np.ones((1, 2))}, np.ones((2, 4)), np.ones((1, 4)), progress=False)
+
+
 # --- K classes -----------------------------------------------------------------------------------
 
 SOFTMAX_DIMS = [2, 12, 3]
@@ -531,6 +568,16 @@ def test_softmax_predict_gives_class_indices_and_accuracy_takes_either_label_for
     by_index = accuracy(model, X, labels)
     assert by_index == np.mean(predictions == labels)
     assert accuracy(model, X, ref.convert_to_one_hot(labels, 3)) == by_index
+
+
+def test_outputs_for_labels_is_one_for_two_classes_and_k_for_k():
+    from tinygrad_reg.training import outputs_for_labels
+
+    assert outputs_for_labels(np.array([[0, 1, 1, 0]])) == 1
+    assert outputs_for_labels(np.array([[0.0, 0.0]])) == 1
+    assert outputs_for_labels(np.array([[0, 2, 1, 0]])) == 3
+    assert outputs_for_labels(Tensor(np.array([[4.0, 0.0]]))) == 5
+    assert outputs_for_labels(np.eye(4)[:, :3]) == 4  # one-hot columns (C, m)
 
 
 @pytest.mark.parametrize(

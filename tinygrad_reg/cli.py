@@ -33,7 +33,7 @@ from .checkpoint import Checkpoint, CheckpointError, check_writable, load, save
 from .nn import ACTIVATIONS, MLP
 from .optim import SGD, Adam, AdamW, Optimizer
 from .regularizers import PENALTIES
-from .training import DivergenceWarning, accuracy, fit, predict
+from .training import DivergenceWarning, accuracy, fit, outputs_for_labels, predict
 
 DEFAULT_OUT = "tinygrad_reg_out"
 
@@ -345,13 +345,6 @@ def _training_data(args: argparse.Namespace) -> tuple[str, np.ndarray, np.ndarra
     return args.data, X, Y, test
 
 
-def _outputs(Y: np.ndarray) -> int:
-    """The network's outputs: 1 for 0/1 labels, one per class for class indices 0..K-1, K > 2
-    (then fit's default loss is the cross-entropy over the classes)."""
-    largest = int(Y.max())
-    return 1 if largest <= 1 else largest + 1
-
-
 def _penalty_strength(args: argparse.Namespace) -> Any:
     """λ for fit: 0 without a penalty, one number, or a pair (λ1, λ2) for elastic."""
     if args.penalty == "none":
@@ -375,7 +368,7 @@ def run_train(args: argparse.Namespace) -> int:
     resumed = _checkpoint(args.resume) if args.resume else None
     out = _run_folder(args.out, args.force)
 
-    layer_dims = [X.shape[0], *args.layers, _outputs(Y)]
+    layer_dims = [X.shape[0], *args.layers, outputs_for_labels(Y)]  # K classes: K outputs
     hidden = args.hidden
     args.optimizer = args.optimizer or "sgd"
     if resumed is not None:

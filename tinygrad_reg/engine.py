@@ -422,13 +422,14 @@ def backpropagate(
         elif fn.retained is not None and (tensor := fn.retained()) is not None:
             _accumulate_grad(tensor, g, stored)
 
+        parents, saved = fn.parents, fn.saved
+        assert parents is not None and saved is not None  # the sort refuses freed nodes
         if create_graph:
             grads = fn.backward(g, *fn.tensors_for_backward())
         else:
-            grads = fn.backward(g, fn.out, *fn.saved)
+            grads = fn.backward(g, fn.out, *saved)
             if recorder is not None:
-                recorder.record(fn.backward, (g, fn.out, *fn.saved), grads)
-        parents = fn.parents
+                recorder.record(fn.backward, (g, fn.out, *saved), grads)
         if type(grads) is not tuple or len(grads) != len(parents):
             raise _bad_rule_result(fn, grads)
         if check_anomaly:

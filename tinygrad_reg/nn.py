@@ -24,6 +24,22 @@ from .tensor import Tensor
 Rng = np.random.RandomState | np.random.Generator
 
 
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _check_keep_prob(keep_prob: Any, where: str) -> None:
+    if isinstance(keep_prob, bool) or not isinstance(
+        keep_prob, (int, float, np.integer, np.floating)
+    ):
+        raise TypeError(
+            f"{where}: keep_prob={keep_prob!r} is a {type(keep_prob).__name__}; expected a "
+            "number, 0 < keep_prob <= 1."
+        )
+    if not 0 < keep_prob <= 1:
+        raise ValueError(f"{where}: keep_prob={keep_prob}; expected 0 < keep_prob <= 1.")
+
+
 def _as_tensor(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
 
@@ -154,6 +170,9 @@ class Linear(Module):
         rng: Rng | None = None,
         dtype: Any = np.float64,
     ):
+        for name, size in [("in_features", in_features), ("out_features", out_features)]:
+            if not (_is_integer(size) and size >= 1):
+                raise ValueError(f"Linear: {name} = {size!r}; expected an integer >= 1.")
         dtype = float_dtype(dtype, "Linear")
         shape = (out_features, in_features)
         if init == "zeros":
@@ -211,8 +230,7 @@ class Dropout(Module):
     """
 
     def __init__(self, keep_prob: float, rng: Rng | None = None):
-        if not 0 < keep_prob <= 1:
-            raise ValueError(f"Dropout: keep_prob={keep_prob}; expected 0 < keep_prob <= 1.")
+        _check_keep_prob(keep_prob, "Dropout")
         self.keep_prob = keep_prob
         self.rng = np.random.RandomState() if rng is None else rng
         self.mask: np.ndarray | None = None
@@ -256,6 +274,13 @@ class Sequential(Module):
     """Modules applied in order; ``model[i]`` is the i-th, and iterating goes through them."""
 
     def __init__(self, *modules: Module):
+        for i, module in enumerate(modules):
+            if not isinstance(module, Module):
+                hint = f" (an instance: {module.__name__}())" if isinstance(module, type) else ""
+                raise TypeError(
+                    f"Sequential: argument {i} is {type(module).__name__} {module!r}; expected a "
+                    f"Module{hint}."
+                )
         self.modules = list(modules)
 
     def named_children(self) -> list[tuple[str, Module]]:
@@ -314,8 +339,9 @@ class MLP(Module):
             raise ValueError(
                 f"MLP: unknown hidden={hidden!r}; expected one of {list(ACTIVATIONS)}."
             )
-        if not 0 < keep_prob <= 1:
-            raise ValueError(f"MLP: keep_prob={keep_prob}; expected 0 < keep_prob <= 1.")
+        _check_keep_prob(keep_prob, "MLP")
+        if not (_is_integer(seed) and 0 <= seed < 2**32):
+            raise ValueError(f"MLP: seed = {seed!r}; expected an integer in [0, 2**32).")
         self.layer_dims = [int(n) for n in layer_dims]
         self.hidden = hidden
         init_rng = np.random.RandomState(seed)  # one stream, drawn layer by layer

@@ -61,10 +61,29 @@ def parameter_list(params: Any, where: str) -> list[Tensor]:
     return params
 
 
-def _check_hyperparameter(where: str, name: str, value: float, *, low: float = 0.0) -> float:
+def _check_hyperparameter(
+    where: str,
+    name: str,
+    value: Any,
+    *,
+    low: float = 0.0,
+    positive: bool = False,
+    below: float = np.inf,
+) -> float:
+    """``value`` as a float, checked to be a real number (not a bool or a string), finite, in
+    [low, below) (or (0, below) with ``positive``): the ranges the command line accepts."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (int, float, np.integer, np.floating)
+    ):
+        raise TypeError(
+            f"{where}: {name} = {value!r} is a {type(value).__name__}; expected a number."
+        )
     value = float(value)
-    if not value >= low:  # also rejects NaN
-        raise ValueError(f"{where}: {name} = {value}; expected a number >= {low}.")
+    in_range = (value > 0 if positive else value >= low) and value < below  # False for NaN
+    if not in_range:
+        lower = "> 0" if positive else f">= {low:g}"
+        upper = "finite" if below == np.inf else f"< {below:g}"
+        raise ValueError(f"{where}: {name} = {value}; expected a number {lower}, {upper}.")
     return value
 
 
@@ -160,6 +179,11 @@ class Optimizer:
         hyper = {
             name: self._restored(name, state_dict[name], where) for name in self.hyperparameters
         }
+        for name, value in hyper.items():  # as checked on construction: finite, >= 0
+            if not all(np.isfinite(x) and x >= 0 for x in np.atleast_1d(value)):
+                raise ValueError(
+                    f"{where}: hyperparameter {name!r} = {value}; expected finite numbers >= 0."
+                )
 
         state: list[dict[str, Any]] = [{} for _ in self.params]
         for key, value in state_dict.items():
@@ -247,8 +271,10 @@ class SGD(Optimizer):
         weight_decay: float = 0.0,
     ):
         super().__init__(params)
-        self.lr = _check_hyperparameter("SGD", "lr", lr)
+        self.lr = _check_hyperparameter("SGD", "lr", lr, positive=True)
         self.momentum = _check_hyperparameter("SGD", "momentum", momentum)
+        if not isinstance(nesterov, (bool, np.bool_)):
+            raise TypeError(f"SGD: nesterov = {nesterov!r}; expected True or False.")
         self.nesterov = bool(nesterov)
         self.weight_decay = _check_hyperparameter("SGD", "weight_decay", weight_decay)
         if self.nesterov and self.momentum == 0:
@@ -290,10 +316,13 @@ class Adam(Optimizer):
     ):
         super().__init__(params)
         name = type(self).__name__
-        self.lr = _check_hyperparameter(name, "lr", lr)
-        if len(betas) != 2 or not all(0.0 <= float(b) < 1.0 for b in betas):
-            raise ValueError(f"{name}: betas = {betas}; expected two numbers in [0, 1).")
-        self.betas = (float(betas[0]), float(betas[1]))
+        self.lr = _check_hyperparameter(name, "lr", lr, positive=True)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise TypeError(f"{name}: betas = {betas!r}; expected a pair (β₁, β₂) in [0, 1).")
+        self.betas = (
+            _check_hyperparameter(name, "betas[0]", betas[0], below=1.0),
+            _check_hyperparameter(name, "betas[1]", betas[1], below=1.0),
+        )
         self.eps = _check_hyperparameter(name, "eps", eps)
         self.weight_decay = _check_hyperparameter(name, "weight_decay", weight_decay)
 

@@ -251,9 +251,9 @@ def regularization_path(path: str | os.PathLike[str], table: Any, title: str = "
             ax.set_xscale("symlog", linthresh=float(positive.min()) if positive.size else 1.0)
         ax.set_xlabel(name)
         ax.grid(True, alpha=0.3)
-    for ax, name, scale in ((accuracy_ax, "accuracy", 100.0), (cost_ax, "cost", 1.0)):
+    for ax, measure, scale in ((accuracy_ax, "accuracy", 100.0), (cost_ax, "cost", 1.0)):
         for split, colour in (("train", train_colour), ("val", val_colour)):
-            column = np.array([getattr(row, f"{split}_{name}") for row in rows]) * scale
+            column = np.array([getattr(row, f"{split}_{measure}") for row in rows]) * scale
             label = "training" if split == "train" else "validation"
             ax.plot(values, column, "o-", color=colour, label=label, linewidth=1.6)
         ax.legend()

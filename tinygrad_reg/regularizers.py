@@ -201,6 +201,11 @@ def penalty(kind: str, params: Params, lambd: Lambda | tuple[Lambda, Lambda], m:
     if kind == "l1":
         return l1_penalty(params, lambd, m)  # type: ignore[arg-type]
     if kind == "elastic":
+        if isinstance(lambd, (tuple, list)) and len(lambd) != 2:
+            raise ValueError(
+                f"penalty: elastic lambd = {lambd!r} has {len(lambd)} values; expected one λ for "
+                "both parts or a pair (λ1, λ2)."
+            )
         l1, l2 = lambd if isinstance(lambd, (tuple, list)) else (lambd, lambd)
         return elastic_net_penalty(params, l1, l2, m)
     raise ValueError(f"penalty: unknown kind {kind!r}; expected one of {', '.join(PENALTIES)}.")

@@ -37,10 +37,9 @@ import numpy as np
 from . import datasets, plots
 from .demo import LAYER_DIMS, LEARNING_RATE, SEED, ZERO_THRESHOLD, weights_of
 from .engine import no_grad
-from .losses import binary_cross_entropy_with_logits
 from .nn import MLP
 from .optim import SGD
-from .training import accuracy, fit
+from .training import accuracy, auto_loss, fit, outputs_for_labels
 
 PENALTIES = ("l2", "l1", "elastic", "dropout")
 #: Enough for the unregularized network to overfit the default dataset (its validation cost
@@ -169,7 +168,8 @@ def train_one(
 ) -> MLP:
     """The demo's network trained with one value: what each row of the sweep runs."""
     keep_prob = value if penalty == "dropout" else 1.0
-    model = MLP(LAYER_DIMS, seed=seed, keep_prob=keep_prob)
+    layer_dims = [*LAYER_DIMS[:-1], outputs_for_labels(Y)]  # one output per class for K > 2
+    model = MLP(layer_dims, seed=seed, keep_prob=keep_prob)
     kind = "none" if penalty == "dropout" or value == 0 else penalty
     fit(
         model,
@@ -191,7 +191,7 @@ def cross_entropy(model: MLP, X: np.ndarray, Y: np.ndarray) -> float:
     model.eval()
     try:
         with no_grad():
-            return binary_cross_entropy_with_logits(model(X), Y).item()
+            return auto_loss(model(X), Y).item()  # cross-entropy over K classes if K outputs
     finally:
         model.train(was_training)
 
@@ -349,8 +349,9 @@ def main(args: argparse.Namespace, stdout: TextIO | None = None) -> int:
         fold_columns(datasets.load(args.dataset).train_X.shape[1], args.folds, args.seed)
     out = Path(args.out)
     csv_path = out / f"sweep_{args.penalty}.csv"
+    layer_dims = [*LAYER_DIMS[:-1], outputs_for_labels(datasets.load(args.dataset).train_Y)]
     print(
-        f"Sweep: the course network {LAYER_DIMS} on {args.dataset!r}, penalty {args.penalty}, "
+        f"Sweep: the course network {layer_dims} on {args.dataset!r}, penalty {args.penalty}, "
         f"{len(values)} values, {args.iterations} iterations each"
         + (f", {args.folds}-fold cross-validation" if args.folds else ""),
         file=stdout,

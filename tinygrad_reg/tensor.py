@@ -18,6 +18,7 @@ read-only array); graphs recorded earlier keep the old array, so their gradients
 from __future__ import annotations
 
 import operator
+import sys
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -54,6 +55,11 @@ def as_float_array(data: ArrayLike, where: str = "Tensor") -> np.ndarray:
     kind = array.dtype.kind
     if kind in "biu":
         array = array.astype(np.float64)
+    elif kind == "O" and any(_too_large_for_float64(x) for x in array.flat):
+        raise OverflowError(
+            f"{where}: the data holds an integer too large for float64 (it needs about "
+            f"{max(_bits(x) for x in array.flat)} bits; the largest float64 is about 2**1024)."
+        )
     elif kind != "f":
         raise TypeError(
             f"{where}: unsupported dtype {array.dtype}; expected real numbers "
@@ -118,7 +124,13 @@ class Tensor:
         if isinstance(other, (int, float, np.integer, np.floating, np.bool_)) or (
             isinstance(other, np.ndarray) and other.dtype.kind in "biu"
         ):
-            array = np.array(other, dtype=self._data.dtype)
+            try:
+                array = np.array(other, dtype=self._data.dtype)
+            except OverflowError:
+                raise OverflowError(
+                    f"Tensor operand: an integer of {_bits(other)} bits is too large for "
+                    f"{self.dtype} (the largest float64 is about 2**1024)."
+                ) from None
             array.setflags(write=False)
             return Tensor._from_op(array, None)
         return Tensor._from_op(as_float_array(other, "Tensor operand"), None)
@@ -445,6 +457,11 @@ class Tensor:
         return shape_ops.Transpose(axes or None)(self)
 
     def swapaxes(self, axis1: int, axis2: int) -> Tensor:
+        for axis in (axis1, axis2):
+            if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+                raise TypeError(
+                    f"swapaxes: axis {axis!r} is a {type(axis).__name__}; expected an int."
+                )
         if not (-self.ndim <= axis1 < self.ndim and -self.ndim <= axis2 < self.ndim):
             raise ValueError(
                 f"swapaxes: axes {axis1} and {axis2} for a tensor of shape {self.shape}; "
@@ -648,6 +665,14 @@ def _reading_value(t: Tensor, what: str) -> None:
     step does next, which a replay cannot follow: the recorder raises a clear error."""
     if engine.tracing.recorder is not None:
         engine.tracing.recorder.value_read(t, what)
+
+
+def _too_large_for_float64(x: Any) -> bool:
+    return isinstance(x, int) and abs(x) > sys.float_info.max  # exact: int against float
+
+
+def _bits(x: Any) -> int:
+    return int(x).bit_length() if isinstance(x, (int, np.integer)) else 0
 
 
 _COMPARISONS = {

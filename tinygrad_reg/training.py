@@ -63,6 +63,16 @@ def auto_loss(logits: Tensor, Y: Any) -> Tensor:
     return binary_cross_entropy_with_logits(logits, Y)
 
 
+def outputs_for_labels(Y: Any) -> int:
+    """The outputs a model needs for these labels: 1 for 0/1 labels (a sigmoid output), one per
+    class for class indices 0..K-1 with K > 2, or for one-hot columns (C, m)."""
+    labels = Y.data if isinstance(Y, Tensor) else np.asarray(Y)
+    if labels.ndim == 2 and labels.shape[0] > 1:
+        return labels.shape[0]
+    largest = int(labels.max())
+    return 1 if largest <= 1 else largest + 1
+
+
 LOSSES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
     # The default: one of the two below, by the number of the model's outputs.
     "auto": auto_loss,
@@ -203,17 +213,13 @@ def fit(
     if validation_split is not None:
         X, Y, X_val, Y_val = early_stopping_module.split_validation(X, Y, validation_split, seed)
         validation = (X_val, Y_val)
-    counts_ok = all(isinstance(n, (int, np.integer)) for n in (iterations, log_every))
-    if not counts_ok or iterations < 0 or log_every < 1:
-        raise ValueError(
-            f"fit: iterations = {iterations!r}, log_every = {log_every!r}; expected integers, "
-            "iterations >= 0 and log_every >= 1."
-        )
     m = X.shape[1]
-    if batch_size is not None and not 1 <= batch_size <= m:
-        raise ValueError(f"fit: batch_size = {batch_size}; expected between 1 and m = {m}.")
+    _check_arguments(model, m, iterations, batch_size, seed, log_every, callback)
     loss_fn = _loss_function(loss)
     penalty_fn = _penalty_function(penalty, lambd)
+    if penalty_fn is not None and not callable(penalty):
+        with no_grad():  # λ and what it selects are checked now, not at the first iteration
+            penalty_fn(model, m)
     if optimizer is None:
         optimizer = SGD(model.parameters(), lr=DEFAULT_LR)
     _check_optimizer(optimizer, model)
@@ -420,6 +426,40 @@ def check_data(X: Any, Y: Any, where: str) -> tuple[Tensor, Tensor]:
             "0, 1, 2, ... (1, m) for more classes, or one-hot columns (C, m)."
         )
     return X, Tensor(labels)
+
+
+def _check_arguments(
+    model: Any,
+    m: int,
+    iterations: Any,
+    batch_size: Any,
+    seed: Any,
+    log_every: Any,
+    callback: Any,
+) -> None:
+    """Everything ``fit`` is given is checked before training starts, in the ranges the
+    command line accepts: a mistake is reported at once, not after (or instead of) training."""
+    if not (callable(model) and callable(getattr(model, "parameters", None))):
+        raise TypeError(
+            f"fit: model is a {type(model).__name__}; expected a Module (e.g. nn.MLP) that "
+            "returns logits."
+        )
+    for name, value, low in [("iterations", iterations, 1), ("log_every", log_every, 1)]:
+        if not _is_integer(value) or value < low:
+            raise ValueError(f"fit: {name} = {value!r}; expected an integer >= {low}.")
+    if batch_size is not None and not (_is_integer(batch_size) and 1 <= batch_size <= m):
+        raise ValueError(
+            f"fit: batch_size = {batch_size!r}; expected None (the whole set) or an integer "
+            f"between 1 and m = {m}."
+        )
+    if not (_is_integer(seed) and 0 <= seed < 2**32):
+        raise ValueError(f"fit: seed = {seed!r}; expected an integer in [0, 2**32).")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"fit: callback is a {type(callback).__name__}; expected a function.")
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def _loss_function(loss: Any) -> Callable[[Tensor, Tensor], Tensor]:

@@ -455,3 +455,10 @@ def test_shape_functions_keep_float32_to_second_order():
         (g,) = grad((out * out).sum(), x, create_graph=True)
         (gg,) = grad(g.sum(), x)
         assert g.dtype == gg.dtype == np.float32
+
+
+def test_a_ragged_index_list_is_an_index_error_naming_getitem():
+    # issue 11, item 14: was numpy's "inhomogeneous shape" ValueError
+    t = Tensor(np.ones((2, 3)))
+    with pytest.raises(IndexError, match=r"GetItem: the index \[\[0, 1\], \[0\]\]"):
+        t[[[0, 1], [0]]]

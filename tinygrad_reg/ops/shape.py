@@ -6,6 +6,7 @@ Their gradients move the upstream gradient back to where each element came from.
 from __future__ import annotations
 
 import itertools
+import reprlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -87,7 +88,13 @@ def _index_without_aliases(index: Any) -> tuple[Any, ...]:
         if isinstance(item, Tensor):
             item = item.data
         if isinstance(item, (list, np.ndarray)):
-            item = np.array(item)
+            try:
+                item = np.array(item)
+            except ValueError:  # a ragged list such as [[0, 1], [0]]
+                raise IndexError(
+                    f"GetItem: the index {reprlib.repr(index)} holds lists of different lengths; "
+                    "expected integer or boolean arrays of one shape."
+                ) from None
             if item.size == 0 and item.dtype.kind == "f":  # x[[]]: numpy reads [] as float
                 item = item.astype(np.intp)
             if item.dtype.kind not in "biu":
