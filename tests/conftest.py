@@ -16,7 +16,7 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile("thorough", max_examples=1000, deadline=None)
-# Hundreds of examples per property: what a whole-suite run before a release uses (the
+# 500 examples per property: what a whole-suite run before a release uses (the
 # thorough profile's 1 000 are for the one test file you are working on).
-settings.register_profile("release", max_examples=300, deadline=None)
+settings.register_profile("release", max_examples=500, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
