@@ -1,4 +1,5 @@
-"""Hypothesis strategies shared by the core tests (private to tests/, not the public API).
+"""Hypothesis strategies shared by the core tests, and the check most op tests run on what they
+draw (private to tests/, not the public API).
 
 Gradient checks compare against central differences with eps = 1e-6, so every strategy here
 keeps its values at least 0.01 away from the kinks and singularities of the op under test
@@ -8,6 +9,9 @@ keeps its values at least 0.01 away from the kinks and singularities of the op u
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+
+from tinygrad_reg import Tensor
+from tinygrad_reg.gradcheck import gradcheck
 
 #: Small shapes: numerical gradients cost two forward passes per element.
 SHAPE_LIMITS = {"min_dims": 0, "max_dims": 3, "min_side": 1, "max_side": 3}
@@ -68,3 +72,10 @@ def off_integers(shape: tuple[int, ...]) -> st.SearchStrategy:
     ceil), in [-3, 3]."""
     offsets = st.integers(-3, 2).flatmap(lambda k: st.floats(k + 0.1, k + 0.9))
     return hnp.arrays(np.float64, shape, elements=offsets)
+
+
+def check_forward_and_gradient(f, x: np.ndarray, seed: int, reference) -> None:
+    """f matches its numpy ``reference`` exactly and its gradient matches central differences
+    (with gradcheck's random upstream gradient from ``seed``)."""
+    np.testing.assert_array_equal(f(Tensor(x)).data, reference(x))
+    assert gradcheck(f, [x], seed=seed)

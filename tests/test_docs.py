@@ -3,11 +3,19 @@
 Blocks of one page run top to bottom in one namespace, the way a reader would type them.
 """
 
+import importlib
+import inspect
 import pathlib
+import pkgutil
 import re
 
 import matplotlib
 import pytest
+
+import tinygrad_reg
+import tinygrad_reg.ops
+from tinygrad_reg import factories, functional
+from tinygrad_reg.engine import Function
 
 matplotlib.use("Agg")
 
@@ -33,6 +41,58 @@ def test_every_python_block_runs(page, tmp_path, monkeypatch):
             exec(compile(block, f"{page.name}[block {number}]", "exec"), namespace)
         except Exception as error:
             pytest.fail(f"{page.name}, python block {number} raised {error!r}:\n{block}")
+
+
+# --- docs/api.md keeps up with the code ---------------------------------------------------------
+
+
+def op_classes_listed_per_file() -> dict[str, set[str]]:
+    """api.md's "Op classes" paragraph as {file name: the names listed after it}: it reads
+    "`unary.py` `Exp Log ...`; `reduce.py` `Sum ...` (base `Reduction`) and `CumSum`; ...\""""
+    text = (ROOT / "docs" / "api.md").read_text()
+    paragraph = text[text.index("**Op classes**") :].split("\n\n", 1)[0]
+    listed: dict[str, set[str]] = {}
+    for part in paragraph.split(";"):
+        found = re.search(r"`(\w+)\.py`(.*)", part, flags=re.S)
+        if found:
+            file, names = found.groups()
+            listed.setdefault(file, set()).update(re.findall(r"\w+", names))
+    return listed
+
+
+def test_api_md_lists_every_op_class_under_its_file():
+    listed = op_classes_listed_per_file()
+    missing = []
+    for module_info in pkgutil.iter_modules(tinygrad_reg.ops.__path__):
+        module = importlib.import_module(f"tinygrad_reg.ops.{module_info.name}")
+        for name, member in vars(module).items():
+            is_op = (
+                inspect.isclass(member)
+                and member.__module__ == module.__name__  # defined here, not imported
+                and issubclass(member, Function)
+                and not name.startswith("_")
+            )
+            if is_op and name not in listed.get(module_info.name, set()):
+                missing.append(f"{module_info.name}.py: {name}")
+    assert not missing, f"docs/api.md's op-class list lacks {missing}"
+
+
+def test_api_md_mentions_every_exported_function_and_factory():
+    text = (ROOT / "docs" / "api.md").read_text()
+    # Inline code spans, line by line (a ``` fence on its own line pairs with nothing).
+    spans = [span for line in text.splitlines() for span in re.findall(r"`([^`]+)`", line)]
+    in_code = set(re.findall(r"\w+", " ".join(spans)))
+    exported = [
+        name
+        for module in (functional, factories)
+        for name, member in vars(module).items()
+        if inspect.isfunction(member)
+        and member.__module__ == module.__name__
+        and name in tinygrad_reg.__all__
+    ]
+    assert len(exported) > 30  # the two modules were found and read
+    missing = [name for name in exported if name not in in_code]
+    assert not missing, f"docs/api.md does not mention {missing} (in `code`)"
 
 
 def test_the_tutorials_op_table_points_at_each_ops_file_and_class():

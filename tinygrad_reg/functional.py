@@ -16,14 +16,10 @@ import numpy as np
 
 from .ops import activations
 from .ops import softmax as softmax_ops
+from .ops.shape import as_tensor
 from .tensor import Tensor
 
 Axis = int | Sequence[int] | None
-
-
-def as_tensor(x: Any) -> Tensor:
-    """``x`` itself if it is a Tensor, else a constant Tensor made from it."""
-    return x if isinstance(x, Tensor) else Tensor(x)
 
 
 # --- elementwise (ops/unary.py) ---------------------------------------------------------------
@@ -80,7 +76,7 @@ def square(x: Any) -> Tensor:
 
 
 def erf(x: Any) -> Tensor:
-    """The error function (Python's ``math.erf`` element by element)."""
+    """The error function, elementwise (within 2 ulp of Python's ``math.erf``)."""
     return as_tensor(x).erf()
 
 

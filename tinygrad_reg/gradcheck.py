@@ -71,24 +71,32 @@ def numerical_gradient(
     leaves = _as_float64_leaves(inputs, "numerical_gradient")
     values = [x.data.copy() for x in leaves]  # our own copies, perturbed in place below
 
-    def f_at(points: list[np.ndarray]) -> float:
+    def f_at() -> float:
         with no_grad():
-            return _scalar_output(f, [Tensor(p) for p in points], upstream).item()
+            return _scalar_output(f, [Tensor(p) for p in values], upstream).item()
 
-    gradients = []
+    return _central_differences(values, f_at, eps)
+
+
+def _central_differences(
+    values: list[np.ndarray], scalar_at: Callable[[], float], eps: float
+) -> list[np.ndarray]:
+    """(scalar(x + eps) - scalar(x - eps)) / (2 eps) for every element x of ``values``: each is
+    perturbed in place, ``scalar_at()`` evaluated there, and the element restored."""
+    derivatives = []
     for point in values:
-        g = np.zeros_like(point)
-        flat, flat_g = point.reshape(-1), g.reshape(-1)
+        d = np.zeros_like(point)
+        flat, flat_d = point.reshape(-1), d.reshape(-1)
         for i in range(flat.size):
             original = flat[i]
             flat[i] = original + eps
-            plus = f_at(values)
+            plus = scalar_at()
             flat[i] = original - eps
-            minus = f_at(values)
+            minus = scalar_at()
             flat[i] = original
-            flat_g[i] = (plus - minus) / (2 * eps)
-        gradients.append(g)
-    return gradients
+            flat_d[i] = (plus - minus) / (2 * eps)
+        derivatives.append(d)
+    return derivatives
 
 
 def analytic_gradient(f: TensorFunction, inputs: Sequence[Any], upstream: Any = None) -> list:
@@ -279,19 +287,7 @@ def gradgradcheck(
         s = directional_derivative([Tensor(p, requires_grad=True) for p in values], False)
         return float(s.item()) if isinstance(s, Tensor) else float(s)
 
-    numerical = []
-    for point in values:
-        n = np.zeros_like(point)
-        flat, flat_n = point.reshape(-1), n.reshape(-1)
-        for i in range(flat.size):
-            original = flat[i]
-            flat[i] = original + eps
-            plus = s_at()
-            flat[i] = original - eps
-            minus = s_at()
-            flat[i] = original
-            flat_n[i] = (plus - minus) / (2 * eps)
-        numerical.append(n)
+    numerical = _central_differences(values, s_at, eps)
     return _compare(
         "gradgradcheck", "second derivative", analytic, numerical, atol, rtol, raise_exception
     )

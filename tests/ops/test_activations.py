@@ -75,8 +75,11 @@ def test_values_match_the_formula(name, data, shape):
 
 @given(x=hnp.arrays(np.float64, shapes(), elements=st.floats(-8, 8)))
 def test_gelu_is_x_times_the_normal_cdf_from_math_erf(x):
-    # The same operations in the same order as PyTorch's definition: equal to the last bit.
-    np.testing.assert_array_equal(tinygrad_reg.gelu(x).data, gelu_reference(x))
+    # The same operations in the same order as PyTorch's definition, with an erf within 2 ulp
+    # of math.erf (ulp <= 2^-53 for |erf| < 1): 0.5·x·(1 + erf) moves by at most 0.5·|x|·2^-51
+    # plus its own few roundings (relative 2^-52 each).
+    out, expected = tinygrad_reg.gelu(x).data, gelu_reference(x)
+    assert (np.abs(out - expected) <= 2**-52 * np.abs(x) + 2**-50 * np.abs(expected)).all()
 
 
 @pytest.mark.parametrize("name", ["leaky_relu", "elu"])

@@ -257,6 +257,16 @@ def test_prod_with_zeros_gives_each_element_the_product_of_the_others(data, shap
     np.testing.assert_array_equal(t.grad, product_of_the_others(x, axis))
 
 
+def test_prod_that_overflows_still_gives_the_finite_product_of_the_others():
+    # Regression: out/x_i was inf/1e200 = inf although the product of the others is 1e200;
+    # and an infinite element made the product of the others NaN (inf·0).
+    x = np.array([[1e200, 1e200, 2.0], [3.0, np.inf, 2.0]])
+    t = Tensor(x, requires_grad=True)
+    t.prod(axis=1).backward(np.ones(2))
+    np.testing.assert_array_equal(t.grad, product_of_the_others(x, 1))
+    assert t.grad[0, 0] == 2e200
+
+
 @given(data=st.data(), shape=shapes(min_dims=1, max_side=3), seed=seeds)
 def test_prod_with_zeros_second_derivative(data, shape, seed):
     axis = data.draw(axes(len(shape)))

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from strategies import floats, seeds, shapes
+from strategies import check_forward_and_gradient, floats, seeds, shapes
 
 from tinygrad_reg import (
     Tensor,
@@ -24,13 +24,6 @@ from tinygrad_reg import (
     swapaxes,
 )
 from tinygrad_reg.gradcheck import gradcheck
-
-
-def check_forward_and_gradient(f, x, seed, reference):
-    """f matches its numpy ``reference`` and its gradient matches central differences."""
-    np.testing.assert_array_equal(f(Tensor(x)).data, reference(x))
-    assert gradcheck(f, [x], seed=seed)
-
 
 # --- reshape, transpose, broadcast_to -------------------------------------------------------
 

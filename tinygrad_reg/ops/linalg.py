@@ -10,6 +10,7 @@ import numpy as np
 from ..engine import Function
 from ..tensor import Tensor
 from .helpers import broadcast_to, constant, is_axis, value
+from .select import pair
 from .shape import as_tensor, normalize_axes
 
 
@@ -280,12 +281,3 @@ def dot(a: Any, b: Any) -> Tensor:
 def matmul(a: Any, b: Any) -> Tensor:
     """``a @ b`` (``np.matmul``)."""
     return MatMul()(*pair(a, b))
-
-
-def pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
-    """Both as Tensors; a number or int array next to a Tensor takes its dtype, as in ``t * 2``."""
-    if isinstance(a, Tensor):
-        return a, a._operand(b)
-    if isinstance(b, Tensor):
-        return b._operand(a), b
-    return Tensor(a), Tensor(b)

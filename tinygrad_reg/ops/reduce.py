@@ -21,7 +21,7 @@ import numpy as np
 
 from ..engine import Function
 from ..tensor import Tensor
-from .helpers import broadcast_to, exp, is_axis, sign, value
+from .helpers import broadcast_to, exp, is_axis, sign, value, where
 
 Axis = int | Sequence[int] | None
 
@@ -136,12 +136,13 @@ class Prod(Reduction):
         return x.prod(axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
-        """d(Πx)/dx_i = g·Π_{j≠i} x_j  (= g·out/x_i when out is not 0)"""
+        """d(Πx)/dx_i = g·Π_{j≠i} x_j  (= g·out/x_i when out is finite and not 0)"""
         g = g.reshape(self.kept)
-        # out/x_i is 0/0 where x_i = 0 (or out underflowed). And recorded for higher order its
-        # derivative x/x_i − out/x_i² is two huge terms that cancel when x_i is tiny. Both
-        # times the product of the others is computed as a product.
-        if isinstance(x, Tensor) or (value(out) == 0).any():
+        # out/x_i is 0/0 where x_i = 0 (or out underflowed), and inf/x_i where out overflowed
+        # though the product of the others is finite. And recorded for higher order its
+        # derivative x/x_i − out/x_i² is two huge terms that cancel when x_i is tiny. All
+        # three times the product of the others is computed as a product.
+        if isinstance(x, Tensor) or not (np.isfinite(value(out)) & (value(out) != 0)).all():
             return (g * self.product_of_others(x),)
         return (g * out.reshape(self.kept) / x,)
 
@@ -155,8 +156,8 @@ class Prod(Reduction):
         moved = x.transpose(order)  # the reduced axes last
         n = self.reduced_count()
         rows = moved.reshape((*moved.shape[: x.ndim - len(reduced)], 1, n))
-        identity = np.eye(n, dtype=value(x).dtype)
-        others = (rows * (1 - identity) + identity).prod(axis=-1)
+        # where, not rows·(1 − I) + I: an infinite x_j would give inf·0 = NaN there.
+        others = where(np.eye(n, dtype=bool), 1, rows).prod(axis=-1)
         return others.reshape(moved.shape).transpose(np.argsort(order).tolist())
 
 

@@ -62,7 +62,9 @@ class Where(Function):
         return g * self.condition, g * ~self.condition
 
 
-def _pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
+def pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
+    """Both as Tensors; a number or int array next to a Tensor takes its dtype, as in ``t * 2``.
+    (The binary functions here and in linalg.py take their operands through it.)"""
     if isinstance(a, Tensor):
         return a, a._operand(b)
     if isinstance(b, Tensor):
@@ -72,12 +74,12 @@ def _pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
 
 def maximum(a: Any, b: Any) -> Tensor:
     """Element-wise maximum, as ``np.maximum``; ties split the gradient equally."""
-    return Maximum()(*_pair(a, b))
+    return Maximum()(*pair(a, b))
 
 
 def minimum(a: Any, b: Any) -> Tensor:
     """Element-wise minimum, as ``np.minimum``; ties split the gradient equally."""
-    return Minimum()(*_pair(a, b))
+    return Minimum()(*pair(a, b))
 
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
@@ -88,4 +90,4 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
             f"where: the condition has dtype {condition.dtype}; expected booleans, "
             "e.g. where(x > 0, x, 0)."
         )
-    return Where(condition)(*_pair(a, b))
+    return Where(condition)(*pair(a, b))

@@ -281,7 +281,7 @@ class Square(Function):
 
 
 class Erf(Function):
-    """erf x = 2/√π ∫₀ˣ e^(−t²) dt (math.erf element by element; see helpers.erf_of_array)"""
+    """erf x = 2/√π ∫₀ˣ e^(−t²) dt (within 2 ulp of math.erf; see helpers.erf_of_array)"""
 
     save_inputs = True
     save_out = False
