@@ -362,3 +362,9 @@ def test_gradcheck_reports_a_broken_rule_instead_of_crashing(op, message):
     assert gradcheck(lambda t: op()(t), [x], raise_exception=False) is False
     with pytest.raises(GradcheckError, match=message):
         gradgradcheck(lambda t: op()(t), [x])
+
+
+def test_relative_difference_stays_at_most_1_where_rounding_would_pass_it():
+    """Found by the thorough profile: 1.0000000000000002 before the clamp."""
+    a, b = np.full(4, -1.0), np.array([0.0, 2.5734855e15, 2.5734855e15, 2.5734855e15])
+    assert relative_difference(a, b) == relative_difference(b, a) == 1.0
