@@ -29,6 +29,20 @@ EXPECTED = {
 }
 
 
+def run_quick(argv: list[str], folder: Path) -> subprocess.CompletedProcess:
+    """``python argv`` in ``folder`` with TINYGRAD_REG_QUICK=1, as a reader would run it."""
+    environment = {**os.environ, "TINYGRAD_REG_QUICK": "1", "PYTHONIOENCODING": "utf-8"}
+    return subprocess.run(
+        [sys.executable, *argv],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        cwd=folder,
+        env=environment,
+        timeout=120,
+    )
+
+
 def test_every_example_is_listed():
     assert sorted(p.name for p in EXAMPLES.glob("*.py")) == sorted(EXPECTED)
 
@@ -40,16 +54,7 @@ def test_example_runs(name, tmp_path):
     docstring = ast.get_docstring(ast.parse(script.read_text(encoding="utf-8")))
     assert docstring and "Run" in docstring, f"{name}: the docstring should say how to run it"
 
-    environment = {**os.environ, "TINYGRAD_REG_QUICK": "1", "PYTHONIOENCODING": "utf-8"}
-    result = subprocess.run(
-        [sys.executable, str(script), *arguments],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        cwd=tmp_path,
-        env=environment,
-        timeout=120,
-    )
+    result = run_quick([str(script), *arguments], tmp_path)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert expected in result.stdout
     assert "Traceback" not in result.stderr
@@ -87,16 +92,7 @@ def test_every_example_runs_with_numpy_alone_or_says_which_extra_it_needs(name, 
         "runpy.run_path(sys.argv[0], run_name='__main__')\n"
     )
     arguments, expected = EXPECTED[name]
-    environment = {**os.environ, "TINYGRAD_REG_QUICK": "1", "PYTHONIOENCODING": "utf-8"}
-    result = subprocess.run(
-        [sys.executable, "-c", program, str(EXAMPLES / name), *arguments],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        cwd=tmp_path,
-        env=environment,
-        timeout=120,
-    )
+    result = run_quick(["-c", program, str(EXAMPLES / name), *arguments], tmp_path)
     if result.returncode == 2:
         assert "pip install" in result.stderr and "Traceback" not in result.stderr
     else:
