@@ -181,10 +181,10 @@ def test_other_optimizer_parameters_retrace() -> None:
     compiled(X, Y)
     opt.params = opt.params[:2]  # optimize the first layer only
     opt.state = opt.state[:2]
-    frozen = model.parameters()[2].data
+    frozen = model.parameters()[2].data.copy()
     compiled(X, Y)
     assert compiled.recordings == 2
-    assert model.parameters()[2].data is frozen
+    assert np.array_equal(model.parameters()[2].data, frozen)  # not optimized any more
 
 
 def test_static_arguments_select_the_trace() -> None:
@@ -285,7 +285,7 @@ def test_changing_parameters_outside_the_optimizer_is_an_error() -> None:
         opt.step()
         tg.apply_max_norm({"W": w}, 0.5)
 
-    with pytest.raises(TraceError, match="replaced the values"):
+    with pytest.raises(TraceError, match="replaced the values|after optimizer.step"):
         parameter_step(constrain)(np.ones(2))
 
 

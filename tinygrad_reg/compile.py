@@ -1,26 +1,28 @@
-"""``compile(step)``: trace a training step once, then replay it as a flat list of calls.
+"""``compile(step)``: record a training step's numpy calls once, then replay them.
 
-How a tracing JIT works, in the small. An eager step pays Python for the graph on every call:
-a node per op, a topological sort, a dictionary of pending gradients. But a step of a fixed
-network makes the same numpy calls in the same order every time; only the arrays differ. So
-the first call runs eagerly while a *recorder* writes down each call that computes something:
+An eager step pays Python on every call: a node per op, a topological sort, a dictionary of
+pending gradients, a new array for every result. But a step of a fixed network makes the same
+numpy calls in the same order every time; only the values differ. So the first call runs
+eagerly while ``tape.py`` writes down each numpy call it makes, with its result going into a
+buffer allocated once; later calls *replay* that list, ``for f, args in entries: f(*args)``.
 
-- every op's ``forward`` (``Function.__call__`` tells the recorder),
-- every gradient rule the backward pass runs, each ``unbroadcast``, each sum of two
-  gradients, each gradient stored into a leaf's ``.grad`` (``backpropagate`` tells it),
-- ``optimizer.step()`` and ``zero_grad()`` (recorded as one call each: their Python
-  bookkeeping, such as Adam's step count, must run again on every step).
+This module is the part around the tape:
 
-Each entry of this *tape* is ``(function, argument slots, result slots)``. A slot is a
-numbered place in a list of values: the step's input arrays, constants (numbers turned into
-arrays, shapes, the op objects), and every array the step computes. Later calls *replay*: put
-the new inputs in their slots and run the tape, ``values[out] = function(*values[args])``.
-The replay calls the very same functions on the same kinds of arrays in the same order, so
-its results equal the eager step's to the last bit; what it skips is the graph bookkeeping.
+- **what comes from outside.** The step's arguments are copied into input buffers on every
+  call. A tensor the step reads from outside (a parameter, a constant) gets a buffer of its own
+  the first time an op reads it; before each replay, if the tensor's array was replaced since
+  (``load_state_dict``, an eager step in between), its new values are copied in (``sync``).
+- **what the engine and optimizers tell the recorder** (through ``engine.tracing.recorder``):
+  the ops' inputs, gradients stored into ``.grad`` (the tape sets ``.grad`` again on replay),
+  ``zero_grad`` and ``optimizer.step()``. Plain SGD is recorded call by call and updates the
+  parameters in place, in their buffers; an optimizer with Python state of its own (momentum
+  buffers, Adam's step count) runs its ``step()`` as one Python call on every replay.
+- **retracing.** One trace per signature of the arguments (shapes, dtypes, other values); a
+  tensor from outside with a new shape or dtype, or an optimizer with other parameters, makes
+  the step be recorded again. A failed guard (tape.py) runs that call eagerly instead.
 
-A tape is only valid for the shapes and dtypes it was recorded with: arguments with other
-shapes get a trace of their own (recorded on their first call). What a replay cannot repeat
-is detected while recording and raises ``TraceError``; see ``docs/compile.md`` for the list.
+The replay makes the same numpy calls on the same values as the eager step, so its results
+are equal to the last bit; only the arrays they write into differ.
 """
 
 from __future__ import annotations
@@ -31,146 +33,164 @@ from typing import Any
 
 import numpy as np
 
-from .engine import Function, _accumulate_grad, tracing
+from .engine import Function, tracing
+from .tape import GuardFailed, Tape, Traced, TraceError, plain
 from .tensor import Tensor
 
 __all__ = ["TraceError", "compile"]
 
 
-class TraceError(RuntimeError):
-    """The step does something that a replay of its tape could not repeat faithfully."""
+class Retrace(Exception):
+    """A tensor from outside changed shape or dtype, or an optimizer its parameters."""
 
 
-STORED = 0  # slot 0 holds, per replay, the engine's set of arrays already stored in a .grad
+def read_only_view(array: np.ndarray) -> np.ndarray:
+    view = array.view(np.ndarray)
+    view.flags.writeable = False
+    return view
 
 
-# --- the functions a tape calls besides the ops' own forward and backward ---------------------
+# --- entries that run at the start of each replay or in place of Python ----------------------
 
 
-def run_forward(fn: Function, *arrays: np.ndarray) -> np.ndarray:
-    """What ``Function.__call__`` computes, without the graph: a read-only array."""
-    out = fn.forward(*arrays)
-    if type(out) is not np.ndarray:
-        out = np.asarray(out)
-    out.setflags(write=False)
-    return out
+def sync(tensor: Tensor, name: str, buffer: np.ndarray, view: np.ndarray) -> None:
+    """Before a replay: a tensor's array (``_data`` or ``grad``) replaced since the last call
+    is copied into the buffer the tape reads."""
+    current = getattr(tensor, name)
+    if current is None or current.shape != view.shape or current.dtype != view.dtype:
+        raise Retrace
+    np.copyto(buffer, current)
+    setattr(tensor, name, view)
 
 
-def read_data(tensor: Tensor) -> np.ndarray:
-    """A tensor from outside the step (a parameter, a constant): its values now."""
-    return tensor._data
+def grad_changed_outside(tensor: Tensor) -> TraceError:
+    """Before a replay: the step was recorded storing a first gradient into this ``.grad``."""
+    return TraceError(
+        f"compile: the .grad of a tensor of shape {tensor.shape} was None when the step was "
+        "recorded but is set now: it was changed outside optimizer.zero_grad() or "
+        "model.zero_grad() (e.g. p.grad = None), which compile cannot see. Clear "
+        "gradients with zero_grad(), inside the step or before each call."
+    )
 
 
-def store_grad(tensor: Tensor, was_none: bool, stored: set[int], g: np.ndarray) -> None:
-    """The engine's ``.grad`` accumulation, checked to take the branch it took when recorded."""
-    if (tensor.grad is None) != was_none:
-        raise TraceError(
-            f"compile: the .grad of a tensor of shape {tensor.shape} was "
-            f"{'None' if was_none else 'set'} when the step was recorded but is "
-            f"{'set' if was_none else 'None'} now: it was changed outside optimizer.zero_grad() "
-            "or model.zero_grad() (e.g. p.grad = None), which compile cannot see. Clear "
-            "gradients with zero_grad(), inside the step or before each call."
-        )
-    _accumulate_grad(tensor, g, stored)
+def step_in_place(optimizer: Any, params: list[tuple[Tensor, np.ndarray, np.ndarray]]) -> None:
+    """``optimizer.step()`` as Python, then each new parameter value copied into its buffer."""
+    optimizer.step()
+    for tensor, buffer, array in params:
+        if tensor._data is not array:
+            np.copyto(buffer, tensor._data)
+            tensor._data = array
+
+
+def random_state(rng: Any) -> Any:
+    return rng.bit_generator.state if isinstance(rng, np.random.Generator) else rng.get_state()
+
+
+def set_random_state(rng: Any, state: Any) -> None:
+    if isinstance(rng, np.random.Generator):
+        rng.bit_generator.state = state
+    else:
+        rng.set_state(state)
 
 
 # --- recording --------------------------------------------------------------------------------
 
 
-class Recorder:
-    """Writes the tape while the step runs eagerly (the engine, the optimizers and
-    ``Tensor``'s value reads call the methods below through ``engine.tracing.recorder``).
-
-    ``values[k]`` is what slot k held during the recording; keeping every value alive also
-    keeps every ``id()`` in ``slot_of`` unique (a freed array's id could be reused)."""
+class Recorder(Tape):
+    """The tape of one step, plus what the engine, the optimizers and ``Tensor`` report."""
 
     def __init__(self, inputs: list[Tensor]):
-        self.values: list[Any] = [set()]
-        self.constant: set[int] = {STORED}
-        self.slot_of: dict[int, int] = {}  # id of a value → the slot that holds it
-        self.tape: list[tuple[Callable[..., Any], tuple[int, ...], Any]] = []
-        self.externals: list[tuple[Tensor, np.ndarray]] = []  # tensors read from outside
-        self.written: set[int] = set()  # arrays that a recorded optimizer step assigned
-        self.grads: dict[int, np.ndarray] = {}  # id of a tensor → the .grad the tape gave it
-        self.optimizers: list[tuple[Any, list[int]]] = []  # (optimizer, ids of its params)
-        self.functions: list[Function] = []
-        self.inputs = [self.bind(t._data) for t in inputs]
+        super().__init__()
+        self.syncs: list[tuple[Tensor, str, np.ndarray, np.ndarray]] = []  # see sync()
+        self.fresh_grads: list[Tensor] = []  # tensors whose .grad must be None at the start
+        # (tensor, attribute, array before, buffer, Traced array while recording, view after)
+        self.externals: list[tuple[Tensor, str, Any, np.ndarray, Traced, np.ndarray]] = []
+        self.views: dict[int, np.ndarray] = {}  # id of a Traced .grad → its view after
+        self.zeroed: set[int] = set()  # tensors whose .grad a recorded zero_grad cleared
+        self.optimizers: list[tuple[Any, tuple[Tensor, ...]]] = []
+        self.generators: list[Any] = []
+        self.inputs = [self.adopt(t, "_data")[0] for t in inputs]
+        self.input_ids = {id(t) for t in inputs}  # by identity: == compares values
 
-    def bind(self, value: Any, constant: bool = False) -> int:
-        """A new slot holding ``value``."""
-        self.values.append(value)
-        slot = len(self.values) - 1
-        self.slot_of[id(value)] = slot
-        if constant:
-            self.constant.add(slot)
-        return slot
+    def adopt(self, tensor: Tensor, name: str) -> tuple[np.ndarray, Traced]:
+        """A buffer for an array from outside the step, which the tensor holds from now on."""
+        array = getattr(tensor, name)
+        buffer = np.array(array, order="K")
+        traced = buffer.view(Traced)
+        view = read_only_view(buffer)
+        self.externals.append((tensor, name, array, buffer, traced, view))
+        setattr(tensor, name, traced)
+        return buffer, traced
 
-    def slot(self, value: Any) -> int:
-        """The slot of a value the tape computed; anything else becomes a constant."""
-        slot = self.slot_of.get(id(value))
-        if slot is not None:
-            return slot
-        if isinstance(value, np.ndarray):  # e.g. the seed 1 of backward: a private copy
-            value = np.array(value)
-            value.setflags(write=False)
-        return self.bind(value, constant=True)
+    # --- called by the engine ---
 
-    def tensor_slot(self, tensor: Tensor) -> int:
-        """The slot of a tensor's array; a tensor from outside the tape gets a read entry, so
-        the replay sees its values at that moment (a parameter's change every step)."""
-        slot = self.slot_of.get(id(tensor._data))
-        if slot is None:
-            self.externals.append((tensor, tensor._data))
-            slot = self.bind(tensor._data)
-            self.tape.append((read_data, (self.slot(tensor),), slot))
-        return slot
+    def arrays_of(self, tensors: tuple[Tensor, ...]) -> tuple[Traced, ...]:
+        """An op's input arrays, each a Traced array (a tensor from outside is adopted)."""
+        return tuple(
+            [t._data if isinstance(t._data, Traced) else self.external(t, "_data") for t in tensors]
+        )
 
-    def outputs(self, result: Any) -> Any:
-        """Slots for what a call returned: one, or one per entry of a tuple (None stays)."""
-        if isinstance(result, tuple):
-            return tuple(None if r is None else self.bind(r) for r in result)
-        return self.bind(result)
+    def external(self, tensor: Tensor, name: str) -> Traced:
+        """A tensor from outside the step: adopted, and synced before each replay."""
+        array = getattr(tensor, name)
+        if any(np.may_share_memory(array, b) for b in self.buffers):
+            raise TraceError(  # a bug of the library, not of the step: say where to look
+                f"compile: a tensor of shape {tensor.shape} holds a plain view of an array the "
+                "step computed (np.asarray on a traced array inside an op?); it would not be "
+                "recomputed on replay."
+            )
+        buffer, traced = self.adopt(tensor, name)
+        self.syncs.append((tensor, name, buffer, self.externals[-1][5]))
+        return traced
 
-    # --- called by the engine, the optimizers and Tensor ---
+    def forward(self, fn: Function, arrays: tuple[Traced, ...]) -> Any:
+        if type(fn).__module__.startswith("tinygrad_reg."):
+            return fn.forward(*arrays)
+        return self.python_call(fn.forward, arrays)
 
-    def forward(self, fn: Function, inputs: tuple[Tensor, ...], out: np.ndarray) -> None:
-        args = (self.slot(fn), *[self.tensor_slot(t) for t in inputs])
-        self.functions.append(fn)
-        self.tape.append((run_forward, args, self.bind(out)))
+    def backward(self, fn: Function, g: Any, out: Any, saved: tuple[Any, ...]) -> Any:
+        if type(fn).__module__.startswith("tinygrad_reg."):
+            return fn.backward(g, out, *saved)
+        return self.python_call(fn.backward, (g, out, *saved))
 
-    def record(self, func: Callable[..., Any], args: tuple[Any, ...], result: Any) -> None:
-        """``result = func(*args)`` just ran: write it down."""
-        slots = tuple(self.slot(a) for a in args)
-        self.tape.append((func, slots, self.outputs(result)))
+    def python_call(self, function: Callable[..., Any], arrays: tuple[Any, ...]) -> Any:
+        """An op of yours (a Function defined outside the library): its numpy calls are not
+        known to be recordable, so its method runs as Python on every replay."""
+        args = plain(arrays)
+        tracing.recorder = None
+        try:
+            result = function(*args)
+        finally:
+            tracing.recorder = self
+        return self.result(function, args, result, [])
 
-    def store_grad(self, tensor: Tensor, g: np.ndarray, was_none: bool) -> None:
+    def draw(self, rng: Any, shape: tuple[int, ...]) -> Traced:
+        """``rng.random(shape)``, drawn again on every replay (a dropout mask)."""
+        self.generators.append(rng)
+        return self.result(rng.random, (shape,), rng.random(shape), [])
+
+    def store_grad(self, tensor: Tensor, g: Traced, stored: set[int]) -> None:
+        """The engine's ``tensor.grad += g``, recorded; the replay sets ``.grad`` again."""
         if tensor.grad_fn is not None:
             raise TraceError(
                 "compile: retain_grad() on an intermediate tensor cannot be replayed (each "
                 "replay makes new tensors); read the gradients of parameters instead."
             )
-        self.grads[id(tensor)] = tensor.grad
-        entry = functools.partial(store_grad, tensor, was_none)
-        self.tape.append((entry, (STORED, self.slot(g)), None))
-
-    def call(self, method: Callable[[], None], params: list[Tensor] | None = None) -> None:
-        """Run ``optimizer.step()`` or ``zero_grad()`` and record it as one call."""
-        for i, p in enumerate(params or []):
-            if p.grad is not None and self.grads.get(id(p)) is not p.grad:
-                raise TraceError(
-                    f"compile: params[{i}] (shape {p.shape}) has a .grad that the traced "
-                    "backward did not produce (set or changed by Python code in the step, e.g. "
-                    "clipped in numpy); a replay would not repeat that. Compute it with ops."
-                )
-        tracing.recorder = None  # what the method does inside is its own business
-        try:
-            method()
-        finally:
-            tracing.recorder = self
-        self.tape.append((method, (), None))
-        if params is not None:
-            self.written.update(id(p._data) for p in params)
-            self.optimizers.append((method.__self__, [id(p) for p in params]))
+        previous = tensor.grad
+        if previous is None:
+            if id(tensor) not in self.zeroed:
+                self.fresh_grads.append(tensor)
+                self.zeroed.add(id(tensor))
+            owned = getattr(g, "buffer", None) is not None and id(g) not in stored
+            new = g if owned and g.dtype == tensor.dtype else g.astype(tensor.dtype)
+        else:
+            if not isinstance(previous, Traced):
+                previous = self.external(tensor, "grad")
+            new = (previous + g).astype(tensor.dtype, copy=False)
+        tensor.grad = new
+        stored.add(id(new))
+        view = self.views[id(new)] = read_only_view(new)
+        self.write(setattr, (tensor, "grad", view))
 
     def check_backward(self, create_graph: bool, capture: Any) -> None:
         if create_graph or capture is not None:
@@ -180,7 +200,7 @@ class Recorder:
             )
 
     def value_read(self, tensor: Tensor, what: str) -> None:
-        if id(tensor._data) in self.slot_of or tensor.requires_grad:
+        if isinstance(tensor._data, Traced) or tensor.requires_grad:
             raise TraceError(
                 f"compile: {what} reads the values of a tensor of shape {tensor.shape} into "
                 "Python while the step is being traced; the replay could not follow what the "
@@ -189,13 +209,63 @@ class Recorder:
                 "function, from the tensors it returns (e.g. cost.item())."
             )
 
+    # --- called by the optimizers and modules ---
+
+    def zero_grad(self, params: list[Tensor]) -> None:
+        for p in params:
+            p.grad = None
+            self.zeroed.add(id(p))
+            self.write(setattr, (p, "grad", None))
+
+    def optimizer_step(self, optimizer: Any) -> None:
+        params = list(optimizer.params)
+        for i, p in enumerate(params):
+            if p.grad is not None and id(p.grad) not in self.views:
+                raise TraceError(
+                    f"compile: params[{i}] (shape {p.shape}) has a .grad that the traced "
+                    "backward did not produce (set or changed by Python code in the step, e.g. "
+                    "clipped in numpy); a replay would not repeat that. Compute it with ops."
+                )
+        self.optimizers.append((optimizer, tuple(params)))
+        if optimizer.replays_update():
+            for p, state in zip(params, optimizer.state):
+                if p.grad is not None:
+                    new = optimizer.update(self.arrays_of((p,))[0], p.grad, state)
+                    self.write_back(p, new if new.dtype == p.dtype else new.astype(p.dtype))
+        else:
+            args = [(p, *self.buffer_and_views(p)) for p in params]
+            tracing.recorder = None
+            try:
+                step_in_place(optimizer, [(p, buffer, traced) for p, buffer, traced, _ in args])
+            finally:
+                tracing.recorder = self
+            self.write(step_in_place, (optimizer, [(p, b, view) for p, b, _, view in args]))
+        self.effects = True
+
+    def buffer_and_views(self, p: Tensor) -> tuple[np.ndarray, Traced, np.ndarray]:
+        self.arrays_of((p,))
+        for tensor, name, _, buffer, traced, view in self.externals:
+            if tensor is p and name == "_data":
+                return buffer, traced, view
+        raise AssertionError("adopted above")
+
+    def write_back(self, p: Tensor, new: Traced) -> None:
+        """The parameter's new values into its own buffer: the entry that computed them writes
+        there directly if it can (an elementwise ufunc, which may overwrite its input)."""
+        buffer, traced, _ = self.buffer_and_views(p)
+        function, args = self.entries[-1]
+        if isinstance(function, np.ufunc) and args[-1] is getattr(new, "buffer", None):
+            self.entries[-1] = (function, (*args[:-1], buffer))
+        else:
+            self.write(np.copyto, (buffer, plain(new)))
+        np.copyto(buffer, plain(new))
+
     # --- the end of the recording ---
 
     def finish(self, result: Any) -> tuple[Trace, Any]:
-        """The trace, and the step's result with every Tensor detached."""
-        for tensor, array in self.externals:
-            now = tensor._data
-            if now is not array and id(now) not in self.written:
+        """The trace, and the step's result detached (copies)."""
+        for tensor, name, _, _, traced, view in self.externals:
+            if name == "_data" and tensor._data is not traced and id(tensor) not in self.input_ids:
                 raise TraceError(
                     f"compile: the step replaced the values of a tensor of shape "
                     f"{tensor.shape} other than by optimizer.step() (p.data = ..., p -= ..., "
@@ -203,89 +273,99 @@ class Recorder:
                     "it after calling the compiled step."
                 )
         if result is None:
-            out: Any = None
+            outputs: Any = None
         elif isinstance(result, Tensor):
-            out = self.tensor_slot(result)
+            outputs = plain(result._data)
         elif isinstance(result, (tuple, list)) and all(isinstance(t, Tensor) for t in result):
-            out = (type(result), [self.tensor_slot(t) for t in result])
+            outputs = (type(result), [plain(t._data) for t in result])
         else:
             raise TraceError(
                 f"compile: the step returned a {type(result).__name__}; expected None, a "
                 "Tensor, or a tuple or list of Tensors."
             )
-        for fn in self.functions:  # the recorded graph is not needed any more
-            fn.release()
-        trace = Trace(self, out)
-        return trace, trace.outputs(self.values)
+        self.restore(keep=True)
+        self.stop()
+        trace = Trace(self, outputs)
+        return trace, trace.outputs()
+
+    def restore(self, keep: bool) -> None:
+        """Tensors from outside hold plain arrays again: the buffer's read-only view (``keep``:
+        the recording succeeded) or the array they had before."""
+        for tensor, name, before, _, traced, view in reversed(self.externals):
+            if id(tensor) in self.input_ids and name == "_data":
+                tensor._data = before
+            elif getattr(tensor, name) is traced:
+                setattr(tensor, name, view if keep else before)
+        for tensor in {id(t): t for t, *_ in self.externals}.values():
+            if isinstance(tensor.grad, Traced):
+                tensor.grad = self.views.get(id(tensor.grad)) if keep else None
 
 
 # --- replaying --------------------------------------------------------------------------------
 
 
+def without_cleared_grads(entries: list[Any]) -> list[Any]:
+    """The tape without each ``p.grad = None`` (from ``zero_grad``) that a later entry
+    overwrites before an optimizer's Python step could read it: a dead store."""
+    overwritten: set[int] = set()
+    kept = []
+    for function, args in reversed(entries):
+        if function is setattr:
+            if args[2] is None and id(args[0]) in overwritten:
+                continue
+            overwritten.add(id(args[0]))
+        elif function is step_in_place:
+            overwritten.clear()
+        kept.append((function, args))
+    return kept[::-1]
+
+
 class Trace:
-    """A tape ready to replay: each entry is (function, argument slots, result slots, slots
-    no later entry reads, which are freed right away so memory stays as low as eager)."""
+    """A recorded step, ready to replay."""
 
-    def __init__(self, recorder: Recorder, out: Any):
+    def __init__(self, recorder: Recorder, outputs: Any):
+        self.entries = without_cleared_grads(recorder.entries)
+        self.syncs = recorder.syncs
+        self.fresh_grads = recorder.fresh_grads
         self.inputs = recorder.inputs
-        self.out = out
-        self.initial = [
-            v if k in recorder.constant else None for k, v in enumerate(recorder.values)
-        ]
-        self.externals = [(t, a.shape, a.dtype) for t, a in recorder.externals]
-        self.optimizers = recorder.optimizers
-        kept = recorder.constant | set(self.inputs) | set(self.output_slots())
-        last_use: dict[int, int] = {}
-        for i, (_, args, results) in enumerate(recorder.tape):
-            written = results if isinstance(results, tuple) else (results,)
-            for slot in (*args, *written):
-                if slot is not None and slot not in kept:
-                    last_use[slot] = i
-        dead: list[list[int]] = [[] for _ in recorder.tape]
-        for slot, i in last_use.items():
-            dead[i].append(slot)
-        self.tape = [
-            (func, args, results, tuple(dead[i]))
-            for i, (func, args, results) in enumerate(recorder.tape)
-        ]
+        self.out = outputs
+        self.optimizers = [(opt, [id(p) for p in params]) for opt, params in recorder.optimizers]
+        self.generators = recorder.generators if recorder.guards else []
+        self.buffers = recorder.buffers + [b for *_, b, _, _ in recorder.externals]
 
-    def output_slots(self) -> list[int]:
-        if self.out is None:
-            return []
-        return [self.out] if isinstance(self.out, int) else self.out[1]
+    def nbytes(self) -> int:
+        """Memory held by the trace's buffers (parameters' included)."""
+        return sum(b.nbytes for b in {id(b): b for b in self.buffers}.values())
 
-    def still_valid(self) -> bool:
-        """Do the tensors from outside still have the recorded shapes and dtypes, and the
-        optimizers the same parameters? If not, the step is traced again."""
-        for tensor, shape, dtype in self.externals:
-            if tensor._data.shape != shape or tensor._data.dtype != dtype:
-                return False
-        return all([id(p) for p in opt.params] == ids for opt, ids in self.optimizers)
+    def replay(self, tensors: list[Tensor]) -> Any:
+        for optimizer, ids in self.optimizers:
+            if list(map(id, optimizer.params)) != ids:
+                raise Retrace
+        for tensor, name, buffer, view in self.syncs:
+            if getattr(tensor, name) is not view:
+                sync(tensor, name, buffer, view)
+        for tensor in self.fresh_grads:
+            if tensor.grad is not None:
+                raise grad_changed_outside(tensor)
+        for buffer, tensor in zip(self.inputs, tensors):
+            np.copyto(buffer, tensor._data)
+        states = [random_state(rng) for rng in self.generators]
+        try:
+            for function, args in self.entries:
+                function(*args)
+        except GuardFailed:
+            for rng, state in zip(self.generators, states):
+                set_random_state(rng, state)
+            raise
+        return self.outputs()
 
-    def replay(self, inputs: list[Tensor]) -> Any:
-        values = self.initial.copy()
-        values[STORED] = set()
-        for slot, tensor in zip(self.inputs, inputs):
-            values[slot] = tensor._data
-        for func, args, results, dead in self.tape:
-            result = func(*[values[k] for k in args])
-            if type(results) is int:
-                values[results] = result
-            elif results is not None:
-                for slot, r in zip(results, result):
-                    if slot is not None:
-                        values[slot] = r
-            for k in dead:
-                values[k] = None
-        return self.outputs(values)
-
-    def outputs(self, values: list[Any]) -> Any:
+    def outputs(self) -> Any:
         if self.out is None:
             return None
-        if isinstance(self.out, int):
-            return Tensor._from_op(values[self.out], None)
-        kind, slots = self.out
-        return kind(Tensor._from_op(values[k], None) for k in slots)
+        if isinstance(self.out, np.ndarray):
+            return copied(self.out)
+        kind, arrays = self.out
+        return kind(copied(a) for a in arrays)
 
 
 # --- the public function ----------------------------------------------------------------------
@@ -297,7 +377,8 @@ class Compiled:
     def __init__(self, step_fn: Callable[..., Any]):
         self.step_fn = step_fn
         self.traces: dict[Any, Trace] = {}
-        self.recordings = 0  # how many times the step was traced (first calls and retraces)
+        self.recordings = 0  # how many times the step was recorded (first calls and retraces)
+        self.fallbacks = 0  # calls run eagerly because a guard failed
         functools.update_wrapper(self, step_fn)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -313,22 +394,46 @@ class Compiled:
             converted.append(value)
             if isinstance(value, Tensor):
                 tensors.append(value)
-        trace = self.traces.get(tuple(key))
-        if trace is not None and trace.still_valid():
-            return trace.replay(tensors)
-
         call_args = converted[: len(args)]
         call_kwargs = dict(zip(names, converted[len(args) :]))
+        trace = self.traces.get(tuple(key))
+        if trace is not None:
+            try:
+                return trace.replay(tensors)
+            except Retrace:
+                pass
+            except GuardFailed:
+                self.fallbacks += 1
+                return _detached(self.step_fn(*call_args, **call_kwargs))
+
         recorder = Recorder(tensors)
         tracing.recorder = recorder
         try:
             result = self.step_fn(*call_args, **call_kwargs)
+            trace, detached = recorder.finish(result)
+        except BaseException:
+            recorder.restore(keep=False)
+            raise
         finally:
             tracing.recorder = None
-        trace, detached = recorder.finish(result)
         self.traces[tuple(key)] = trace
         self.recordings += 1
         return detached
+
+
+def copied(array: np.ndarray) -> Tensor:
+    """A Tensor of a copy: the buffer is overwritten by the next replay."""
+    copy = array.copy()
+    copy.flags.writeable = False
+    return Tensor._from_op(copy, None)
+
+
+def _detached(result: Any) -> Any:
+    if isinstance(result, Tensor):
+        return Tensor(np.array(result.data))
+    if isinstance(result, (tuple, list)):
+        return type(result)(_detached(t) for t in result)
+    return result
 
 
 def _argument(value: Any, i: int) -> tuple[Any, Any]:
@@ -353,15 +458,16 @@ def _argument(value: Any, i: int) -> tuple[Any, Any]:
 
 
 def compile(step_fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``step_fn`` traced on its first call and replayed on later ones, with the same results
+    """``step_fn`` recorded on its first call and replayed on later ones, with the same results
     to the last bit.
 
     ``step_fn`` takes Tensors or arrays (data, which may change between calls; arrays are
     passed to it as Tensors) and other hashable values (which select a trace), computes a
     cost, may call ``backward``, ``zero_grad`` and ``optimizer.step()``, and returns None, a
-    Tensor or a tuple of Tensors (returned detached: read them with ``.item()``). A call whose
-    arguments have new shapes or dtypes, or whose optimizer has other parameters, is traced
-    anew. See ``docs/compile.md`` for what cannot be traced.
+    Tensor or a tuple of Tensors (returned as copies, without a graph). A call whose arguments
+    have new shapes or dtypes, or whose optimizer has other parameters, is recorded anew.
+    Parameters live in the trace's buffers from the first call on and are updated in place.
+    See ``docs/compile.md`` for what cannot be traced.
 
     >>> step = compile(lambda X, Y: train_step(model, optimizer, X, Y))
     >>> cost = step(X, Y)    # records

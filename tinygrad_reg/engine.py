@@ -18,7 +18,6 @@ backward pass is itself being recorded (``grad(..., create_graph=True)``).
 from __future__ import annotations
 
 import functools
-import operator
 import threading
 import weakref
 from collections.abc import Callable, Sequence
@@ -124,8 +123,9 @@ class set_grad_enabled:
 
 
 class _Tracing(threading.local):
-    """``recorder`` is the tape recorder of ``compile`` (compile.py) while it traces a step in
-    this thread, else None. The engine tells it each numpy call it makes (see compile.py)."""
+    """``recorder`` is the recorder of ``compile`` (compile.py) while it records a step in
+    this thread, else None. The engine hands it each op's inputs, forward and gradient rule
+    and each gradient stored into a ``.grad``."""
 
     recorder: Any = None
 
@@ -206,15 +206,16 @@ class Function:
         except AttributeError:  # numbers or numpy arrays among the inputs: constants
             inputs = as_tensors(self.name, inputs)
             arrays = tuple([x._data for x in inputs])
+        recorder = tracing.recorder  # compile's recorder (compile.py), or None
+        if recorder is not None:
+            arrays = recorder.arrays_of(inputs)
         try:
-            out = self.forward(*arrays)
+            out = self.forward(*arrays) if recorder is None else recorder.forward(self, arrays)
         except (ValueError, TypeError, IndexError) as error:
             raise type(error)(self._describe_failure(arrays, error)) from error
-        if type(out) is not np.ndarray:  # numpy reductions return scalars
+        if not isinstance(out, np.ndarray):  # numpy reductions return scalars
             out = np.asarray(out)
         out.setflags(write=False)  # saved arrays must not change under a live graph
-        if tracing.recorder is not None:
-            tracing.recorder.forward(self, inputs, out)
         if anomaly.mode.enabled:
             self.created_at = anomaly.check_forward(self, arrays, out)
 
@@ -426,10 +427,10 @@ def backpropagate(
         assert parents is not None and saved is not None  # the sort refuses freed nodes
         if create_graph:
             grads = fn.backward(g, *fn.tensors_for_backward())
-        else:
+        elif recorder is None:
             grads = fn.backward(g, fn.out, *saved)
-            if recorder is not None:
-                recorder.record(fn.backward, (g, fn.out, *saved), grads)
+        else:
+            grads = recorder.backward(fn, g, fn.out, saved)
         if type(grads) is not tuple or len(grads) != len(parents):
             raise _bad_rule_result(fn, grads)
         if check_anomaly:
@@ -440,10 +441,7 @@ def backpropagate(
             if parent is None or gx is None:
                 continue
             if type(gx) is not np.ndarray or gx.shape != shape:  # else nothing to check or undo
-                reduced = checked_gradient(fn, i, gx, shape)
-                if recorder is not None:
-                    recorder.record(unbroadcast, (gx, shape), reduced)
-                gx = reduced
+                gx = checked_gradient(fn, i, gx, shape)
             key = id(parent)
             earlier = pending.get(key)
             if earlier is None:
@@ -452,8 +450,6 @@ def backpropagate(
                     leaves[key] = parent
             else:
                 pending[key] = earlier + gx
-                if recorder is not None:
-                    recorder.record(operator.add, (earlier, gx), pending[key])
         if not retain_graph:
             fn.release()
 
@@ -474,6 +470,8 @@ def _accumulate_grad(tensor: Tensor, g: np.ndarray, stored: set[int]) -> None:
     array (not a view, not read-only tensor data), not already stored in this pass (``stored``
     holds those ids, and the seeds'). Anything else is copied.
     """
+    if tracing.recorder is not None:
+        return tracing.recorder.store_grad(tensor, g, stored)
     previous = tensor.grad
     if previous is not None:
         tensor.grad = (previous + g).astype(tensor.dtype, copy=False)
@@ -488,8 +486,6 @@ def _accumulate_grad(tensor: Tensor, g: np.ndarray, stored: set[int]) -> None:
     else:
         tensor.grad = np.array(g, dtype=tensor.dtype)
     stored.add(id(tensor.grad))
-    if tracing.recorder is not None:
-        tracing.recorder.store_grad(tensor, g, previous is None)
 
 
 def seed_gradient(output: Tensor, grad_output: Any, where: str) -> np.ndarray:
@@ -502,7 +498,7 @@ def seed_gradient(output: Tensor, grad_output: Any, where: str) -> np.ndarray:
                 "Reduce to a scalar first (e.g. .sum()) or pass "
                 + ("grad_outputs=..." if where == "grad" else "grad=...")
             )
-        return np.ones_like(output.data)
+        return np.ones(output.shape, output.dtype)  # a constant, also for compile's tape
     g = grad_output.data if isinstance(grad_output, Tensor) else np.asarray(grad_output)
     if g.shape != output.shape:
         raise ValueError(

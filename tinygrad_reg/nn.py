@@ -74,8 +74,8 @@ class Module:
         return [p for _, p in self.named_parameters()]
 
     def zero_grad(self) -> None:
-        if tracing.recorder is not None:  # compile records the call; its replay calls it again
-            return tracing.recorder.call(self.zero_grad)
+        if tracing.recorder is not None:  # compile records it
+            return tracing.recorder.zero_grad(self.parameters())
         for p in self.parameters():
             p.grad = None
 
@@ -251,8 +251,8 @@ class Dropout(Module):
 class DropMask(Function):
     """x·D / keep_prob with a fresh mask D = (rng.random(x.shape) < keep_prob) on every forward.
 
-    The mask is drawn inside ``forward``, so ``compile`` (which replays forwards) draws a new
-    one from ``rng`` on every replayed step, exactly as an eager step would."""
+    While ``compile`` records a step, the draw is written on its tape, so each replay draws a
+    new mask from ``rng``, exactly as an eager step would."""
 
     save_inputs, save_out = False, False
 
@@ -262,7 +262,9 @@ class DropMask(Function):
         self.keep_prob, self.rng = keep_prob, rng
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.mask = self.rng.random(x.shape) < self.keep_prob
+        recorder = tracing.recorder
+        draws = self.rng.random(x.shape) if recorder is None else recorder.draw(self.rng, x.shape)
+        self.mask = draws < self.keep_prob
         return x * self.mask / self.keep_prob  # as the course: (A·D) / keep_prob
 
     def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:

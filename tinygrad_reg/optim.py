@@ -106,16 +106,16 @@ class Optimizer:
 
     def zero_grad(self) -> None:
         """Set every parameter's ``.grad`` to None (gradients accumulate across backwards)."""
-        if tracing.recorder is not None:  # compile records the call; its replay calls it again
-            return tracing.recorder.call(self.zero_grad)
+        if tracing.recorder is not None:  # compile records it
+            return tracing.recorder.zero_grad(self.params)
         for p in self.params:
             p.grad = None
 
     def step(self) -> None:
         """Update every parameter that has a gradient (all gradients are checked first, so a
         bad one leaves every parameter unchanged)."""
-        if tracing.recorder is not None:  # compile records the call; its replay calls it again
-            return tracing.recorder.call(self.step, self.params)
+        if tracing.recorder is not None:  # compile records it (see replays_update)
+            return tracing.recorder.optimizer_step(self)
         for i, p in enumerate(self.params):
             if p.grad is not None and p.grad.shape != p.shape:
                 raise ValueError(
@@ -132,6 +132,12 @@ class Optimizer:
     def update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> np.ndarray:
         """The new value of one parameter ``p`` given its gradient ``g``; may update ``state``."""
         raise NotImplementedError
+
+    def replays_update(self) -> bool:
+        """Does ``update`` make the same numpy calls on every step, with no Python state? Then
+        ``compile`` records those calls and updates the parameters in place; otherwise its
+        replay calls ``step()`` as Python (Adam's step count must advance)."""
+        return False
 
     # --- saving and restoring ------------------------------------------------------------
 
@@ -279,6 +285,9 @@ class SGD(Optimizer):
         self.weight_decay = _check_hyperparameter("SGD", "weight_decay", weight_decay)
         if self.nesterov and self.momentum == 0:
             raise ValueError("SGD: nesterov=True needs momentum > 0.")
+
+    def replays_update(self) -> bool:
+        return not self.momentum  # a momentum buffer is state the step replaces
 
     def update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> np.ndarray:
         if self.weight_decay:

@@ -75,10 +75,13 @@ class ProximalSGD(SGD):
         self.l1 = _check_hyperparameter("ProximalSGD", "l1", l1)
         self.thresholded = _thresholded(params, len(self.params))
 
+    def replays_update(self) -> bool:
+        return False  # the prox after SGD's update is a step of its own
+
     def step(self) -> None:
         """SGD's step on every parameter with a gradient, then the prox on those weights."""
-        if tracing.recorder is not None:  # compile records the call; its replay calls it again
-            return tracing.recorder.call(self.step, self.params)
+        if tracing.recorder is not None:  # compile records it
+            return tracing.recorder.optimizer_step(self)
         stepped = [p.grad is not None for p in self.params]
         super().step()
         threshold = self.lr * self.l1

@@ -46,7 +46,7 @@ class SumOfSquares(Function):
         total = 0.0
         for c, w in zip(self.coefficients, weights):
             total = total + c * np.vdot(w, w)
-        return np.asarray(total)
+        return total  # a 0-d array (or 0.0 for no weights: Function makes it an array)
 
     def backward(self, g: Any, out: Any, *weights: Any) -> tuple[Any, ...]:
         """d/dW_i = 2·g·c_i·W_i"""
@@ -67,7 +67,7 @@ class SumOfAbs(Function):
         total = 0.0
         for c, w in zip(self.coefficients, weights):
             total = total + c * np.abs(w).sum()
-        return np.asarray(total)
+        return total  # a 0-d array (or 0.0 for no weights: Function makes it an array)
 
     def backward(self, g: Any, out: Any, *weights: Any) -> tuple[Any, ...]:
         """d/dW_i = g·c_i·sign(W_i), with sign(0) = 0"""

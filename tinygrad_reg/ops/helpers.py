@@ -105,7 +105,7 @@ def erf_of_array(x: np.ndarray) -> np.ndarray:
     (1 − erf(6) ≈ 2e-17, below half an ulp of 1); erf is odd, so |x| is used and the sign
     put back.
     """
-    x64 = np.asarray(x, dtype=np.float64)
+    x64 = x.astype(np.float64, copy=False) if isinstance(x, np.ndarray) else np.float64(x)
     y = np.fmin(np.abs(x64), ERF_TABLE_END)  # fmin: NaN becomes 6 here, and is put back below
     nearest = (y * (1 / ERF_TABLE_STEP) + 0.5).astype(np.intp)
     t = y - ERF_CENTERS.take(nearest)

@@ -283,6 +283,7 @@ def arg_extreme(
     if not (axis is None or is_axis(axis)):
         raise TypeError(f"{arg.__name__}: axis={axis!r}; expected None or an int.")
     try:
-        return np.asarray(arg(x, axis=axis, keepdims=keepdims))
+        result = arg(x, axis=axis, keepdims=keepdims)
+        return result if isinstance(result, np.ndarray) else np.asarray(result)
     except ValueError as error:  # an empty tensor, an axis out of range
         raise ValueError(f"{arg.__name__}: shape {x.shape}, axis={axis}: {error}.") from None

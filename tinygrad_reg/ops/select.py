@@ -84,7 +84,8 @@ def minimum(a: Any, b: Any) -> Tensor:
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """``a`` where ``condition`` is true, else ``b``, as ``np.where``."""
-    condition = np.array(value(condition))  # a copy: the graph keeps it
+    condition = value(condition)  # copied below: the graph keeps it
+    condition = condition.copy() if isinstance(condition, np.ndarray) else np.array(condition)
     if condition.dtype != bool:
         raise TypeError(
             f"where: the condition has dtype {condition.dtype}; expected booleans, "

@@ -89,7 +89,7 @@ def _index_without_aliases(index: Any) -> tuple[Any, ...]:
             item = item.data
         if isinstance(item, (list, np.ndarray)):
             try:
-                item = np.array(item)
+                item = item.copy() if isinstance(item, np.ndarray) else np.array(item)
             except ValueError:  # a ragged list such as [[0, 1], [0]]
                 raise IndexError(
                     f"GetItem: the index {reprlib.repr(index)} holds lists of different lengths; "
