@@ -109,13 +109,20 @@ class Recorder(Tape):
         self.zeroed: set[int] = set()  # tensors whose .grad a recorded zero_grad cleared
         self.optimizers: list[tuple[Any, tuple[Tensor, ...]]] = []
         self.generators: list[Any] = []
-        self.inputs = [self.adopt(t, "_data")[0] for t in inputs]
         self.input_ids = {id(t) for t in inputs}  # by identity: == compares values
+        self.inputs = [self.adopt(t, "_data")[0] for t in inputs]
 
     def adopt(self, tensor: Tensor, name: str) -> tuple[np.ndarray, Traced]:
-        """A buffer for an array from outside the step, which the tensor holds from now on."""
+        """A buffer for an array from outside the step, which the tensor holds from now on: a
+        copy, unless the replay never writes it and nobody can change it (a constant's
+        read-only array that owns its memory, such as the data X: not held twice)."""
         array = getattr(tensor, name)
-        buffer = np.array(array, order="K")
+        written = id(tensor) in self.input_ids or tensor.requires_grad or name == "grad"
+        if written or array.flags.writeable or array.base is not None:
+            buffer = np.array(array, order="K")
+            self.buffers.append(buffer)
+        else:
+            buffer = array
         traced = buffer.view(Traced)
         view = read_only_view(buffer)
         self.externals.append((tensor, name, array, buffer, traced, view))
@@ -284,7 +291,10 @@ class Recorder(Tape):
                 "Tensor, or a tuple or list of Tensors."
             )
         self.restore(keep=True)
-        self.stop()
+        after = list(self.views.values())
+        if outputs is not None:
+            after += [outputs] if isinstance(outputs, np.ndarray) else outputs[1]
+        self.share_memory([buffer for _, _, _, buffer, _, _ in self.externals], after)
         trace = Trace(self, outputs)
         return trace, trace.outputs()
 
@@ -331,11 +341,11 @@ class Trace:
         self.out = outputs
         self.optimizers = [(opt, [id(p) for p in params]) for opt, params in recorder.optimizers]
         self.generators = recorder.generators if recorder.guards else []
-        self.buffers = recorder.buffers + [b for *_, b, _, _ in recorder.externals]
+        self.buffers = recorder.buffers
 
     def nbytes(self) -> int:
-        """Memory held by the trace's buffers (parameters' included)."""
-        return sum(b.nbytes for b in {id(b): b for b in self.buffers}.values())
+        """Memory the trace allocated: its buffers, copies of inputs and parameters included."""
+        return sum(b.nbytes for b in self.buffers)
 
     def replay(self, tensors: list[Tensor]) -> Any:
         for optimizer, ids in self.optimizers:

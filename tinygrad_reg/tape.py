@@ -15,9 +15,11 @@ flat loop over numpy calls, ``for f, args in entries: f(*args)``, with no alloca
 Tensors, no graph. Because the buffers never move, a view of one (``W.T``, ``x[:, None]``)
 stays a view of the same memory: views cost nothing to record and nothing to replay.
 
-Memory stays as low as the eager step's: when the last Traced array using a buffer is freed
-while recording (the engine drops intermediates as soon as backward has read them), the buffer
-goes back to a pool and the next result of the same shape, dtype and layout is written into it.
+Memory stays as low as the eager step's because buffers share memory, as registers do in a
+compiler: each buffer *lives* from the entry that writes it to the last entry that reads it,
+and once the recording is over (``share_memory``) buffers of the same shape, dtype and layout
+whose lives do not overlap are given one array. An elementwise ufunc may even write over the
+input it reads last (``relu(z + b)`` computes in place): numpy allows that overlap.
 
 A Python decision on a value (``if np.isfinite(total):``) cannot be written as a numpy call.
 It becomes a *guard*: an entry that checks, on every replay, that the value is still what it
@@ -29,7 +31,6 @@ from __future__ import annotations
 
 import functools
 import operator
-import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -209,13 +210,11 @@ class Traced(np.ndarray):
 
 
 class Tape:
-    """The entries of a step, its buffers, and the pool of buffers free for reuse."""
+    """The entries of a step and the buffers they write."""
 
     def __init__(self) -> None:
         self.entries: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
-        self.buffers: list[np.ndarray] = []  # every buffer allocated, for memory accounting
-        self.free: dict[tuple[Any, ...], list[np.ndarray]] = {}
-        self.recording = True
+        self.buffers: list[np.ndarray] = []  # every buffer allocated
         self.guards = 0
         self.effects = False  # True once an entry changed parameters or optimizer state
 
@@ -224,12 +223,6 @@ class Tape:
     def buffer(self, value: np.ndarray) -> np.ndarray:
         """A buffer holding ``value``, with its shape, dtype and memory layout (a reduction or
         a matrix product reads memory in order: the layout must be the eager result's)."""
-        key = (value.shape, value.dtype, value.strides)
-        pool = self.free.get(key)
-        if pool:
-            buffer = pool.pop()
-            np.copyto(buffer, value)
-            return buffer
         if value.base is None and value.flags.writeable and value.flags.owndata:
             buffer = value  # a fresh result: adopt it
         else:
@@ -239,17 +232,10 @@ class Tape:
         return buffer
 
     def traced(self, buffer: np.ndarray) -> Traced:
-        """The Traced array the step sees for ``buffer``; when it (and every view of it) is
-        freed, the buffer returns to the pool."""
+        """The Traced array the step sees for ``buffer``."""
         array = buffer.view(Traced)
         array.buffer = buffer
-        key = (buffer.shape, buffer.dtype, buffer.strides)
-        weakref.finalize(array, self.release, key, buffer)
         return array
-
-    def release(self, key: tuple[Any, ...], buffer: np.ndarray) -> None:
-        if self.recording:
-            self.free.setdefault(key, []).append(buffer)
 
     # --- entries ---
 
@@ -277,7 +263,7 @@ class Tape:
     ) -> Any:
         """Record ``ufunc.method(*args, **options)``, which gave ``result``."""
         self.check_inputs(traced_in(inputs), f"np.{ufunc.__name__}")
-        call = getattr(ufunc, method)
+        call = ufunc if method == "__call__" else getattr(ufunc, method)
         if method == "at" or out is not None:  # writes into arrays the step already has
             self.write(functools.partial(call, **options) if options else call, args)
             return out[0] if isinstance(out, tuple) and len(out) == 1 else out
@@ -340,7 +326,108 @@ class Tape:
         self.guards += 1
         self.write(check, (expected, function, *args))
 
-    def stop(self) -> None:
-        """The recording is over: buffers are no longer handed out again."""
-        self.recording = False
-        self.free.clear()
+    def share_memory(self, before: list[np.ndarray], after: list[np.ndarray]) -> None:
+        """Let buffers whose lives do not overlap use the same memory; rewrite the entries.
+
+        A buffer lives from the entry that first writes it to the last entry that reads it.
+        Arrays in ``before`` hold values from before the replay (parameters, inputs); those in
+        ``after`` are read after it (a ``.grad``, a returned tensor).
+
+        Buffers are placed, in the order they are first written, into *blocks* of memory: the
+        block of an input with the same layout whose life ends at the elementwise ufunc that
+        writes the new buffer (in place: numpy computes ``relu(z + b)`` in place correctly,
+        and memory already in cache is faster to write), else the smallest block big enough
+        whose last occupant's life has ended. A buffer read after the replay lends its own
+        memory to its block, because objects outside the tape point into it."""
+        number = {id(b): k for k, b in enumerate(self.buffers)}
+        first: dict[int, float] = {}
+        last: dict[int, float] = {}
+        for i, entry in enumerate(self.entries):
+            for b in roots(entry, number):
+                first.setdefault(number[id(b)], i)
+                last[number[id(b)]] = i
+        for b in roots(after, number):
+            last[number[id(b)]] = np.inf
+        for b in roots(before, number):
+            first[number[id(b)]], last[number[id(b)]] = -1, np.inf
+
+        blocks: list[Block] = []
+        placed: dict[int, Block] = {}
+        for k in sorted(first, key=first.__getitem__):
+            buffer = self.buffers[k]
+            if not (buffer.flags.c_contiguous or buffer.flags.f_contiguous):
+                continue  # not one piece of memory: keeps its own
+            writer = self.entries[int(first[k])][0] if first[k] >= 0 else None
+            writer = writer.func if isinstance(writer, functools.partial) else writer
+            in_place = isinstance(writer, np.ufunc) and writer.signature is None
+            layout = (buffer.shape, buffer.dtype, buffer.strides)
+            dying = [b for b in blocks if b.end == first[k] and in_place and b.layout == layout]
+            free = dying or [b for b in blocks if b.end < first[k]]  # in place first: faster
+            if last[k] == np.inf:  # its memory must stay its own: take over a block that fits
+                free = [b for b in free if not b.lent and b.largest <= buffer.nbytes]
+                block = max(free, key=lambda b: b.largest, default=None)
+            else:  # the smallest that fits, the most recently used of those (still in cache)
+                free = [b for b in free if b.memory.nbytes >= buffer.nbytes]
+                block = min(free, key=lambda b: (b.memory.nbytes, -b.end), default=None)
+            if block is None:
+                block = Block(buffer)
+                blocks.append(block)
+            elif last[k] == np.inf:
+                block.memory, block.lent = buffer, True
+            block.end, block.layout = last[k], layout
+            block.largest = max(block.largest, buffer.nbytes)
+            placed[k] = block
+        moved = {
+            id(self.buffers[k]): block.memory
+            for k, block in placed.items()
+            if block.memory is not self.buffers[k]
+        }
+        self.entries = [rewrite(entry, moved) for entry in self.entries]
+        unplaced = [b for k, b in enumerate(self.buffers) if k in first and k not in placed]
+        self.buffers = [block.memory for block in blocks] + unplaced
+
+
+class Block:
+    """Memory that buffers with lives one after another share (see ``share_memory``)."""
+
+    def __init__(self, buffer: np.ndarray):
+        self.memory = buffer
+        self.lent = False  # memory belongs to a buffer read after the replay
+        self.end: float = 0
+        self.layout: tuple[Any, ...] = ()
+        self.largest = buffer.nbytes
+
+
+def roots(x: Any, number: dict[int, int]) -> list[np.ndarray]:
+    """The buffers (keys of ``number``: ids) that the arrays in ``x`` are views of."""
+    if isinstance(x, np.ndarray):
+        while x is not None and id(x) not in number:
+            x = x.base
+        return [] if x is None else [x]
+    if isinstance(x, functools.partial):
+        return roots((x.args, x.keywords), number)
+    if isinstance(x, (tuple, list)):
+        return [r for v in x for r in roots(v, number)]
+    if isinstance(x, dict):
+        return roots(list(x.values()), number)
+    return []
+
+
+def rewrite(x: Any, moved: dict[int, np.ndarray]) -> Any:
+    """``x`` with every view of a moved buffer made the same view of its new array."""
+    if isinstance(x, np.ndarray):
+        base = x
+        while base is not None and id(base) not in moved:
+            base = base.base
+        if base is None:
+            return x
+        offset = x.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+        memory = moved[id(base)].reshape(-1, order="A").view(np.uint8)  # its bytes, in order
+        return np.ndarray(x.shape, x.dtype, memory, offset, x.strides)
+    if isinstance(x, functools.partial):
+        return functools.partial(x.func, *rewrite(x.args, moved), **rewrite(x.keywords, moved))
+    if isinstance(x, (tuple, list)):
+        return type(x)(rewrite(v, moved) for v in x)
+    if isinstance(x, dict):
+        return {k: rewrite(v, moved) for k, v in x.items()}
+    return x
