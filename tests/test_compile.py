@@ -285,7 +285,7 @@ def test_changing_parameters_outside_the_optimizer_is_an_error() -> None:
         opt.step()
         tg.apply_max_norm({"W": w}, 0.5)
 
-    with pytest.raises(TraceError, match="replaced the values|after optimizer.step"):
+    with pytest.raises(TraceError, match=r"replaced the values|after optimizer\.step"):
         parameter_step(constrain)(np.ones(2))
 
 
