@@ -28,6 +28,7 @@ are equal to the last bit; only the arrays they write into differ.
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -394,14 +395,22 @@ class Trace:
 
 
 class Compiled:
-    """The callable ``compile`` returns: one trace per signature of the arguments."""
+    """The callable ``compile`` returns: one trace per signature of the arguments, per thread
+    (a replay writes into its trace's buffers, so two threads must not share one)."""
 
     def __init__(self, step_fn: Callable[..., Any]):
         self.step_fn = step_fn
-        self.traces: dict[Any, Trace] = {}
+        self.per_thread = threading.local()
         self.recordings = 0  # how many times the step was recorded (first calls and retraces)
         self.fallbacks = 0  # calls run eagerly because a guard failed
         functools.update_wrapper(self, step_fn)
+
+    @property
+    def traces(self) -> dict[Any, Trace]:
+        """This thread's traces, by signature of the arguments."""
+        if not hasattr(self.per_thread, "traces"):
+            self.per_thread.traces = {}
+        return self.per_thread.traces
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if tracing.recorder is not None:
