@@ -196,6 +196,32 @@ def test_your_own_function_runs_as_python_on_each_replay() -> None:
         w.grad = None
 
 
+class ScaleBy(Function):
+    """x·y with no gradient for y: a rule may return None for an input."""
+
+    def forward(self, x, y):
+        return x * y
+
+    def backward(self, g, out, x, y):
+        """d(x·y)/dx = g·y"""
+        return (g * y, None)
+
+
+def test_your_own_rule_may_return_none_for_an_input() -> None:
+    w = Tensor(np.array([1.0, -2.0]), requires_grad=True)
+
+    def step(y):
+        w.grad = None
+        cost = ScaleBy()(w, y).sum()
+        cost.backward()
+        return Tensor(w.grad)
+
+    compiled = tg.compile(step)
+    for y in (np.array([3.0, 4.0]), np.array([5.0, -6.0])):
+        assert np.array_equal(compiled(y).data, y)
+        w.grad = None
+
+
 # --- retracing ------------------------------------------------------------------------------
 
 
@@ -301,6 +327,18 @@ def test_parameters_changed_between_calls_are_read_afresh() -> None:
     assert np.array_equal(compiled(X).data, model(X).data)
 
 
+def test_a_constant_replaced_between_calls_is_followed() -> None:
+    """A tensor the step reads from a closure: replacing its values makes the step record
+    again (its read-only array was the buffer itself, not a copy)."""
+    X = Tensor(np.ones((2, 3)))
+    w = Tensor(np.array([[1.0, 2.0]]))
+    compiled = tg.compile(lambda: w @ X)
+    assert np.array_equal(compiled().data, [[3.0, 3.0, 3.0]])
+    X.data = np.full((2, 3), 2.0)
+    assert np.array_equal(compiled().data, [[6.0, 6.0, 6.0]])
+    assert compiled.recordings == 2
+
+
 def test_gradients_accumulate_when_the_step_does_not_clear_them() -> None:
     w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
     compiled = tg.compile(lambda x: (w * x).sum().backward())
@@ -356,6 +394,8 @@ def parameter_step(body):
         lambda w, cost, opt: w < 1,
         lambda w, cost, opt: w == 1,
         lambda w, cost, opt: 1.0 in cost,
+        lambda w, cost, opt: np.asarray(cost),
+        lambda w, cost, opt: np.array(w) * 2,
     ],
 )
 def test_reading_values_while_recording_is_an_error(read) -> None:

@@ -60,6 +60,8 @@ def sync(tensor: Tensor, name: str, buffer: np.ndarray, view: np.ndarray) -> Non
     current = getattr(tensor, name)
     if current is None or current.shape != view.shape or current.dtype != view.dtype:
         raise Retrace
+    if not buffer.flags.writeable:  # a constant's own array, adopted without a copy
+        raise Retrace
     np.copyto(buffer, current)
     setattr(tensor, name, view)
 

@@ -15,11 +15,11 @@ flat loop over numpy calls, ``for f, args in entries: f(*args)``, with no alloca
 Tensors, no graph. Because the buffers never move, a view of one (``W.T``, ``x[:, None]``)
 stays a view of the same memory: views cost nothing to record and nothing to replay.
 
-Memory stays as low as the eager step's because buffers share memory, as registers do in a
+Memory stays close to the eager step's because buffers share memory, as registers do in a
 compiler: each buffer *lives* from the entry that writes it to the last entry that reads it,
-and once the recording is over (``share_memory``) buffers of the same shape, dtype and layout
-whose lives do not overlap are given one array. An elementwise ufunc may even write over the
-input it reads last (``relu(z + b)`` computes in place): numpy allows that overlap.
+and once the recording is over, ``share_memory`` places buffers whose lives do not overlap in
+the same block of memory. An elementwise ufunc may even write over the input it reads last
+(``relu(W @ x + b)`` runs in place after the product): numpy allows that overlap.
 
 A Python decision on a value (``if np.isfinite(total):``) cannot be written as a numpy call.
 It becomes a *guard*: an entry that checks, on every replay, that the value is still what it
@@ -240,9 +240,11 @@ class Tape:
     # --- entries ---
 
     def write(self, function: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        """Append the entry ``function(*args)``."""
         self.entries.append((function, args))
 
     def check_inputs(self, arrays: list[Traced], what: str) -> None:
+        """Refuse arrays an unrecorded ndarray method computed (``__array_finalize__``)."""
         for array in arrays:
             if getattr(array, "escaped", False):
                 raise TraceError(
@@ -269,8 +271,9 @@ class Tape:
             return out[0] if isinstance(out, tuple) and len(out) == 1 else out
         results = result if isinstance(result, tuple) else (result,)
         buffers = tuple(self.buffer(np.asarray(r)) for r in results)
+        # out= given by position is the fastest call (numpy deprecates it for max and min)
         if method == "__call__" and not options and ufunc not in (np.maximum, np.minimum):
-            self.write(ufunc, (*args, *buffers))  # out= given by position: the fastest call
+            self.write(ufunc, (*args, *buffers))
         else:
             target = buffers if len(buffers) > 1 else buffers[0]
             self.write(functools.partial(call, **options, out=target), args)
@@ -287,14 +290,18 @@ class Tape:
         if result is None:
             self.write(call, args)
             return None
-        if isinstance(result, (tuple, list)) and all(isinstance(r, np.ndarray) for r in result):
-            views = [self.view_of(r, sources) for r in result]
+        if isinstance(result, (tuple, list)) and all(
+            r is None or isinstance(r, np.ndarray) for r in result
+        ):  # several arrays (np.split), or a rule's gradients (None: no gradient)
+            views = [None if r is None else self.view_of(r, sources) for r in result]
             buffers = tuple(
-                None if v is not None else self.buffer(r) for r, v in zip(result, views)
+                None if r is None or v is not None else self.buffer(r)
+                for r, v in zip(result, views)
             )
             self.write(into_each, (buffers, call, *args))
             return type(result)(
-                v if v is not None else self.traced(b) for v, b in zip(views, buffers)
+                v if v is not None else None if b is None else self.traced(b)
+                for v, b in zip(views, buffers)
             )
         if isinstance(result, (np.ndarray, np.generic)):
             result = np.asarray(result)
@@ -318,6 +325,7 @@ class Tape:
         return None
 
     def guard(self, expected: Any, function: Callable[..., Any], *args: Any) -> None:
+        """Append a check that ``function(*args)`` still gives ``expected`` on replay."""
         if self.effects:
             raise TraceError(
                 "compile: the step reads a value into Python after optimizer.step(); a replay "

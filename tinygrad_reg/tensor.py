@@ -266,6 +266,7 @@ class Tensor:
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         """``np.asarray(t)`` is the read-only data itself; ``np.array(t)`` a writable copy."""
+        _reading_value(self, "np.asarray(tensor) or np.array(tensor)")
         if copy or dtype is not None:
             return self._data.astype(self.dtype if dtype is None else dtype)  # astype copies
         return self._data
