@@ -28,6 +28,7 @@ are equal to the last bit; only the arrays they write into differ.
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -96,6 +97,18 @@ def set_random_state(rng: Any, state: Any) -> None:
 # --- recording --------------------------------------------------------------------------------
 
 
+class External:
+    """An array from outside the step that the tape reads: a tensor's ``_data`` or ``grad``.
+
+    While recording, the tensor holds ``traced`` (a Traced view of ``buffer``); afterwards
+    ``view`` (read-only). ``before`` is what it held first, put back if the recording fails."""
+
+    def __init__(self, tensor: Tensor, name: str, before: np.ndarray, buffer: np.ndarray):
+        self.tensor, self.name, self.before, self.buffer = tensor, name, before, buffer
+        self.traced = buffer.view(Traced)
+        self.view = read_only_view(buffer)
+
+
 class Recorder(Tape):
     """The tape of one step, plus what the engine, the optimizers and ``Tensor`` report."""
 
@@ -103,16 +116,15 @@ class Recorder(Tape):
         super().__init__()
         self.syncs: list[tuple[Tensor, str, np.ndarray, np.ndarray]] = []  # see sync()
         self.fresh_grads: list[Tensor] = []  # tensors whose .grad must be None at the start
-        # (tensor, attribute, array before, buffer, Traced array while recording, view after)
-        self.externals: list[tuple[Tensor, str, Any, np.ndarray, Traced, np.ndarray]] = []
+        self.externals: list[External] = []
         self.views: dict[int, np.ndarray] = {}  # id of a Traced .grad → its view after
         self.zeroed: set[int] = set()  # tensors whose .grad a recorded zero_grad cleared
         self.optimizers: list[tuple[Any, tuple[Tensor, ...]]] = []
         self.generators: list[Any] = []
         self.input_ids = {id(t) for t in inputs}  # by identity: == compares values
-        self.inputs = [self.adopt(t, "_data")[0] for t in inputs]
+        self.inputs = [self.adopt(t, "_data").buffer for t in inputs]
 
-    def adopt(self, tensor: Tensor, name: str) -> tuple[np.ndarray, Traced]:
+    def adopt(self, tensor: Tensor, name: str) -> External:
         """A buffer for an array from outside the step, which the tensor holds from now on: a
         copy, unless the replay never writes it and nobody can change it (a constant's
         read-only array that owns its memory, such as the data X: not held twice)."""
@@ -123,11 +135,10 @@ class Recorder(Tape):
             self.buffers.append(buffer)
         else:
             buffer = array
-        traced = buffer.view(Traced)
-        view = read_only_view(buffer)
-        self.externals.append((tensor, name, array, buffer, traced, view))
-        setattr(tensor, name, traced)
-        return buffer, traced
+        external = External(tensor, name, array, buffer)
+        self.externals.append(external)
+        setattr(tensor, name, external.traced)
+        return external
 
     # --- called by the engine ---
 
@@ -146,9 +157,9 @@ class Recorder(Tape):
                 "step computed (np.asarray on a traced array inside an op?); it would not be "
                 "recomputed on replay."
             )
-        buffer, traced = self.adopt(tensor, name)
-        self.syncs.append((tensor, name, buffer, self.externals[-1][5]))
-        return traced
+        external = self.adopt(tensor, name)
+        self.syncs.append((tensor, name, external.buffer, external.view))
+        return external.traced
 
     def forward(self, fn: Function, arrays: tuple[Traced, ...]) -> Any:
         if type(fn).__module__.startswith("tinygrad_reg."):
@@ -240,26 +251,24 @@ class Recorder(Tape):
                     new = optimizer.update(self.arrays_of((p,))[0], p.grad, state)
                     self.write_back(p, new if new.dtype == p.dtype else new.astype(p.dtype))
         else:
-            args = [(p, *self.buffer_and_views(p)) for p in params]
+            adopted = [self.parameter(p) for p in params]
             tracing.recorder = None
             try:
-                step_in_place(optimizer, [(p, buffer, traced) for p, buffer, traced, _ in args])
+                step_in_place(optimizer, [(e.tensor, e.buffer, e.traced) for e in adopted])
             finally:
                 tracing.recorder = self
-            self.write(step_in_place, (optimizer, [(p, b, view) for p, b, _, view in args]))
+            self.write(step_in_place, (optimizer, [(e.tensor, e.buffer, e.view) for e in adopted]))
         self.effects = True
 
-    def buffer_and_views(self, p: Tensor) -> tuple[np.ndarray, Traced, np.ndarray]:
+    def parameter(self, p: Tensor) -> External:
+        """The External of a parameter's ``_data`` (adopted now if no op has read it yet)."""
         self.arrays_of((p,))
-        for tensor, name, _, buffer, traced, view in self.externals:
-            if tensor is p and name == "_data":
-                return buffer, traced, view
-        raise AssertionError("adopted above")
+        return next(e for e in self.externals if e.tensor is p and e.name == "_data")
 
     def write_back(self, p: Tensor, new: Traced) -> None:
         """The parameter's new values into its own buffer: the entry that computed them writes
         there directly if it can (an elementwise ufunc, which may overwrite its input)."""
-        buffer, traced, _ = self.buffer_and_views(p)
+        buffer = self.parameter(p).buffer
         function, args = self.entries[-1]
         if isinstance(function, np.ufunc) and args[-1] is getattr(new, "buffer", None):
             self.entries[-1] = (function, (*args[:-1], buffer))
@@ -271,11 +280,15 @@ class Recorder(Tape):
 
     def finish(self, result: Any) -> tuple[Trace, Any]:
         """The trace, and the step's result detached (copies)."""
-        for tensor, name, _, _, traced, view in self.externals:
-            if name == "_data" and tensor._data is not traced and id(tensor) not in self.input_ids:
+        for e in self.externals:
+            if (
+                e.name == "_data"
+                and e.tensor._data is not e.traced
+                and id(e.tensor) not in self.input_ids
+            ):
                 raise TraceError(
                     f"compile: the step replaced the values of a tensor of shape "
-                    f"{tensor.shape} other than by optimizer.step() (p.data = ..., p -= ..., "
+                    f"{e.tensor.shape} other than by optimizer.step() (p.data = ..., p -= ..., "
                     "apply_max_norm); a replay would not repeat that. Use an optimizer, or do "
                     "it after calling the compiled step."
                 )
@@ -294,19 +307,19 @@ class Recorder(Tape):
         after = list(self.views.values())
         if outputs is not None:
             after += [outputs] if isinstance(outputs, np.ndarray) else outputs[1]
-        self.share_memory([buffer for _, _, _, buffer, _, _ in self.externals], after)
+        self.share_memory([e.buffer for e in self.externals], after)
         trace = Trace(self, outputs)
         return trace, trace.outputs()
 
     def restore(self, keep: bool) -> None:
         """Tensors from outside hold plain arrays again: the buffer's read-only view (``keep``:
         the recording succeeded) or the array they had before."""
-        for tensor, name, before, _, traced, view in reversed(self.externals):
-            if id(tensor) in self.input_ids and name == "_data":
-                tensor._data = before
-            elif getattr(tensor, name) is traced:
-                setattr(tensor, name, view if keep else before)
-        for tensor in {id(t): t for t, *_ in self.externals}.values():
+        for e in reversed(self.externals):
+            if id(e.tensor) in self.input_ids:
+                e.tensor._data = e.before
+            elif getattr(e.tensor, e.name) is e.traced:
+                setattr(e.tensor, e.name, e.view if keep else e.before)
+        for tensor in {id(e.tensor): e.tensor for e in self.externals}.values():
             if isinstance(tensor.grad, Traced):
                 tensor.grad = self.views.get(id(tensor.grad)) if keep else None
 
@@ -382,14 +395,22 @@ class Trace:
 
 
 class Compiled:
-    """The callable ``compile`` returns: one trace per signature of the arguments."""
+    """The callable ``compile`` returns: one trace per signature of the arguments, per thread
+    (a replay writes into its trace's buffers, so two threads must not share one)."""
 
     def __init__(self, step_fn: Callable[..., Any]):
         self.step_fn = step_fn
-        self.traces: dict[Any, Trace] = {}
+        self.per_thread = threading.local()
         self.recordings = 0  # how many times the step was recorded (first calls and retraces)
         self.fallbacks = 0  # calls run eagerly because a guard failed
         functools.update_wrapper(self, step_fn)
+
+    @property
+    def traces(self) -> dict[Any, Trace]:
+        """This thread's traces, by signature of the arguments."""
+        if not hasattr(self.per_thread, "traces"):
+            self.per_thread.traces = {}
+        return self.per_thread.traces
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if tracing.recorder is not None:
