@@ -305,11 +305,17 @@ class Recorder(Tape):
                 f"compile: the step returned a {type(result).__name__}; expected None, a "
                 "Tensor, or a tuple or list of Tensors."
             )
-        self.restore(keep=True)
-        after = list(self.views.values())
+        returned = (
+            [] if outputs is None else [outputs] if isinstance(outputs, np.ndarray) else outputs[1]
+        )
+        after = self.share_memory(
+            [e.buffer for e in self.externals], [*self.views.values(), *returned]
+        )
+        self.views = dict(zip(self.views, after))
+        returned = after[len(self.views) :]
         if outputs is not None:
-            after += [outputs] if isinstance(outputs, np.ndarray) else outputs[1]
-        self.share_memory([e.buffer for e in self.externals], after)
+            outputs = returned[0] if isinstance(outputs, np.ndarray) else (outputs[0], returned)
+        self.restore(keep=True)
         trace = Trace(self, outputs)
         return trace, trace.outputs()
 
@@ -362,7 +368,7 @@ class Trace:
         """Memory the trace allocated: its buffers, copies of inputs and parameters included."""
         return sum(b.nbytes for b in self.buffers)
 
-    def replay(self, tensors: list[Tensor]) -> Any:
+    def replay(self, arrays: list[np.ndarray]) -> Any:
         for optimizer, ids in self.optimizers:
             if list(map(id, optimizer.params)) != ids:
                 raise Retrace
@@ -372,8 +378,8 @@ class Trace:
         for tensor in self.fresh_grads:
             if tensor.grad is not None:
                 raise grad_changed_outside(tensor)
-        for buffer, tensor in zip(self.inputs, tensors):
-            np.copyto(buffer, tensor._data)
+        for buffer, array in zip(self.inputs, arrays):
+            np.copyto(buffer, array)
         states = [random_state(rng) for rng in self.generators]
         try:
             for function, args in self.entries:
@@ -418,27 +424,26 @@ class Compiled:
         if tracing.recorder is not None:
             raise TraceError("compile: a compiled function was called inside another's trace.")
         names = sorted(kwargs)
-        values = [*args, *[kwargs[name] for name in names]]
+        values = [*args, *[kwargs[name] for name in names]] if kwargs else args
         key: list[Any] = [len(args), *names]
-        converted, tensors = [], []
+        arrays = []  # the data arguments' arrays, which a replay copies into its buffers
         for i, value in enumerate(values):
-            value, signature = _argument(value, i)
+            array, signature = _argument(value, i)
             key.append(signature)
-            converted.append(value)
-            if isinstance(value, Tensor):
-                tensors.append(value)
-        call_args = converted[: len(args)]
-        call_kwargs = dict(zip(names, converted[len(args) :]))
+            if array is not None:
+                arrays.append(array)
         trace = self.traces.get(tuple(key))
         if trace is not None:
             try:
-                return trace.replay(tensors)
+                return trace.replay(arrays)
             except Retrace:
                 pass
             except GuardFailed:
                 self.fallbacks += 1
-                return _detached(self.step_fn(*call_args, **call_kwargs))
+                return _detached(self.step_fn(*_as_tensors(args), **_as_tensors(kwargs)))
 
+        call_args, call_kwargs = _as_tensors(args), _as_tensors(kwargs)
+        tensors = [v for v in [*call_args, *call_kwargs.values()] if isinstance(v, Tensor)]
         recorder = Recorder(tensors)
         tracing.recorder = recorder
         try:
@@ -469,17 +474,17 @@ def _detached(result: Any) -> Any:
     return result
 
 
-def _argument(value: Any, i: int) -> tuple[Any, Any]:
-    """An argument as the step receives it, and what of it selects the trace."""
-    if isinstance(value, np.ndarray):
-        value = Tensor(value)
+def _argument(value: Any, i: int) -> tuple[np.ndarray | None, Any]:
+    """An argument's array (None if it is not data) and what of it selects the trace."""
     if isinstance(value, Tensor):
         if value.requires_grad:
             raise TraceError(
                 f"compile: argument {i} (shape {value.shape}) requires grad; pass parameters "
                 "through the model or optimizer the step uses, and only data as arguments."
             )
-        return value, ("tensor", value.shape, value.dtype)
+        return value._data, ("data", value.shape, value.dtype)
+    if isinstance(value, np.ndarray):
+        return value, ("data", value.shape, value.dtype)
     try:
         hash(value)
     except TypeError:
@@ -487,7 +492,14 @@ def _argument(value: Any, i: int) -> tuple[Any, Any]:
             f"compile: argument {i} is a {type(value).__name__}; expected Tensors, numpy "
             "arrays, or hashable values (numbers, strings), which select the trace."
         ) from None
-    return value, ("static", type(value), value)
+    return None, ("static", type(value), value)
+
+
+def _as_tensors(values: Any) -> Any:
+    """The arguments as the step receives them: arrays become Tensors."""
+    if isinstance(values, dict):
+        return {k: Tensor(v) if isinstance(v, np.ndarray) else v for k, v in values.items()}
+    return [Tensor(v) if isinstance(v, np.ndarray) else v for v in values]
 
 
 def compile(step_fn: Callable[..., Any]) -> Callable[..., Any]:
