@@ -398,16 +398,19 @@ class Tape:
             if block is None:
                 block = Block(buffer)
                 blocks.append(block)
-            else:
-                moved[id(buffer)] = block.memory
+            moved[id(buffer)] = block.memory
             block.end, block.layout = last[k], layout
-        self.entries = [rewrite(entry, moved) for entry in self.entries]
+        views = Views(moved)
+        self.entries = [
+            (views.rewrite(f), views.rewrite(args, writeable=f is not setattr))  # .grad: read-only
+            for f, args in self.entries
+        ]
         self.buffers = [block.memory for block in blocks] + [self.buffers[k] for k in own]
         for array in after:  # the recorded call's results, to where they live now
-            target = moved_view(array, moved)
-            if target is not None:
+            target = views.view(array, writeable=True)
+            if target is not None and not np.shares_memory(target, array):
                 np.copyto(target, array)
-        return rewrite(after, moved)
+        return views.rewrite(after, writeable=False)
 
 
 class Block:
@@ -434,30 +437,44 @@ def roots(x: Any, number: dict[int, int]) -> list[np.ndarray]:
     return []
 
 
-def moved_view(x: np.ndarray, moved: dict[int, np.ndarray]) -> np.ndarray | None:
-    """The same view as ``x`` of the memory its buffer moved to (None: it did not move)."""
-    base = x
-    while base is not None and id(base) not in moved:
-        base = base.base
-    if base is None:
-        return None
-    offset = x.__array_interface__["data"][0] - base.__array_interface__["data"][0]
-    memory = moved[id(base)].reshape(-1, order="A").view(np.uint8)  # its bytes, in order
-    return np.ndarray(x.shape, x.dtype, memory, offset, x.strides)
+class Views:
+    """Arrays of the entries remade as views of the memory their buffer now uses.
 
+    Equal views become one object: numpy checks whether a ufunc's output overlaps an input
+    unless the two are the same object, as they now are for every in-place entry. They are
+    writeable, except those handed to users (a ``.grad``, a returned tensor)."""
 
-def rewrite(x: Any, moved: dict[int, np.ndarray]) -> Any:
-    """``x`` with every view of a moved buffer made the same view of its new array."""
-    if isinstance(x, np.ndarray):
-        view = moved_view(x, moved)
-        if view is None:
-            return x
-        view.flags.writeable = x.flags.writeable
-        return view
-    if isinstance(x, functools.partial):
-        return functools.partial(x.func, *rewrite(x.args, moved), **rewrite(x.keywords, moved))
-    if isinstance(x, (tuple, list)):
-        return type(x)(rewrite(v, moved) for v in x)
-    if isinstance(x, dict):
-        return {k: rewrite(v, moved) for k, v in x.items()}
-    return x
+    def __init__(self, moved: dict[int, np.ndarray]):
+        self.moved = moved  # id of a buffer → the memory it uses now
+        self.made: dict[tuple[Any, ...], np.ndarray] = {}
+
+    def view(self, x: np.ndarray, writeable: bool = True) -> np.ndarray | None:
+        """The same view as ``x`` of its buffer's memory now (None: not a view of one)."""
+        base = x
+        while base is not None and id(base) not in self.moved:
+            base = base.base
+        if base is None:
+            return None
+        memory = self.moved[id(base)]
+        offset = x.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+        key = (id(memory), offset, x.shape, x.strides, x.dtype, writeable)
+        if key not in self.made:
+            raw = memory.reshape(-1, order="A").view(np.uint8)  # its bytes, in order
+            view = np.ndarray(x.shape, x.dtype, raw, offset, x.strides)
+            view.flags.writeable = writeable
+            self.made[key] = view
+        return self.made[key]
+
+    def rewrite(self, x: Any, writeable: bool = True) -> Any:
+        """``x`` (an entry, nested) with every array remade by ``view``."""
+        if isinstance(x, np.ndarray):
+            view = self.view(x, writeable)
+            return x if view is None else view
+        if isinstance(x, functools.partial):
+            args, keywords = self.rewrite((x.args, x.keywords), writeable)
+            return functools.partial(x.func, *args, **keywords)
+        if isinstance(x, (tuple, list)):
+            return type(x)(self.rewrite(v, writeable) for v in x)
+        if isinstance(x, dict):
+            return {k: self.rewrite(v, writeable) for k, v in x.items()}
+        return x
