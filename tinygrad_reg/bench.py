@@ -291,7 +291,8 @@ def compare(size: str, rounds: int, min_time: float) -> list[Row]:
             row.peak_bytes = peak_memory(contenders[row.name])
         if row.name == COMPILED:  # its buffers were allocated once, when it recorded
             compiled = contenders[COMPILED]
-            row.peak_bytes += sum(t.nbytes() for t in compiled.traces.values())  # type: ignore
+            traces = [t for paths in compiled.traces.values() for t in paths]  # type: ignore
+            row.peak_bytes += sum(t.nbytes() for t in traces)
     return rows
 
 

@@ -19,7 +19,8 @@ This module is the part around the tape:
   buffers, Adam's step count) runs its ``step()`` as one Python call on every replay.
 - **retracing.** One trace per signature of the arguments (shapes, dtypes, other values); a
   tensor from outside with a new shape or dtype, or an optimizer with other parameters, makes
-  the step be recorded again. A failed guard (tape.py) runs that call eagerly instead.
+  the step be recorded again. A failed guard (tape.py) means the step took another path
+  through its Python: the next trace of that signature is tried, else the call is recorded.
 
 The replay makes the same numpy calls on the same values as the eager step, so its results
 are equal to the last bit; only the arrays they write into differ.
@@ -415,19 +416,23 @@ class Trace:
 # --- the public function ----------------------------------------------------------------------
 
 
+PATHS = 8  # traces kept per signature: one per path through the step's guards
+
+
 class Compiled:
-    """The callable ``compile`` returns: one trace per signature of the arguments, per thread
-    (a replay writes into its trace's buffers, so two threads must not share one)."""
+    """The callable ``compile`` returns. Per signature of the arguments it keeps a list of
+    traces, one per path the step took (guards tell them apart), most recently used first;
+    and one such dictionary per thread (a replay writes into its trace's buffers)."""
 
     def __init__(self, step_fn: Callable[..., Any]):
         self.step_fn = step_fn
         self.per_thread = threading.local()
         self.recordings = 0  # how many times the step was recorded (first calls and retraces)
-        self.fallbacks = 0  # calls run eagerly because a guard failed
+        self.guard_failures = 0  # replays a guard stopped (another path was tried or recorded)
         functools.update_wrapper(self, step_fn)
 
     @property
-    def traces(self) -> dict[Any, Trace]:
+    def traces(self) -> dict[Any, list[Trace]]:
         """This thread's traces, by signature of the arguments."""
         if not hasattr(self.per_thread, "traces"):
             self.per_thread.traces = {}
@@ -445,15 +450,20 @@ class Compiled:
             key.append(signature)
             if array is not None:
                 arrays.append(array)
-        trace = self.traces.get(tuple(key))
-        if trace is not None:
+        paths = self.traces.setdefault(tuple(key), [])
+        for trace in list(paths):
             try:
-                return trace.replay(arrays)
-            except Retrace:
-                pass
-            except GuardFailed:
-                self.fallbacks += 1
-                return _detached(self.step_fn(*_as_tensors(args), **_as_tensors(kwargs)))
+                result = trace.replay(arrays)
+            except GuardFailed:  # the step takes another path now
+                self.guard_failures += 1
+                continue
+            except Retrace:  # something from outside changed: record anew
+                paths.clear()
+                break
+            if trace is not paths[0]:
+                paths.remove(trace)
+                paths.insert(0, trace)
+            return result
 
         call_args, call_kwargs = _as_tensors(args), _as_tensors(kwargs)
         tensors = [v for v in [*call_args, *call_kwargs.values()] if isinstance(v, Tensor)]
@@ -467,7 +477,8 @@ class Compiled:
             raise
         finally:
             tracing.recorder = None
-        self.traces[tuple(key)] = trace
+        paths.insert(0, trace)
+        del paths[PATHS:]
         self.recordings += 1
         return detached
 
@@ -477,14 +488,6 @@ def copied(array: np.ndarray) -> Tensor:
     copy = array.copy()
     copy.flags.writeable = False
     return Tensor._from_op(copy, None)
-
-
-def _detached(result: Any) -> Any:
-    if isinstance(result, Tensor):
-        return Tensor(np.array(result.data))
-    if isinstance(result, (tuple, list)):
-        return type(result)(_detached(t) for t in result)
-    return result
 
 
 def _argument(value: Any, i: int) -> tuple[np.ndarray | None, Any]:

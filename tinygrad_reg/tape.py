@@ -23,8 +23,8 @@ the same block of memory. An elementwise ufunc may even write over the input it 
 
 A Python decision on a value (``if np.isfinite(total):``) cannot be written as a numpy call.
 It becomes a *guard*: an entry that checks, on every replay, that the value is still what it
-was while recording, and stops the replay (``GuardFailed``) if not; ``compile`` then runs that
-call eagerly.
+was while recording, and stops the replay (``GuardFailed``) if not; ``compile`` then replays
+or records the other path.
 """
 
 from __future__ import annotations
