@@ -84,6 +84,20 @@ def distinct(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
     return (rng.choice(301, math.prod(shape), replace=False) - 150).reshape(shape) * 0.01
 
 
+def coarse(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Multiples of 0.5 in [-1.5, 1.5]: zeros, ties and bounds, so the documented behaviour AT
+    a kink (relu'(0) = 0, tied maxima share g) is replayed too, on masks that change."""
+    return np.asarray(rng.integers(-3, 4, shape) * 0.5)
+
+
+def with_a_zero(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """``away_from_zero`` with the first element 0: prod's rule then multiplies out the
+    product of the others on every call (which branch it takes is a guard)."""
+    x = away_from_zero(rng, shape)
+    x.flat[0] = 0.0
+    return x
+
+
 standard = uniform(-2.0, 2.0)
 positive = uniform(0.1, 2.0)
 
@@ -277,7 +291,10 @@ OPS: dict[str, Any] = {
     "div": binary(lambda a, b: a / b, standard, away_from_zero),
     "pow": binary(lambda a, b: a**b, positive, standard),
     "neg": unary(lambda x: -x),
+    "pow of a number": unary(lambda x: x**3 + 2.0**x),
+    "number over x": unary(lambda x: 1.0 / x - 2.0 + (3.0 - x), away_from_zero),
     "matmul": binary(lambda a, b: a @ b, shapes=matmul_shapes),
+    "matmul function": binary(tg.matmul, shapes=matmul_shapes),
     # elementwise (ops/unary.py)
     "exp": unary(Tensor.exp),
     "log": unary(Tensor.log, positive),
@@ -302,6 +319,10 @@ OPS: dict[str, Any] = {
     "sign": unary(lambda x: tg.sign(x) * x, away_from_zero),  # * x: a gradient that is not 0
     "floor": unary(lambda x: tg.floor(x) * x, off_integers),
     "ceil": unary(lambda x: tg.ceil(x) * x, off_integers),
+    "relu at 0": unary(Tensor.relu, coarse),
+    "abs at 0": unary(Tensor.abs, coarse),
+    "clip at the bounds": unary(lambda x: x.clip(-0.5, 1.0), coarse),
+    "leaky_relu at 0": unary(lambda x: tg.leaky_relu(x, 0.1) + tg.elu(x, 0.5), coarse),
     # activations (ops/activations.py)
     "leaky_relu": unary(lambda x: tg.leaky_relu(x, 0.1), away_from_zero),
     "softplus": unary(tg.softplus),
@@ -315,6 +336,13 @@ OPS: dict[str, Any] = {
     "mean": unary(lambda x, a, k: x.mean(a, k), options=reduction_axes),
     "max": unary(lambda x, a, k: x.max(a, k), distinct, options=reduction_axes),
     "min": unary(lambda x, a, k: x.min(a, k), distinct, options=reduction_axes),
+    "max with ties": unary(lambda x, a, k: x.max(a, k), coarse, options=reduction_axes),
+    "min with ties": unary(lambda x, a, k: x.min(a, k), coarse, options=reduction_axes),
+    "prod with a zero": unary(lambda x, a, k: x.prod(a, k), with_a_zero, options=reduction_axes),
+    "std of equal elements": unary(lambda x, a, d, k: x.std(a, d, k), coarse, options=var_options),
+    "norm at 0": unary(
+        lambda x, a, k: x.norm(2, a, k) + x.norm(1, a, k), coarse, options=reduction_axes
+    ),
     "prod": unary(lambda x, a, k: tg.prod(x, a, k), away_from_zero, options=reduction_axes),
     "var": unary(lambda x, a, d, k: tg.var(x, a, d, k), distinct, options=var_options),
     "std": unary(lambda x, a, d, k: tg.std(x, a, d, k), distinct, options=var_options),
@@ -429,6 +457,7 @@ OPS: dict[str, Any] = {
     ),
     "maximum": binary(tg.maximum, odd_grid, even_grid),
     "minimum": binary(tg.minimum, odd_grid, even_grid),
+    "maximum with ties": binary(lambda a, b: tg.maximum(a, b) + tg.minimum(a, b), coarse),
     # losses (losses.py)
     "binary_cross_entropy": binary(
         binary_cross_entropy,
@@ -531,6 +560,35 @@ OPS |= {
 @given(data=st.data())
 def test_replay_equals_eager_bit_for_bit(name: str, data: Any) -> None:
     assert_replay_equals_eager(data.draw(OPS[name], label=name))
+
+
+def fixed_case(op: Callable[..., Any]) -> Case:
+    rng = np.random.default_rng(1)
+    shape = (2, 3)
+    return Case(
+        lambda: lambda p, x: op(p) + op(x),
+        values_for_calls(rng, [standard], [shape]),
+        values_for_calls(rng, [standard], [shape]),
+        upstream_seed=2,
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "escape"),
+    [
+        ("forward", lambda self, x: np.exp(np.array(x))),  # np.array: a copy numpy hides
+        ("backward", lambda self, g, out, x: (np.array(g) * out,)),
+    ],
+)
+def test_the_check_catches_a_frozen_value(method: str, escape: Any) -> None:
+    """The check itself: an op whose forward or backward escapes the hooks fails it."""
+    from tinygrad_reg.ops.unary import Exp
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Exp, method, escape)
+        with pytest.raises(AssertionError, match="replay 1"):
+            assert_replay_equals_eager(fixed_case(Tensor.exp))
+    assert_replay_equals_eager(fixed_case(Tensor.exp))  # and passes without the escape
 
 
 # --- guards: a value the recording branched on changes, and the call runs eagerly -------------
