@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 import tinygrad_reg as tg
 from tinygrad_reg import Tensor, TraceError
+from tinygrad_reg.engine import Function
 from tinygrad_reg.losses import binary_cross_entropy_with_logits, cross_entropy
 from tinygrad_reg.nn import MLP
 from tinygrad_reg.optim import SGD, Adam, AdamW
@@ -100,6 +101,125 @@ def test_the_masks_differ_between_replays() -> None:
     first, second = step(X).data, step(X).data
     assert step.recordings == 1
     assert not np.array_equal(first, second)
+
+
+def test_plain_sgd_is_recorded_call_by_call_and_other_optimizers_run_as_python() -> None:
+    """SGD's update makes the same numpy calls every step: they are on the tape, and update
+    the parameters in place. Adam's step count is Python state: its step() runs as Python."""
+    X, Y = np.ones((2, 3)), np.ones((1, 3))
+    kinds = {}
+    for name in ("sgd", "adam"):
+        model = MLP([2, 3, 1], seed=0)
+        opt = OPTIMIZERS[name](model.parameters())
+
+        def step(X, Y, model=model, opt=opt):
+            opt.zero_grad()
+            binary_cross_entropy_with_logits(model(X), Y).backward()
+            opt.step()
+
+        compiled = tg.compile(step)
+        compiled(X, Y)
+        trace = next(iter(compiled.traces.values()))
+        kinds[name] = {getattr(f, "__name__", "") for f, _ in trace.entries}
+    assert "step_in_place" not in kinds["sgd"] and "subtract" in kinds["sgd"]
+    assert "step_in_place" in kinds["adam"]
+
+
+def test_parameters_keep_their_arrays_and_change_in_place() -> None:
+    """As in PyTorch: after the first call a parameter's array is the trace's buffer, and
+    later calls update it in place (an array read from p.data earlier changes too)."""
+    model = MLP([2, 3, 1], seed=0)
+    opt = SGD(model.parameters(), lr=0.1)
+
+    def step(X, Y):
+        opt.zero_grad()
+        binary_cross_entropy_with_logits(model(X), Y).backward()
+        opt.step()
+
+    compiled = tg.compile(step)
+    X, Y = np.ones((2, 3)), np.zeros((1, 3))
+    compiled(X, Y)
+    W = model.parameters()[0].data
+    before = W.copy()
+    compiled(X, Y)
+    assert model.parameters()[0].data is W
+    assert not np.array_equal(W, before)
+    assert not W.flags.writeable  # the tensor's view is read-only; only the tape writes
+
+
+def test_a_failed_guard_runs_that_call_eagerly() -> None:
+    """The BCE forward checks in Python whether its sum overflowed: a guard on the tape.
+    Logits whose terms overflow the sum fail it, so that call runs eagerly (exact result)."""
+    w = Tensor(np.ones((1, 2)), requires_grad=True)
+
+    def cost(X, Y):
+        return binary_cross_entropy_with_logits(w @ X, Y)
+
+    compiled = tg.compile(cost)
+    Y = np.zeros((1, 3))
+    assert np.array_equal(compiled(np.ones((2, 3)), Y).data, cost(np.ones((2, 3)), Y).data)
+    huge = np.full((2, 3), 5e307)  # each logit 1e308: finite terms, an infinite sum
+    assert np.array_equal(compiled(huge, Y).data, cost(Tensor(huge), Y).data)
+    assert np.isfinite(compiled(huge, Y).item())
+    assert compiled.fallbacks == 2 and compiled.recordings == 1
+    assert np.array_equal(compiled(np.ones((2, 3)), Y).data, cost(np.ones((2, 3)), Y).data)
+
+
+class Cube(Function):
+    """x³, an op defined outside the library: its methods run as Python on each replay."""
+
+    save_inputs, save_out = True, False
+
+    def forward(self, x):
+        return x**3
+
+    def backward(self, g, out, x):
+        """d(x³)/dx = 3x²·g"""
+        return (3 * x**2 * g,)
+
+
+def test_your_own_function_runs_as_python_on_each_replay() -> None:
+    w = Tensor(np.array([1.0, -2.0]), requires_grad=True)
+
+    def step(x):
+        w.grad = None
+        cost = Cube()(w * x).sum()
+        cost.backward()
+        return cost, Tensor(w.grad)
+
+    compiled = tg.compile(step)
+    w.grad = None
+    for x in (np.array([1.0, 2.0]), np.array([0.5, -3.0]), np.array([2.0, 0.25])):
+        cost, grad = compiled(x)
+        assert np.array_equal(cost.data, (w.data * x) ** 3 @ np.ones(2))
+        assert np.array_equal(grad.data, 3 * (w.data * x) ** 2 * x)
+        w.grad = None
+
+
+class ScaleBy(Function):
+    """x·y with no gradient for y: a rule may return None for an input."""
+
+    def forward(self, x, y):
+        return x * y
+
+    def backward(self, g, out, x, y):
+        """d(x·y)/dx = g·y"""
+        return (g * y, None)
+
+
+def test_your_own_rule_may_return_none_for_an_input() -> None:
+    w = Tensor(np.array([1.0, -2.0]), requires_grad=True)
+
+    def step(y):
+        w.grad = None
+        cost = ScaleBy()(w, y).sum()
+        cost.backward()
+        return Tensor(w.grad)
+
+    compiled = tg.compile(step)
+    for y in (np.array([3.0, 4.0]), np.array([5.0, -6.0])):
+        assert np.array_equal(compiled(y).data, y)
+        w.grad = None
 
 
 # --- retracing ------------------------------------------------------------------------------
@@ -207,6 +327,18 @@ def test_parameters_changed_between_calls_are_read_afresh() -> None:
     assert np.array_equal(compiled(X).data, model(X).data)
 
 
+def test_a_constant_replaced_between_calls_is_followed() -> None:
+    """A tensor the step reads from a closure: replacing its values makes the step record
+    again (its read-only array was the buffer itself, not a copy)."""
+    X = Tensor(np.ones((2, 3)))
+    w = Tensor(np.array([[1.0, 2.0]]))
+    compiled = tg.compile(lambda: w @ X)
+    assert np.array_equal(compiled().data, [[3.0, 3.0, 3.0]])
+    X.data = np.full((2, 3), 2.0)
+    assert np.array_equal(compiled().data, [[6.0, 6.0, 6.0]])
+    assert compiled.recordings == 2
+
+
 def test_gradients_accumulate_when_the_step_does_not_clear_them() -> None:
     w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
     compiled = tg.compile(lambda x: (w * x).sum().backward())
@@ -232,6 +364,7 @@ def test_each_thread_records_its_own_trace() -> None:
         t.join()
     for i in range(4):
         assert np.array_equal(results[i], np.full(4, 2.0 * i + 1))
+    assert compiled.recordings == 4  # a trace per thread: replays write into their buffers
 
 
 # --- what cannot be traced --------------------------------------------------------------------
@@ -261,6 +394,8 @@ def parameter_step(body):
         lambda w, cost, opt: w < 1,
         lambda w, cost, opt: w == 1,
         lambda w, cost, opt: 1.0 in cost,
+        lambda w, cost, opt: np.asarray(cost),
+        lambda w, cost, opt: np.array(w) * 2,
     ],
 )
 def test_reading_values_while_recording_is_an_error(read) -> None:
@@ -285,7 +420,7 @@ def test_changing_parameters_outside_the_optimizer_is_an_error() -> None:
         opt.step()
         tg.apply_max_norm({"W": w}, 0.5)
 
-    with pytest.raises(TraceError, match="replaced the values|after optimizer.step"):
+    with pytest.raises(TraceError, match=r"replaced the values|after optimizer\.step"):
         parameter_step(constrain)(np.ones(2))
 
 

@@ -12,6 +12,8 @@ is also timed through ``compile`` (recorded once, replayed: see compile.py). All
 interleaved in one process for several rounds; the table reports the median time per step
 and the median of the per-round ratios to the reference, so machine noise affects both sides
 alike, and the peak memory of one step (``tracemalloc``) with its ratio to the reference's.
+A compiled step allocates its buffers once, when it records, so its memory is the bytes of
+those buffers (parameters' included) plus the peak of one replay.
 
 Run: ``python -m tinygrad_reg bench`` (``--sizes S1,S,M,L``, ``--quick``).
 """
@@ -287,6 +289,9 @@ def compare(size: str, rounds: int, min_time: float) -> list[Row]:
     for row in rows:
         if row.name in MEASURE_MEMORY:
             row.peak_bytes = peak_memory(contenders[row.name])
+        if row.name == COMPILED:  # its buffers were allocated once, when it recorded
+            compiled = contenders[COMPILED]
+            row.peak_bytes += sum(t.nbytes() for t in compiled.traces.values())  # type: ignore
     return rows
 
 

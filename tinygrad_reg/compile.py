@@ -28,6 +28,7 @@ are equal to the last bit; only the arrays they write into differ.
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -58,6 +59,8 @@ def sync(tensor: Tensor, name: str, buffer: np.ndarray, view: np.ndarray) -> Non
     is copied into the buffer the tape reads."""
     current = getattr(tensor, name)
     if current is None or current.shape != view.shape or current.dtype != view.dtype:
+        raise Retrace
+    if not buffer.flags.writeable:  # a constant's own array, adopted without a copy
         raise Retrace
     np.copyto(buffer, current)
     setattr(tensor, name, view)
@@ -96,6 +99,18 @@ def set_random_state(rng: Any, state: Any) -> None:
 # --- recording --------------------------------------------------------------------------------
 
 
+class External:
+    """An array from outside the step that the tape reads: a tensor's ``_data`` or ``grad``.
+
+    While recording, the tensor holds ``traced`` (a Traced view of ``buffer``); afterwards
+    ``view`` (read-only). ``before`` is what it held first, put back if the recording fails."""
+
+    def __init__(self, tensor: Tensor, name: str, before: np.ndarray, buffer: np.ndarray):
+        self.tensor, self.name, self.before, self.buffer = tensor, name, before, buffer
+        self.traced = buffer.view(Traced)
+        self.view = read_only_view(buffer)
+
+
 class Recorder(Tape):
     """The tape of one step, plus what the engine, the optimizers and ``Tensor`` report."""
 
@@ -103,16 +118,15 @@ class Recorder(Tape):
         super().__init__()
         self.syncs: list[tuple[Tensor, str, np.ndarray, np.ndarray]] = []  # see sync()
         self.fresh_grads: list[Tensor] = []  # tensors whose .grad must be None at the start
-        # (tensor, attribute, array before, buffer, Traced array while recording, view after)
-        self.externals: list[tuple[Tensor, str, Any, np.ndarray, Traced, np.ndarray]] = []
+        self.externals: list[External] = []
         self.views: dict[int, np.ndarray] = {}  # id of a Traced .grad → its view after
         self.zeroed: set[int] = set()  # tensors whose .grad a recorded zero_grad cleared
         self.optimizers: list[tuple[Any, tuple[Tensor, ...]]] = []
         self.generators: list[Any] = []
         self.input_ids = {id(t) for t in inputs}  # by identity: == compares values
-        self.inputs = [self.adopt(t, "_data")[0] for t in inputs]
+        self.inputs = [self.adopt(t, "_data").buffer for t in inputs]
 
-    def adopt(self, tensor: Tensor, name: str) -> tuple[np.ndarray, Traced]:
+    def adopt(self, tensor: Tensor, name: str) -> External:
         """A buffer for an array from outside the step, which the tensor holds from now on: a
         copy, unless the replay never writes it and nobody can change it (a constant's
         read-only array that owns its memory, such as the data X: not held twice)."""
@@ -123,11 +137,10 @@ class Recorder(Tape):
             self.buffers.append(buffer)
         else:
             buffer = array
-        traced = buffer.view(Traced)
-        view = read_only_view(buffer)
-        self.externals.append((tensor, name, array, buffer, traced, view))
-        setattr(tensor, name, traced)
-        return buffer, traced
+        external = External(tensor, name, array, buffer)
+        self.externals.append(external)
+        setattr(tensor, name, external.traced)
+        return external
 
     # --- called by the engine ---
 
@@ -146,9 +159,9 @@ class Recorder(Tape):
                 "step computed (np.asarray on a traced array inside an op?); it would not be "
                 "recomputed on replay."
             )
-        buffer, traced = self.adopt(tensor, name)
-        self.syncs.append((tensor, name, buffer, self.externals[-1][5]))
-        return traced
+        external = self.adopt(tensor, name)
+        self.syncs.append((tensor, name, external.buffer, external.view))
+        return external.traced
 
     def forward(self, fn: Function, arrays: tuple[Traced, ...]) -> Any:
         if type(fn).__module__.startswith("tinygrad_reg."):
@@ -240,26 +253,24 @@ class Recorder(Tape):
                     new = optimizer.update(self.arrays_of((p,))[0], p.grad, state)
                     self.write_back(p, new if new.dtype == p.dtype else new.astype(p.dtype))
         else:
-            args = [(p, *self.buffer_and_views(p)) for p in params]
+            adopted = [self.parameter(p) for p in params]
             tracing.recorder = None
             try:
-                step_in_place(optimizer, [(p, buffer, traced) for p, buffer, traced, _ in args])
+                step_in_place(optimizer, [(e.tensor, e.buffer, e.traced) for e in adopted])
             finally:
                 tracing.recorder = self
-            self.write(step_in_place, (optimizer, [(p, b, view) for p, b, _, view in args]))
+            self.write(step_in_place, (optimizer, [(e.tensor, e.buffer, e.view) for e in adopted]))
         self.effects = True
 
-    def buffer_and_views(self, p: Tensor) -> tuple[np.ndarray, Traced, np.ndarray]:
+    def parameter(self, p: Tensor) -> External:
+        """The External of a parameter's ``_data`` (adopted now if no op has read it yet)."""
         self.arrays_of((p,))
-        for tensor, name, _, buffer, traced, view in self.externals:
-            if tensor is p and name == "_data":
-                return buffer, traced, view
-        raise AssertionError("adopted above")
+        return next(e for e in self.externals if e.tensor is p and e.name == "_data")
 
     def write_back(self, p: Tensor, new: Traced) -> None:
         """The parameter's new values into its own buffer: the entry that computed them writes
         there directly if it can (an elementwise ufunc, which may overwrite its input)."""
-        buffer, traced, _ = self.buffer_and_views(p)
+        buffer = self.parameter(p).buffer
         function, args = self.entries[-1]
         if isinstance(function, np.ufunc) and args[-1] is getattr(new, "buffer", None):
             self.entries[-1] = (function, (*args[:-1], buffer))
@@ -271,11 +282,15 @@ class Recorder(Tape):
 
     def finish(self, result: Any) -> tuple[Trace, Any]:
         """The trace, and the step's result detached (copies)."""
-        for tensor, name, _, _, traced, view in self.externals:
-            if name == "_data" and tensor._data is not traced and id(tensor) not in self.input_ids:
+        for e in self.externals:
+            if (
+                e.name == "_data"
+                and e.tensor._data is not e.traced
+                and id(e.tensor) not in self.input_ids
+            ):
                 raise TraceError(
                     f"compile: the step replaced the values of a tensor of shape "
-                    f"{tensor.shape} other than by optimizer.step() (p.data = ..., p -= ..., "
+                    f"{e.tensor.shape} other than by optimizer.step() (p.data = ..., p -= ..., "
                     "apply_max_norm); a replay would not repeat that. Use an optimizer, or do "
                     "it after calling the compiled step."
                 )
@@ -290,23 +305,29 @@ class Recorder(Tape):
                 f"compile: the step returned a {type(result).__name__}; expected None, a "
                 "Tensor, or a tuple or list of Tensors."
             )
-        self.restore(keep=True)
-        after = list(self.views.values())
+        returned = (
+            [] if outputs is None else [outputs] if isinstance(outputs, np.ndarray) else outputs[1]
+        )
+        after = self.share_memory(
+            [e.buffer for e in self.externals], [*self.views.values(), *returned]
+        )
+        self.views = dict(zip(self.views, after))
+        returned = after[len(self.views) :]
         if outputs is not None:
-            after += [outputs] if isinstance(outputs, np.ndarray) else outputs[1]
-        self.share_memory([buffer for _, _, _, buffer, _, _ in self.externals], after)
+            outputs = returned[0] if isinstance(outputs, np.ndarray) else (outputs[0], returned)
+        self.restore(keep=True)
         trace = Trace(self, outputs)
         return trace, trace.outputs()
 
     def restore(self, keep: bool) -> None:
         """Tensors from outside hold plain arrays again: the buffer's read-only view (``keep``:
         the recording succeeded) or the array they had before."""
-        for tensor, name, before, _, traced, view in reversed(self.externals):
-            if id(tensor) in self.input_ids and name == "_data":
-                tensor._data = before
-            elif getattr(tensor, name) is traced:
-                setattr(tensor, name, view if keep else before)
-        for tensor in {id(t): t for t, *_ in self.externals}.values():
+        for e in reversed(self.externals):
+            if id(e.tensor) in self.input_ids:
+                e.tensor._data = e.before
+            elif getattr(e.tensor, e.name) is e.traced:
+                setattr(e.tensor, e.name, e.view if keep else e.before)
+        for tensor in {id(e.tensor): e.tensor for e in self.externals}.values():
             if isinstance(tensor.grad, Traced):
                 tensor.grad = self.views.get(id(tensor.grad)) if keep else None
 
@@ -347,7 +368,7 @@ class Trace:
         """Memory the trace allocated: its buffers, copies of inputs and parameters included."""
         return sum(b.nbytes for b in self.buffers)
 
-    def replay(self, tensors: list[Tensor]) -> Any:
+    def replay(self, arrays: list[np.ndarray]) -> Any:
         for optimizer, ids in self.optimizers:
             if list(map(id, optimizer.params)) != ids:
                 raise Retrace
@@ -357,8 +378,8 @@ class Trace:
         for tensor in self.fresh_grads:
             if tensor.grad is not None:
                 raise grad_changed_outside(tensor)
-        for buffer, tensor in zip(self.inputs, tensors):
-            np.copyto(buffer, tensor._data)
+        for buffer, array in zip(self.inputs, arrays):
+            np.copyto(buffer, array)
         states = [random_state(rng) for rng in self.generators]
         try:
             for function, args in self.entries:
@@ -382,40 +403,47 @@ class Trace:
 
 
 class Compiled:
-    """The callable ``compile`` returns: one trace per signature of the arguments."""
+    """The callable ``compile`` returns: one trace per signature of the arguments, per thread
+    (a replay writes into its trace's buffers, so two threads must not share one)."""
 
     def __init__(self, step_fn: Callable[..., Any]):
         self.step_fn = step_fn
-        self.traces: dict[Any, Trace] = {}
+        self.per_thread = threading.local()
         self.recordings = 0  # how many times the step was recorded (first calls and retraces)
         self.fallbacks = 0  # calls run eagerly because a guard failed
         functools.update_wrapper(self, step_fn)
+
+    @property
+    def traces(self) -> dict[Any, Trace]:
+        """This thread's traces, by signature of the arguments."""
+        if not hasattr(self.per_thread, "traces"):
+            self.per_thread.traces = {}
+        return self.per_thread.traces
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if tracing.recorder is not None:
             raise TraceError("compile: a compiled function was called inside another's trace.")
         names = sorted(kwargs)
-        values = [*args, *[kwargs[name] for name in names]]
+        values = [*args, *[kwargs[name] for name in names]] if kwargs else args
         key: list[Any] = [len(args), *names]
-        converted, tensors = [], []
+        arrays = []  # the data arguments' arrays, which a replay copies into its buffers
         for i, value in enumerate(values):
-            value, signature = _argument(value, i)
+            array, signature = _argument(value, i)
             key.append(signature)
-            converted.append(value)
-            if isinstance(value, Tensor):
-                tensors.append(value)
-        call_args = converted[: len(args)]
-        call_kwargs = dict(zip(names, converted[len(args) :]))
+            if array is not None:
+                arrays.append(array)
         trace = self.traces.get(tuple(key))
         if trace is not None:
             try:
-                return trace.replay(tensors)
+                return trace.replay(arrays)
             except Retrace:
                 pass
             except GuardFailed:
                 self.fallbacks += 1
-                return _detached(self.step_fn(*call_args, **call_kwargs))
+                return _detached(self.step_fn(*_as_tensors(args), **_as_tensors(kwargs)))
 
+        call_args, call_kwargs = _as_tensors(args), _as_tensors(kwargs)
+        tensors = [v for v in [*call_args, *call_kwargs.values()] if isinstance(v, Tensor)]
         recorder = Recorder(tensors)
         tracing.recorder = recorder
         try:
@@ -446,17 +474,17 @@ def _detached(result: Any) -> Any:
     return result
 
 
-def _argument(value: Any, i: int) -> tuple[Any, Any]:
-    """An argument as the step receives it, and what of it selects the trace."""
-    if isinstance(value, np.ndarray):
-        value = Tensor(value)
+def _argument(value: Any, i: int) -> tuple[np.ndarray | None, Any]:
+    """An argument's array (None if it is not data) and what of it selects the trace."""
     if isinstance(value, Tensor):
         if value.requires_grad:
             raise TraceError(
                 f"compile: argument {i} (shape {value.shape}) requires grad; pass parameters "
                 "through the model or optimizer the step uses, and only data as arguments."
             )
-        return value, ("tensor", value.shape, value.dtype)
+        return value._data, ("data", value.shape, value.dtype)
+    if isinstance(value, np.ndarray):
+        return value, ("data", value.shape, value.dtype)
     try:
         hash(value)
     except TypeError:
@@ -464,7 +492,14 @@ def _argument(value: Any, i: int) -> tuple[Any, Any]:
             f"compile: argument {i} is a {type(value).__name__}; expected Tensors, numpy "
             "arrays, or hashable values (numbers, strings), which select the trace."
         ) from None
-    return value, ("static", type(value), value)
+    return None, ("static", type(value), value)
+
+
+def _as_tensors(values: Any) -> Any:
+    """The arguments as the step receives them: arrays become Tensors."""
+    if isinstance(values, dict):
+        return {k: Tensor(v) if isinstance(v, np.ndarray) else v for k, v in values.items()}
+    return [Tensor(v) if isinstance(v, np.ndarray) else v for v in values]
 
 
 def compile(step_fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -15,11 +15,11 @@ flat loop over numpy calls, ``for f, args in entries: f(*args)``, with no alloca
 Tensors, no graph. Because the buffers never move, a view of one (``W.T``, ``x[:, None]``)
 stays a view of the same memory: views cost nothing to record and nothing to replay.
 
-Memory stays as low as the eager step's because buffers share memory, as registers do in a
+Memory stays close to the eager step's because buffers share memory, as registers do in a
 compiler: each buffer *lives* from the entry that writes it to the last entry that reads it,
-and once the recording is over (``share_memory``) buffers of the same shape, dtype and layout
-whose lives do not overlap are given one array. An elementwise ufunc may even write over the
-input it reads last (``relu(z + b)`` computes in place): numpy allows that overlap.
+and once the recording is over, ``share_memory`` places buffers whose lives do not overlap in
+the same block of memory. An elementwise ufunc may even write over the input it reads last
+(``relu(W @ x + b)`` runs in place after the product): numpy allows that overlap.
 
 A Python decision on a value (``if np.isfinite(total):``) cannot be written as a numpy call.
 It becomes a *guard*: an entry that checks, on every replay, that the value is still what it
@@ -73,6 +73,23 @@ def traced_in(x: Any) -> list[Traced]:
     if isinstance(x, dict):
         return traced_in(list(x.values()))
     return []
+
+
+def numbers_as_arrays(ufunc: np.ufunc, args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``args`` with each Python number made a 0-d array of the dtype numpy converts it to
+    (``x32 * 0.5`` multiplies by float32(0.5)): the same loop runs, so the same bits come out,
+    and a call with arrays only is faster."""
+    numbers = [type(a) in (bool, int, float) for a in args]
+    if not any(numbers) or not all(n or isinstance(a, np.ndarray) for n, a in zip(numbers, args)):
+        return args
+    kinds = [type(a) if n else a.dtype for n, a in zip(numbers, args)]
+    try:
+        dtypes = ufunc.resolve_dtypes((*kinds, *[None] * ufunc.nout))
+    except (TypeError, ValueError):  # no loop for these alone (a value-based rule): keep
+        return args
+    return tuple(
+        np.array(a, d) if type(a) in (bool, int, float) else a for a, d in zip(args, dtypes)
+    )
 
 
 def into(out: np.ndarray, function: Callable[..., Any], *args: Any) -> None:
@@ -176,7 +193,7 @@ class Traced(np.ndarray):
 
     def __setitem__(self, index: Any, value: Any) -> None:
         target, index_, value_ = plain((self, index, value))
-        target[index] = value_  # noqa: the plain view writes the same memory
+        target[index] = value_  # the plain view writes the same memory
         tape = tracing.recorder
         if tape is not None:
             tape.write(operator.setitem, (target, index_, value_))
@@ -240,9 +257,11 @@ class Tape:
     # --- entries ---
 
     def write(self, function: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        """Append the entry ``function(*args)``."""
         self.entries.append((function, args))
 
     def check_inputs(self, arrays: list[Traced], what: str) -> None:
+        """Refuse arrays an unrecorded ndarray method computed (``__array_finalize__``)."""
         for array in arrays:
             if getattr(array, "escaped", False):
                 raise TraceError(
@@ -269,8 +288,11 @@ class Tape:
             return out[0] if isinstance(out, tuple) and len(out) == 1 else out
         results = result if isinstance(result, tuple) else (result,)
         buffers = tuple(self.buffer(np.asarray(r)) for r in results)
+        if method == "__call__":
+            args = numbers_as_arrays(ufunc, args)
+        # out= given by position is the fastest call (numpy deprecates it for max and min)
         if method == "__call__" and not options and ufunc not in (np.maximum, np.minimum):
-            self.write(ufunc, (*args, *buffers))  # out= given by position: the fastest call
+            self.write(ufunc, (*args, *buffers))
         else:
             target = buffers if len(buffers) > 1 else buffers[0]
             self.write(functools.partial(call, **options, out=target), args)
@@ -287,14 +309,18 @@ class Tape:
         if result is None:
             self.write(call, args)
             return None
-        if isinstance(result, (tuple, list)) and all(isinstance(r, np.ndarray) for r in result):
-            views = [self.view_of(r, sources) for r in result]
+        if isinstance(result, (tuple, list)) and all(
+            r is None or isinstance(r, np.ndarray) for r in result
+        ):  # several arrays (np.split), or a rule's gradients (None: no gradient)
+            views = [None if r is None else self.view_of(r, sources) for r in result]
             buffers = tuple(
-                None if v is not None else self.buffer(r) for r, v in zip(result, views)
+                None if r is None or v is not None else self.buffer(r)
+                for r, v in zip(result, views)
             )
             self.write(into_each, (buffers, call, *args))
             return type(result)(
-                v if v is not None else self.traced(b) for v, b in zip(views, buffers)
+                v if v is not None else None if b is None else self.traced(b)
+                for v, b in zip(views, buffers)
             )
         if isinstance(result, (np.ndarray, np.generic)):
             result = np.asarray(result)
@@ -318,6 +344,7 @@ class Tape:
         return None
 
     def guard(self, expected: Any, function: Callable[..., Any], *args: Any) -> None:
+        """Append a check that ``function(*args)`` still gives ``expected`` on replay."""
         if self.effects:
             raise TraceError(
                 "compile: the step reads a value into Python after optimizer.step(); a replay "
@@ -326,19 +353,20 @@ class Tape:
         self.guards += 1
         self.write(check, (expected, function, *args))
 
-    def share_memory(self, before: list[np.ndarray], after: list[np.ndarray]) -> None:
-        """Let buffers whose lives do not overlap use the same memory; rewrite the entries.
+    def share_memory(self, outside: list[np.ndarray], after: list[Any]) -> list[Any]:
+        """Let buffers whose lives do not overlap use the same memory; rewrite the entries,
+        and return ``after`` rewritten the same way.
 
-        A buffer lives from the entry that first writes it to the last entry that reads it.
-        Arrays in ``before`` hold values from before the replay (parameters, inputs); those in
-        ``after`` are read after it (a ``.grad``, a returned tensor).
+        A buffer lives from the entry that first writes it to the last entry that reads it;
+        arrays in ``after`` (a ``.grad``, a returned tensor) are read after the replay, so
+        they live to the end. Buffers in ``outside`` (parameters, inputs) hold values from
+        before the replay and keep their own memory.
 
-        Buffers are placed, in the order they are first written, into *blocks* of memory: the
-        block of an input with the same layout whose life ends at the elementwise ufunc that
-        writes the new buffer (in place: numpy computes ``relu(z + b)`` in place correctly,
-        and memory already in cache is faster to write), else the smallest block big enough
-        whose last occupant's life has ended. A buffer read after the replay lends its own
-        memory to its block, because objects outside the tape point into it."""
+        The others are placed, in the order they are first written, into *blocks* of memory:
+        the block of an input with the same layout whose life ends at the elementwise ufunc
+        that writes the new buffer (in place: numpy computes ``relu(z + b)`` in place
+        correctly, and memory already in cache is faster to write), else the smallest block
+        big enough whose last occupant's life has ended (the most recently used of those)."""
         number = {id(b): k for k, b in enumerate(self.buffers)}
         first: dict[int, float] = {}
         last: dict[int, float] = {}
@@ -348,43 +376,38 @@ class Tape:
                 last[number[id(b)]] = i
         for b in roots(after, number):
             last[number[id(b)]] = np.inf
-        for b in roots(before, number):
-            first[number[id(b)]], last[number[id(b)]] = -1, np.inf
+        own = {number[id(b)] for b in roots(outside, number)}
+        own |= {
+            k
+            for k, b in enumerate(self.buffers)
+            if not (b.flags.c_contiguous or b.flags.f_contiguous)
+        }
 
         blocks: list[Block] = []
-        placed: dict[int, Block] = {}
-        for k in sorted(first, key=first.__getitem__):
+        moved: dict[int, np.ndarray] = {}  # id of a buffer → the block memory it now uses
+        for k in sorted(set(first) - own, key=first.__getitem__):
             buffer = self.buffers[k]
-            if not (buffer.flags.c_contiguous or buffer.flags.f_contiguous):
-                continue  # not one piece of memory: keeps its own
-            writer = self.entries[int(first[k])][0] if first[k] >= 0 else None
+            writer = self.entries[int(first[k])][0]
             writer = writer.func if isinstance(writer, functools.partial) else writer
             in_place = isinstance(writer, np.ufunc) and writer.signature is None
             layout = (buffer.shape, buffer.dtype, buffer.strides)
             dying = [b for b in blocks if b.end == first[k] and in_place and b.layout == layout]
-            free = dying or [b for b in blocks if b.end < first[k]]  # in place first: faster
-            if last[k] == np.inf:  # its memory must stay its own: take over a block that fits
-                free = [b for b in free if not b.lent and b.largest <= buffer.nbytes]
-                block = max(free, key=lambda b: b.largest, default=None)
-            else:  # the smallest that fits, the most recently used of those (still in cache)
-                free = [b for b in free if b.memory.nbytes >= buffer.nbytes]
-                block = min(free, key=lambda b: (b.memory.nbytes, -b.end), default=None)
+            free = dying or [b for b in blocks if b.end < first[k]]
+            free = [b for b in free if b.memory.nbytes >= buffer.nbytes]
+            block = min(free, key=lambda b: (b.memory.nbytes, -b.end), default=None)
             if block is None:
                 block = Block(buffer)
                 blocks.append(block)
-            elif last[k] == np.inf:
-                block.memory, block.lent = buffer, True
+            else:
+                moved[id(buffer)] = block.memory
             block.end, block.layout = last[k], layout
-            block.largest = max(block.largest, buffer.nbytes)
-            placed[k] = block
-        moved = {
-            id(self.buffers[k]): block.memory
-            for k, block in placed.items()
-            if block.memory is not self.buffers[k]
-        }
         self.entries = [rewrite(entry, moved) for entry in self.entries]
-        unplaced = [b for k, b in enumerate(self.buffers) if k in first and k not in placed]
-        self.buffers = [block.memory for block in blocks] + unplaced
+        self.buffers = [block.memory for block in blocks] + [self.buffers[k] for k in own]
+        for array in after:  # the recorded call's results, to where they live now
+            target = moved_view(array, moved)
+            if target is not None:
+                np.copyto(target, array)
+        return rewrite(after, moved)
 
 
 class Block:
@@ -392,10 +415,8 @@ class Block:
 
     def __init__(self, buffer: np.ndarray):
         self.memory = buffer
-        self.lent = False  # memory belongs to a buffer read after the replay
-        self.end: float = 0
+        self.end: float = 0  # the last entry that reads its latest occupant
         self.layout: tuple[Any, ...] = ()
-        self.largest = buffer.nbytes
 
 
 def roots(x: Any, number: dict[int, int]) -> list[np.ndarray]:
@@ -413,17 +434,26 @@ def roots(x: Any, number: dict[int, int]) -> list[np.ndarray]:
     return []
 
 
+def moved_view(x: np.ndarray, moved: dict[int, np.ndarray]) -> np.ndarray | None:
+    """The same view as ``x`` of the memory its buffer moved to (None: it did not move)."""
+    base = x
+    while base is not None and id(base) not in moved:
+        base = base.base
+    if base is None:
+        return None
+    offset = x.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+    memory = moved[id(base)].reshape(-1, order="A").view(np.uint8)  # its bytes, in order
+    return np.ndarray(x.shape, x.dtype, memory, offset, x.strides)
+
+
 def rewrite(x: Any, moved: dict[int, np.ndarray]) -> Any:
     """``x`` with every view of a moved buffer made the same view of its new array."""
     if isinstance(x, np.ndarray):
-        base = x
-        while base is not None and id(base) not in moved:
-            base = base.base
-        if base is None:
+        view = moved_view(x, moved)
+        if view is None:
             return x
-        offset = x.__array_interface__["data"][0] - base.__array_interface__["data"][0]
-        memory = moved[id(base)].reshape(-1, order="A").view(np.uint8)  # its bytes, in order
-        return np.ndarray(x.shape, x.dtype, memory, offset, x.strides)
+        view.flags.writeable = x.flags.writeable
+        return view
     if isinstance(x, functools.partial):
         return functools.partial(x.func, *rewrite(x.args, moved), **rewrite(x.keywords, moved))
     if isinstance(x, (tuple, list)):

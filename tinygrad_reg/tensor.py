@@ -48,8 +48,9 @@ def as_float_array(data: ArrayLike, where: str = "Tensor") -> np.ndarray:
         and data.dtype.kind == "f"
     ):
         return data
-    try:
-        array = np.array(data)
+    recording = engine.tracing.recorder is not None and isinstance(data, np.ndarray)
+    try:  # while compile records a step, the array's copy() method is recorded too
+        array = data.copy(order="K") if recording else np.array(data)
     except ValueError as error:
         raise ValueError(f"{where}: cannot make an array from this data ({error}).") from None
     kind = array.dtype.kind
@@ -269,6 +270,7 @@ class Tensor:
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         """``np.asarray(t)`` is the read-only data itself; ``np.array(t)`` a writable copy."""
+        _reading_value(self, "np.asarray(tensor) or np.array(tensor)")
         if copy or dtype is not None:
             return self._data.astype(self.dtype if dtype is None else dtype)  # astype copies
         return self._data
