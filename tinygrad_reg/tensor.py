@@ -125,8 +125,12 @@ class Tensor:
         if isinstance(other, (int, float, np.integer, np.floating, np.bool_)) or (
             isinstance(other, np.ndarray) and other.dtype.kind in "biu"
         ):
-            try:
-                array = np.array(other, dtype=self._data.dtype)
+            try:  # astype for arrays: compile records it (an argmax of a traced array)
+                array = (
+                    other.astype(self._data.dtype)
+                    if isinstance(other, np.ndarray)
+                    else np.array(other, dtype=self._data.dtype)
+                )
             except OverflowError:
                 raise OverflowError(
                     f"Tensor operand: an integer of {_bits(other)} bits is too large for "
@@ -559,11 +563,11 @@ class Tensor:
 
     def argmax(self, axis: int | None = None, keepdims: bool = False) -> np.ndarray:
         """Index of the largest element (the first on ties), as ``np.argmax``; no gradient."""
-        return reduce.arg_extreme(np.argmax, self._data, axis, keepdims)
+        return reduce.arg_extreme(np.argmax, _array_for_numpy(self), axis, keepdims)
 
     def argmin(self, axis: int | None = None, keepdims: bool = False) -> np.ndarray:
         """Index of the smallest element (the first on ties), as ``np.argmin``; no gradient."""
-        return reduce.arg_extreme(np.argmin, self._data, axis, keepdims)
+        return reduce.arg_extreme(np.argmin, _array_for_numpy(self), axis, keepdims)
 
     # --- more shape ops, products, conversions (ops/shape.py, ops/arrange.py, ops/linalg.py,
     # ops/cast.py; each method is the module function of the same name) --------------------
@@ -660,6 +664,14 @@ def _value(x: Any) -> Any:
         _reading_value(x, "a comparison")
         return x.data
     return x
+
+
+def _array_for_numpy(t: Tensor) -> np.ndarray:
+    """``t``'s array for a numpy call outside an op (argmax). While ``compile`` records a step,
+    the array its tape follows, as an op would read it: a parameter not yet read by an op
+    still holds a plain array, whose values the tape would keep."""
+    recorder = engine.tracing.recorder
+    return t._data if recorder is None else recorder.arrays_of((t,))[0]
 
 
 def _reading_value(t: Tensor, what: str) -> None:

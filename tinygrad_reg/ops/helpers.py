@@ -108,15 +108,23 @@ def erf_of_array(x: np.ndarray) -> np.ndarray:
     x64 = x.astype(np.float64, copy=False) if isinstance(x, np.ndarray) else np.float64(x)
     y = np.fmin(np.abs(x64), ERF_TABLE_END)  # fmin: NaN becomes 6 here, and is put back below
     nearest = (y * (1 / ERF_TABLE_STEP) + 0.5).astype(np.intp)
-    t = y - ERF_CENTERS.take(nearest)
-    total = ERF_TAYLOR[-1].take(nearest)  # Horner's rule, highest power of t first
+    t = y - lookup(ERF_CENTERS, nearest)
+    total = lookup(ERF_TAYLOR[-1], nearest)  # Horner's rule, highest power of t first
     for coefficients in ERF_TAYLOR[-2::-1]:
         total *= t
-        total += coefficients.take(nearest)
+        total += lookup(coefficients, nearest)
     total *= t
-    total += ERF_AT_CENTERS.take(nearest)
+    total += lookup(ERF_AT_CENTERS, nearest)
     out = np.where(np.isnan(x64), x64, np.copysign(total, x64))
     return out.astype(x.dtype, copy=False)
+
+
+def lookup(table: np.ndarray, index: Any) -> np.ndarray:
+    """``table[index]`` for a 1-D table, written with ``np.take_along_axis``: numpy hands that
+    function to the index array's ``__array_function__`` (``table[index]`` and ``np.take`` do
+    not), so ``compile`` records the lookup and a replay looks up its new indices (tape.py)."""
+    values = np.take_along_axis(table, np.reshape(index, -1), axis=0)
+    return np.reshape(values, np.shape(index))
 
 
 def _erf_taylor_coefficients(a: np.ndarray, terms: int) -> np.ndarray:

@@ -136,7 +136,7 @@ class ScatterAdd(Function):
         self.index, self.shape = index, shape
 
     def forward(self, g: np.ndarray) -> np.ndarray:
-        out = np.zeros(self.shape, dtype=g.dtype)
+        out = np.zeros_like(g, shape=self.shape, order="C")  # not np.zeros: compile records it
         if any(isinstance(i, np.ndarray) and i.dtype.kind != "b" for i in self.index):
             np.add.at(out, self.index, g)  # integer arrays may repeat an element
         else:
