@@ -806,14 +806,9 @@ def test_shared_memory_changes_no_result(net: Network) -> None:
     assert shared[2] < unshared[2]  # memory was shared: the test exercised it
 
 
-# --- known problems of tape.py and compile.py, reported to the lead ---------------------------
-# strict: each starts failing (XPASS) once fixed, and then becomes an ordinary test.
+# --- edge cases: a guard after a .grad was set, empty views, values read through .data ------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a guard that fails after the replay stored a .grad: the eager call adds to it",
-)
 def test_a_failed_guard_after_a_gradient_was_stored() -> None:
     grads = []
     for compiled in (False, True):
@@ -832,11 +827,6 @@ def test_a_failed_guard_after_a_gradient_was_stored() -> None:
     assert np.array_equal(grads[0], grads[1])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=tg.TraceError,
-    reason="Traced.__array_finalize__ flags every empty view as escaped (may_share_memory)",
-)
 def test_empty_results() -> None:
     w = Tensor(np.ones(2), requires_grad=True)
     step = tg.compile(lambda x: ((w * x)[2:].sum() + (w * x).sum()).backward())
@@ -846,6 +836,8 @@ def test_empty_results() -> None:
     assert np.array_equal(w.grad, [3.0, 3.0])
 
 
+# A known limitation (docs/compile.md, "What cannot be traced"): strict, so it fails (XPASS)
+# the day it is lifted.
 @pytest.mark.xfail(
     strict=True,
     raises=FloatingPointError,
@@ -859,10 +851,6 @@ def test_an_op_silencing_an_overflow_stays_silent_on_replay() -> None:
         assert np.array_equal(step(np.array([-800.0])).data, eager)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a tensor's .data read before an op reads the tensor is its plain array: no guard",
-)
 def test_a_check_on_a_parameter_holds_on_replay() -> None:
     """cross_entropy checks probability targets from ``labels.data``; a parameter that no op
     has read yet still holds its plain array then, so the checks are not on the tape."""

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from .engine import Function, tracing
-from .tape import GuardFailed, Tape, Traced, TraceError, plain
+from .tape import GuardFailed, Tape, Traced, TraceError, check, plain
 from .tensor import Tensor
 
 __all__ = ["TraceError", "compile"]
@@ -376,6 +376,10 @@ class Trace:
         self.out = outputs
         self.optimizers = [(opt, [id(p) for p in params]) for opt, params in recorder.optimizers]
         self.generators = recorder.generators if recorder.guards else []
+        # the .grad a replay may have set before a guard stops it, put back if one does
+        guards = [i for i, (function, _) in enumerate(self.entries) if function is check]
+        before = self.entries[: guards[-1]] if guards else []
+        self.grads_set = list({id(a[0]): a[0] for f, a in before if f is setattr}.values())
         self.buffers = recorder.buffers
 
     def nbytes(self) -> int:
@@ -395,12 +399,15 @@ class Trace:
         for buffer, array in zip(self.inputs, arrays):
             np.copyto(buffer, array)
         states = [random_state(rng) for rng in self.generators]
+        grads = [tensor.grad for tensor in self.grads_set]
         try:
             for function, args in self.entries:
                 function(*args)
-        except GuardFailed:
+        except GuardFailed:  # as it was before this replay: another trace runs in its place
             for rng, state in zip(self.generators, states):
                 set_random_state(rng, state)
+            for tensor, grad in zip(self.grads_set, grads):
+                tensor.grad = grad
             raise
         return self.outputs()
 

@@ -137,7 +137,7 @@ class Traced(np.ndarray):
     def __array_finalize__(self, obj: Any) -> None:
         # A new array not sharing obj's memory was computed by an ndarray method that numpy
         # does not route through the hooks above: a replay would not recompute it.
-        if obj is not None and not np.may_share_memory(self, obj):
+        if obj is not None and self.size and not np.may_share_memory(self, obj):
             self.escaped = True
 
     # --- ndarray methods that compute without calling a ufunc: recorded explicitly ---

@@ -144,8 +144,11 @@ class Tensor:
 
     @property
     def data(self) -> np.ndarray:
-        """The values, as a read-only numpy array."""
-        return self._data
+        """The values, as a read-only numpy array. While ``compile`` records a step: the array
+        whose numpy calls its tape records, as an op would read it (a tensor no op has read
+        yet still holds a plain array, whose values the tape would keep)."""
+        recorder = engine.tracing.recorder
+        return self._data if recorder is None else recorder.arrays_of((self,))[0]
 
     @data.setter
     def data(self, values: ArrayLike) -> None:
@@ -563,11 +566,11 @@ class Tensor:
 
     def argmax(self, axis: int | None = None, keepdims: bool = False) -> np.ndarray:
         """Index of the largest element (the first on ties), as ``np.argmax``; no gradient."""
-        return reduce.arg_extreme(np.argmax, _array_for_numpy(self), axis, keepdims)
+        return reduce.arg_extreme(np.argmax, self.data, axis, keepdims)
 
     def argmin(self, axis: int | None = None, keepdims: bool = False) -> np.ndarray:
         """Index of the smallest element (the first on ties), as ``np.argmin``; no gradient."""
-        return reduce.arg_extreme(np.argmin, _array_for_numpy(self), axis, keepdims)
+        return reduce.arg_extreme(np.argmin, self.data, axis, keepdims)
 
     # --- more shape ops, products, conversions (ops/shape.py, ops/arrange.py, ops/linalg.py,
     # ops/cast.py; each method is the module function of the same name) --------------------
@@ -664,14 +667,6 @@ def _value(x: Any) -> Any:
         _reading_value(x, "a comparison")
         return x.data
     return x
-
-
-def _array_for_numpy(t: Tensor) -> np.ndarray:
-    """``t``'s array for a numpy call outside an op (argmax). While ``compile`` records a step,
-    the array its tape follows, as an op would read it: a parameter not yet read by an op
-    still holds a plain array, whose values the tape would keep."""
-    recorder = engine.tracing.recorder
-    return t._data if recorder is None else recorder.arrays_of((t,))[0]
 
 
 def _reading_value(t: Tensor, what: str) -> None:
