@@ -113,12 +113,15 @@ def set_random_state(rng: Any, state: Any) -> None:
 class External:
     """An array from outside the step that the tape reads: a tensor's ``_data`` or ``grad``.
 
-    While recording, the tensor holds ``traced`` (a Traced view of ``buffer``); afterwards
-    ``view`` (read-only). ``before`` is what it held first, put back if the recording fails."""
+    While recording, the tensor holds ``traced`` (a Traced view of ``buffer``, or for a
+    constant the array itself: see ``Recorder.adopt``); afterwards ``view`` (read-only).
+    ``before`` is what it held first, put back if the recording fails."""
 
-    def __init__(self, tensor: Tensor, name: str, before: np.ndarray, buffer: np.ndarray):
+    def __init__(
+        self, tensor: Tensor, name: str, before: np.ndarray, buffer: np.ndarray, constant: bool
+    ):
         self.tensor, self.name, self.before, self.buffer = tensor, name, before, buffer
-        self.traced = buffer.view(Traced)
+        self.traced = buffer if constant else buffer.view(Traced)
         self.view = read_only_view(buffer)
 
 
@@ -134,34 +137,43 @@ class Recorder(Tape):
         self.zeroed: set[int] = set()  # tensors whose .grad a recorded zero_grad cleared
         self.optimizers: list[tuple[Any, tuple[Tensor, ...]]] = []
         self.generators: list[Any] = []
+        self.constants: dict[int, np.ndarray] = {}  # id of a tensor → its constant array
         self.input_ids = {id(t) for t in inputs}  # by identity: == compares values
         self.inputs = [self.adopt(t, "_data").buffer for t in inputs]
 
     def adopt(self, tensor: Tensor, name: str) -> External:
         """A buffer for an array from outside the step, which the tensor holds from now on: a
-        copy, unless the replay never writes it and nobody can change it (a constant's
-        read-only array that owns its memory, such as the data X: not held twice)."""
+        copy, unless the replay never writes it and nobody can change it: a *constant*, a
+        read-only array that owns its memory, such as the data X of a closure. A constant is
+        not Traced: what the step computes from it alone (checks on labels, say) is computed
+        once, while recording; replacing it makes the step record again (``sync``)."""
         array = getattr(tensor, name)
         written = id(tensor) in self.input_ids or tensor.requires_grad or name == "grad"
-        if written or array.flags.writeable or array.base is not None:
-            buffer = np.array(array, order="K")
+        constant = not (written or array.flags.writeable or array.base is not None)
+        buffer = array if constant else np.array(array, order="K")
+        if not constant:
             self.buffers.append(buffer)
-        else:
-            buffer = array
-        external = External(tensor, name, array, buffer)
+        external = External(tensor, name, array, buffer, constant)
         self.externals.append(external)
+        if constant:
+            self.constants[id(tensor)] = array
         setattr(tensor, name, external.traced)
         return external
 
     # --- called by the engine ---
 
-    def arrays_of(self, tensors: tuple[Tensor, ...]) -> tuple[Traced, ...]:
-        """An op's input arrays, each a Traced array (a tensor from outside is adopted)."""
-        return tuple(
-            [t._data if isinstance(t._data, Traced) else self.external(t, "_data") for t in tensors]
-        )
+    def arrays_of(self, tensors: tuple[Tensor, ...]) -> tuple[np.ndarray, ...]:
+        """An op's input arrays: Traced arrays and constants (a tensor from outside is
+        adopted the first time)."""
+        arrays = []
+        for t in tensors:
+            data = t._data
+            if not isinstance(data, Traced) and self.constants.get(id(t)) is not data:
+                data = self.external(t, "_data")
+            arrays.append(data)
+        return tuple(arrays)
 
-    def external(self, tensor: Tensor, name: str) -> Traced:
+    def external(self, tensor: Tensor, name: str) -> np.ndarray:
         """A tensor from outside the step: adopted, and synced before each replay."""
         array = getattr(tensor, name)
         if any(np.may_share_memory(array, b) for b in self.buffers):
