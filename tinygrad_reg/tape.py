@@ -193,7 +193,7 @@ class Traced(np.ndarray):
 
     def __setitem__(self, index: Any, value: Any) -> None:
         target, index_, value_ = plain((self, index, value))
-        target[index] = value_  # the plain view writes the same memory
+        target[index_] = value_  # the plain view writes the same memory
         tape = tracing.recorder
         if tape is not None:
             tape.write(operator.setitem, (target, index_, value_))
