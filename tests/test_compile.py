@@ -31,6 +31,21 @@ OPTIMIZERS = {
 }
 
 
+def training_step(model, opt, loss=binary_cross_entropy_with_logits, extra=None):
+    """The usual step: clear, cost (plus ``extra(model, m)``, a penalty), backward, update."""
+
+    def step(X, Y):
+        opt.zero_grad()
+        cost = loss(model(X), Y)
+        if extra is not None:
+            cost = cost + extra(model, X.shape[1])
+        cost.backward()
+        opt.step()
+        return cost
+
+    return step
+
+
 def build(net: Network, optimizer: str, dtype: type = np.float64):
     """A model, its optimizer and a step for ``net``; dropout masks from RandomState(seed)."""
     parameters = {k: v.astype(dtype) for k, v in net.parameters.items()}
@@ -39,15 +54,9 @@ def build(net: Network, optimizer: str, dtype: type = np.float64):
     )
     opt = OPTIMIZERS[optimizer](model.parameters())
     loss = cross_entropy if net.Y.shape[0] > 1 else binary_cross_entropy_with_logits
-
-    def step(X, Y):
-        opt.zero_grad()
-        cost = loss(model(X), Y) + penalty(net.penalty, model, net.lambd, X.shape[1])
-        cost.backward()
-        opt.step()
-        return cost
-
-    return model, step
+    return model, training_step(
+        model, opt, loss, lambda model, m: penalty(net.penalty, model, net.lambd, m)
+    )
 
 
 def run(net: Network, optimizer: str, compiled: bool, steps: int, dtype: type = np.float64):
@@ -110,14 +119,7 @@ def test_plain_sgd_is_recorded_call_by_call_and_other_optimizers_run_as_python()
     kinds = {}
     for name in ("sgd", "adam"):
         model = MLP([2, 3, 1], seed=0)
-        opt = OPTIMIZERS[name](model.parameters())
-
-        def step(X, Y, model=model, opt=opt):
-            opt.zero_grad()
-            binary_cross_entropy_with_logits(model(X), Y).backward()
-            opt.step()
-
-        compiled = tg.compile(step)
+        compiled = tg.compile(training_step(model, OPTIMIZERS[name](model.parameters())))
         compiled(X, Y)
         [trace] = next(iter(compiled.traces.values()))
         kinds[name] = {getattr(f, "__name__", "") for f, _ in trace.entries}
@@ -129,14 +131,7 @@ def test_parameters_keep_their_arrays_and_change_in_place() -> None:
     """As in PyTorch: after the first call a parameter's array is the trace's buffer, and
     later calls update it in place (an array read from p.data earlier changes too)."""
     model = MLP([2, 3, 1], seed=0)
-    opt = SGD(model.parameters(), lr=0.1)
-
-    def step(X, Y):
-        opt.zero_grad()
-        binary_cross_entropy_with_logits(model(X), Y).backward()
-        opt.step()
-
-    compiled = tg.compile(step)
+    compiled = tg.compile(training_step(model, SGD(model.parameters(), lr=0.1)))
     X, Y = np.ones((2, 3)), np.zeros((1, 3))
     compiled(X, Y)
     W = model.parameters()[0].data
@@ -231,14 +226,7 @@ def steps_for(seed: int = 0):
     rng = np.random.RandomState(seed)
     model = MLP([4, 6, 1], seed=seed)
     opt = Adam(model.parameters(), lr=0.01)
-
-    def step(X, Y):
-        opt.zero_grad()
-        cost = binary_cross_entropy_with_logits(model(X), Y)
-        cost.backward()
-        opt.step()
-        return cost
-
+    step = training_step(model, opt)
     batches = [(rng.randn(4, m), (rng.rand(1, m) > 0.5) * 1.0) for m in (8, 8, 5, 8, 5)]
     return model, opt, step, batches
 
@@ -260,16 +248,7 @@ def test_class_index_labels_that_change_are_followed() -> None:
 
     def classifier_step():
         model = MLP([3, 5, 4], seed=1)
-        opt = SGD(model.parameters(), lr=0.1)
-
-        def step(X, labels):
-            opt.zero_grad()
-            cost = cross_entropy(model(X), labels)
-            cost.backward()
-            opt.step()
-            return cost
-
-        return step
+        return training_step(model, SGD(model.parameters(), lr=0.1), cross_entropy)
 
     results = []
     for step in (classifier_step(), tg.compile(classifier_step())):
