@@ -8,7 +8,7 @@ Same as ``python -m tinygrad_reg bench``; see tinygrad_reg/bench.py for what is 
 
 import argparse
 
-from tinygrad_reg import bench
+from tinygrad_reg.app import bench
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 bench.add_arguments(parser)

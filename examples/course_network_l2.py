@@ -23,7 +23,7 @@ from tinygrad_reg import binary_cross_entropy_with_logits, datasets, l2_penalty
 from tinygrad_reg import reference as ref
 from tinygrad_reg.nn import MLP
 from tinygrad_reg.optim import SGD
-from tinygrad_reg.training import accuracy
+from tinygrad_reg.train.evaluate import accuracy
 
 LAYER_DIMS, LAMBD, LR = [2, 20, 3, 1], 0.7, 0.3
 ITERATIONS = 300 if os.environ.get("TINYGRAD_REG_QUICK") else 3000

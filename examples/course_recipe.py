@@ -39,7 +39,8 @@ import numpy as np
 from tinygrad_reg import datasets
 from tinygrad_reg import reference as ref
 from tinygrad_reg.nn import MLP
-from tinygrad_reg.training import accuracy, fit
+from tinygrad_reg.train.evaluate import accuracy
+from tinygrad_reg.train.loop import fit
 
 LAYER_DIMS = [2, 20, 3, 1]
 LEARNING_RATE = 0.3

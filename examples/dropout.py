@@ -29,7 +29,8 @@ import numpy as np
 from tinygrad_reg import binary_cross_entropy_with_logits, datasets
 from tinygrad_reg import reference as ref
 from tinygrad_reg.nn import MLP, Dropout
-from tinygrad_reg.training import accuracy, fit
+from tinygrad_reg.train.evaluate import accuracy
+from tinygrad_reg.train.loop import fit
 
 ITERATIONS = 800 if os.environ.get("TINYGRAD_REG_QUICK") else 8_000
 KEEP_PROB = 0.86

@@ -24,9 +24,13 @@ import numpy as np
 
 from tinygrad_reg import binary_cross_entropy_with_logits, datasets, l2_penalty
 from tinygrad_reg import reference as ref
-from tinygrad_reg.gradcheck import gradient_check_n, parameters_to_vector, vector_to_parameters
 from tinygrad_reg.nn import MLP
-from tinygrad_reg.regularizers import SumOfSquares
+from tinygrad_reg.nn.regularizers import SumOfSquares
+from tinygrad_reg.testing.gradcheck import (
+    gradient_check_n,
+    parameters_to_vector,
+    vector_to_parameters,
+)
 
 LAMBD, EPSILON = 0.7, 1e-7
 data = datasets.load()
@@ -94,7 +98,7 @@ finally:
 print(f"   difference = {difference:.1e}: {'correct' if difference < 1e-7 else 'WRONG'}")
 assert difference > 1e-4
 
-# tinygrad_reg.gradcheck.gradient_check_n is this loop in one call.
+# tinygrad_reg.testing.gradient_check_n is this loop in one call.
 one_call = gradient_check_n(lambda params: J(parameters_to_vector(params)), parameters, buggy)
 print(f"   gradient_check_n on the buggy gradients: {one_call:.1e} (the same check)")
 print("\nThe gradient check caught the planted bug.")

@@ -20,7 +20,8 @@ import numpy as np
 
 from tinygrad_reg import Tensor, datasets, l1_penalty, l2_penalty
 from tinygrad_reg.nn import MLP
-from tinygrad_reg.training import accuracy, fit
+from tinygrad_reg.train.evaluate import accuracy
+from tinygrad_reg.train.loop import fit
 
 ITERATIONS = 1_000 if os.environ.get("TINYGRAD_REG_QUICK") else 6_000
 LAMBD, LR = 0.7, 0.3

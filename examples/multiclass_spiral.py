@@ -20,11 +20,13 @@ import os
 
 import numpy as np
 
-from tinygrad_reg import cross_entropy, datasets, l2_penalty, plots
+from tinygrad_reg import cross_entropy, datasets, l2_penalty
 from tinygrad_reg import reference as ref
+from tinygrad_reg.app import plots
 from tinygrad_reg.nn import MLP
 from tinygrad_reg.optim import SGD
-from tinygrad_reg.training import accuracy, fit
+from tinygrad_reg.train.evaluate import accuracy
+from tinygrad_reg.train.loop import fit
 
 ITERATIONS = 800 if os.environ.get("TINYGRAD_REG_QUICK") else 8_000
 LAYER_DIMS = [2, 50, 50, 3]

@@ -40,9 +40,9 @@ except ModuleNotFoundError:  # the demo install (the plot extra) has no hypothes
 
 from tinygrad_reg import Tensor, grad
 from tinygrad_reg.engine import Function
-from tinygrad_reg.gradcheck import GradcheckError, gradcheck
 from tinygrad_reg.ops.helpers import sigmoid
 from tinygrad_reg.testing import tensors
+from tinygrad_reg.testing.gradcheck import GradcheckError, gradcheck
 
 
 class Softplus(Function):

@@ -13,7 +13,7 @@ Run: python examples/scalar_autodiff.py
 
 import math
 
-from tinygrad_reg import Tensor
+from tinygrad_reg import Tensor, explain_backward
 
 x_value, w_value, b_value, y_value = 1.5, -0.8, 0.3, 0.25
 
@@ -44,4 +44,4 @@ a = z.tanh()
 error = a - y_value
 named_loss = error**2
 z.name, a.name, error.name, named_loss.name = "z", "a", "a-y", "L"
-named_loss.explain_backward()
+explain_backward(named_loss)

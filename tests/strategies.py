@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from tinygrad_reg import Tensor
-from tinygrad_reg.gradcheck import gradcheck
+from tinygrad_reg.testing.gradcheck import gradcheck
 
 #: Small shapes: numerical gradients cost two forward passes per element.
 SHAPE_LIMITS = {"min_dims": 0, "max_dims": 3, "min_side": 1, "max_side": 3}

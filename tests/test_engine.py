@@ -34,7 +34,7 @@ from tinygrad_reg import (
     where,
 )
 from tinygrad_reg.engine import Function
-from tinygrad_reg.gradcheck import gradcheck
+from tinygrad_reg.testing.gradcheck import gradcheck
 
 # --- graph shapes: fan-out, diamonds, a tensor used twice in one op -------------------------
 
@@ -733,7 +733,8 @@ def test_set_grad_enabled_as_a_call_a_block_and_a_decorator():
 def test_detect_anomaly_is_per_thread():
     import threading
 
-    from tinygrad_reg import anomaly, detect_anomaly
+    from tinygrad_reg import detect_anomaly
+    from tinygrad_reg.debug import anomaly
 
     seen = {}
     with detect_anomaly():
@@ -748,8 +749,8 @@ def test_detect_anomaly_is_per_thread():
 
 
 def _all_ops():
-    import tinygrad_reg.losses
-    import tinygrad_reg.regularizers  # noqa: F401  (defines ops)
+    import tinygrad_reg.nn.losses
+    import tinygrad_reg.nn.regularizers  # noqa: F401  (defines ops)
 
     found, todo = [], [Function]
     while todo:

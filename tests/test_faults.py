@@ -22,10 +22,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tinygrad_reg
-from tinygrad_reg.checkpoint import CheckpointError, load, save
-from tinygrad_reg.datasets import DataError, load_file
+from tinygrad_reg.data.datasets import DataError, load_file
 from tinygrad_reg.nn import MLP
 from tinygrad_reg.optim import Adam
+from tinygrad_reg.train.checkpoint import CheckpointError, load, save
 
 # About 1 flip in 20 used to escape as a foreign exception: a few hundred examples per run find
 # one (a stronger profile's count is kept). Each example loads a file of ~1 kB: ~5 ms.
@@ -126,7 +126,7 @@ def test_a_flipped_byte_in_a_data_file_is_a_data_error_or_changes_nothing(
 SAVER = """
 import sys
 import numpy as np
-from tinygrad_reg.checkpoint import save
+from tinygrad_reg.train.checkpoint import save
 
 for i in range(1, 10**9):  # each version's weights are all equal to its number
     save(sys.argv[1], {"W": np.full((512, 512), float(i))}, metadata={"i": i})

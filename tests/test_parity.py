@@ -31,11 +31,11 @@ from hypothesis.extra import numpy as hnp
 
 from tinygrad_reg import Tensor, linear
 from tinygrad_reg import reference as R
-from tinygrad_reg.gradcheck import gradcheck
-from tinygrad_reg.losses import binary_cross_entropy_with_logits, cross_entropy
 from tinygrad_reg.nn import MLP, Dropout, Linear, ReLU
-from tinygrad_reg.regularizers import penalty
+from tinygrad_reg.nn.losses import binary_cross_entropy_with_logits, cross_entropy
+from tinygrad_reg.nn.regularizers import penalty
 from tinygrad_reg.testing import Network, gradient_check_n, networks
+from tinygrad_reg.testing.gradcheck import gradcheck
 
 RTOL = 1e-10
 U = np.finfo(np.float64).eps / 2  # unit roundoff

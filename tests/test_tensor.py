@@ -27,7 +27,7 @@ from tinygrad_reg import (
     where,
 )
 from tinygrad_reg.optim import Adam
-from tinygrad_reg.training import fit
+from tinygrad_reg.train.loop import fit
 
 # --- construction and dtypes ----------------------------------------------------------------
 

@@ -1,16 +1,21 @@
 """tinygrad_reg: a small, readable reverse-mode autodiff over numpy.
 
-Start reading at ``tensor.py`` (the Tensor), then ``engine.py`` (how backward works), then any
-file in ``ops/`` (each op's forward and gradient rule side by side).
+The autodiff core sits at the top of the package: start reading at ``tensor.py`` (the Tensor),
+then ``engine.py`` (how backward works), then any file in ``ops/`` (each op's forward and
+gradient rule side by side); ``functional.py`` and ``factories.py`` are the ops as functions
+and the functions that make tensors. Each folder beside it is a wing built on the core, its
+``__init__.py`` saying what it is for: ``nn/`` (layers, losses, penalties), ``optim/``,
+``train/`` (fit, checkpoints, sweeps), ``data/``, ``jit/`` (compile), ``debug/`` (explain,
+graphs, anomaly detection), ``testing/`` (gradcheck, the hand-written reference, strategies)
+and ``app/`` (the command line). Imports point down: the core imports no wing.
 """
 
-from . import datasets, nn, optim, reference
-from .anomaly import detect_anomaly
-from .checkpoint import load, save
-from .compile import TraceError, compile
-from .constraints import apply_max_norm, clip_grad_norm
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from . import nn, optim
+from .data import datasets
 from .engine import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
-from .explain import explain_backward
 from .factories import arange, eye, full, linspace, ones, ones_like, rand, randn, zeros, zeros_like
 from .functional import (
     argmax,
@@ -44,13 +49,13 @@ from .functional import (
     tan,
     var,
 )
-from .graphviz import render, to_dot
-from .losses import (
+from .nn.losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
     mse_loss,
 )
+from .nn.regularizers import elastic_net_penalty, l1_penalty, l2_penalty
 from .ops.arrange import diag, diagonal, flip, pad, repeat, roll, tile, trace, tril, triu
 from .ops.linalg import dot, einsum, linear, matmul, outer, tensordot
 from .ops.select import maximum, minimum, where
@@ -68,10 +73,44 @@ from .ops.shape import (
     swapaxes,
     unsqueeze,
 )
-from .proximal import ProximalSGD
-from .regularizers import elastic_net_penalty, l1_penalty, l2_penalty
+from .optim import ProximalSGD, apply_max_norm, clip_grad_norm
 from .tensor import Tensor
-from .training import accuracy, fit, predict
+from .testing import reference
+
+if TYPE_CHECKING:  # for type checkers and editors; at run time, imported on first use below
+    from .debug import detect_anomaly, explain_backward, render, to_dot
+    from .jit import TraceError, compile
+    from .train import accuracy, fit, load, predict, save
+
+#: The names that come from the wings above the core's direct users (train/, jit/, debug/).
+#: They are imported when first asked for, so that importing the package (or the core alone)
+#: loads none of those wings: ``tinygrad_reg.fit`` works, and pays for train/ only then.
+LAZY = {
+    "TraceError": "jit",
+    "accuracy": "train",
+    "compile": "jit",
+    "detect_anomaly": "debug",
+    "explain_backward": "debug",
+    "fit": "train",
+    "load": "train",
+    "predict": "train",
+    "render": "debug",
+    "save": "train",
+    "to_dot": "debug",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in LAZY:
+        value = getattr(importlib.import_module(f"{__name__}.{LAZY[name]}"), name)
+        globals()[name] = value  # found directly from now on
+        return value
+    raise AttributeError(f"module 'tinygrad_reg' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *LAZY})
+
 
 __all__ = [
     "ProximalSGD",

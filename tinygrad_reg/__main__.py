@@ -1,7 +1,7 @@
-"""``python -m tinygrad_reg``: the command line (see cli.py); with no arguments, the demo."""
+"""``python -m tinygrad_reg``: the command line (see app/cli.py); with no arguments, the demo."""
 
 import sys
 
-from .cli import main
+from .app.cli import main
 
 sys.exit(main())

@@ -25,8 +25,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from . import anomaly
-
 if TYPE_CHECKING:
     from .tensor import Tensor
 
@@ -122,15 +120,19 @@ class set_grad_enabled:
         return (enable_grad if self.mode else no_grad)()(func)
 
 
-class _Tracing(threading.local):
-    """``recorder`` is the recorder of ``compile`` (compile.py) while it records a step in
-    this thread, else None. The engine hands it each op's inputs, forward and gradient rule
-    and each gradient stored into a ``.grad``."""
+class _Hooks(threading.local):
+    """Where tools outside the core attach, per thread; the engine imports none of them.
+
+    ``recorder``: compile's recorder (``jit/compiler.py``) while it records a step; it is handed
+    each op's inputs, forward and rule, each ``.grad`` stored, each ``zero_grad`` and ``step``.
+    ``observer``: ``forward(fn, arrays, out)`` and ``backward(fn, grads)`` are called after each
+    forward and each rule (``debug/anomaly.py`` raises there at the first NaN)."""
 
     recorder: Any = None
+    observer: Any = None
 
 
-tracing = _Tracing()
+hooks = _Hooks()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -206,7 +208,7 @@ class Function:
         except AttributeError:  # numbers or numpy arrays among the inputs: constants
             inputs = as_tensors(self.name, inputs)
             arrays = tuple([x._data for x in inputs])
-        recorder = tracing.recorder  # compile's recorder (compile.py), or None
+        recorder = hooks.recorder  # compile's recorder (jit/compiler.py), or None
         if recorder is not None:
             arrays = recorder.arrays_of(inputs)
         try:
@@ -216,8 +218,9 @@ class Function:
         if not isinstance(out, np.ndarray):  # numpy reductions return scalars
             out = np.asarray(out)
         out.setflags(write=False)  # saved arrays must not change under a live graph
-        if anomaly.mode.enabled:
-            self.created_at = anomaly.check_forward(self, arrays, out)
+        observer = hooks.observer  # anomaly detection (debug/anomaly.py), or None
+        if observer is not None:
+            observer.forward(self, arrays, out)
 
         if _grad_mode.enabled:
             # Per input: the node that made it, or the leaf itself if it needs a gradient.
@@ -406,8 +409,8 @@ def backpropagate(
     captured = {} if capture is None else {id(t.grad_fn or t): None for t in capture}
     stored = {id(seed) for seed in seeds}  # arrays someone else can see: .grad must copy them
 
-    check_anomaly = anomaly.mode.enabled  # read once: a thread's mode cannot change meanwhile
-    recorder = tracing.recorder  # compile's tape recorder, or None
+    observer = hooks.observer  # read once: a thread's hooks cannot change meanwhile
+    recorder = hooks.recorder  # compile's tape recorder, or None
     if recorder is not None:
         recorder.check_backward(create_graph, capture)
     order = topological_order(roots)
@@ -433,8 +436,8 @@ def backpropagate(
             grads = recorder.backward(fn, g, fn.out, saved)
         if type(grads) is not tuple or len(grads) != len(parents):
             raise _bad_rule_result(fn, grads)
-        if check_anomaly:
-            anomaly.check_backward(fn, grads, getattr(fn, "created_at", None))
+        if observer is not None:
+            observer.backward(fn, grads)
         if on_node is not None:
             on_node(fn, g, grads)
         for i, (parent, gx, shape) in enumerate(zip(parents, grads, fn.input_shapes)):
@@ -470,8 +473,8 @@ def _accumulate_grad(tensor: Tensor, g: np.ndarray, stored: set[int]) -> None:
     array (not a view, not read-only tensor data), not already stored in this pass (``stored``
     holds those ids, and the seeds'). Anything else is copied.
     """
-    if tracing.recorder is not None:
-        return tracing.recorder.store_grad(tensor, g, stored)
+    if hooks.recorder is not None:
+        return hooks.recorder.store_grad(tensor, g, stored)
     previous = tensor.grad
     if previous is not None:
         tensor.grad = (previous + g).astype(tensor.dtype, copy=False)

@@ -48,7 +48,7 @@ def as_float_array(data: ArrayLike, where: str = "Tensor") -> np.ndarray:
         and data.dtype.kind == "f"
     ):
         return data
-    recording = engine.tracing.recorder is not None and isinstance(data, np.ndarray)
+    recording = engine.hooks.recorder is not None and isinstance(data, np.ndarray)
     try:  # while compile records a step, the array's copy() method is recorded too
         array = data.copy(order="K") if recording else np.array(data)
     except ValueError as error:
@@ -147,7 +147,7 @@ class Tensor:
         """The values, as a read-only numpy array. While ``compile`` records a step: the array
         whose numpy calls its tape records, as an op would read it (a tensor no op has read
         yet still holds a plain array, whose values the tape would keep)."""
-        recorder = engine.tracing.recorder
+        recorder = engine.hooks.recorder
         return self._data if recorder is None else recorder.arrays_of((self,))[0]
 
     @data.setter
@@ -241,10 +241,6 @@ class Tensor:
         The graph is freed afterwards; ``retain_graph=True`` keeps it for another backward.
         """
         engine.backward(self, grad, retain_graph)
-
-    def explain_backward(self, grad: ArrayLike | None = None, file: Any = None) -> str:
-        """Print (and return) a narrated backward pass from this tensor; see ``explain.py``."""
-        return explain.explain_backward(self, grad, file)
 
     def __repr__(self) -> str:
         body = np.array2string(self._data, separator=", ", prefix="Tensor(")
@@ -672,8 +668,8 @@ def _value(x: Any) -> Any:
 def _reading_value(t: Tensor, what: str) -> None:
     """While ``compile`` traces a step, a value read into Python or numpy may steer what the
     step does next, which a replay cannot follow: the recorder raises a clear error."""
-    if engine.tracing.recorder is not None:
-        engine.tracing.recorder.value_read(t, what)
+    if engine.hooks.recorder is not None:
+        engine.hooks.recorder.value_read(t, what)
 
 
 def _too_large_for_float64(x: Any) -> bool:
@@ -709,7 +705,7 @@ def _compare(symbol: str, t: Tensor, other: Any) -> np.ndarray:
 
 
 # The ops make Tensors and Tensor's methods call the ops: imported at the end, once Tensor exists.
-from . import engine, explain  # noqa: E402
+from . import engine  # noqa: E402
 from .ops import arithmetic, arrange, cast, linalg, reduce, unary  # noqa: E402
 from .ops import shape as shape_ops  # noqa: E402
 from .ops import softmax as softmax_ops  # noqa: E402

@@ -13,7 +13,7 @@ from strategies import away_from_zero, floats, seeds, shapes
 
 import tinygrad_reg
 from tinygrad_reg import Tensor
-from tinygrad_reg.gradcheck import gradcheck, gradgradcheck
+from tinygrad_reg.testing.gradcheck import gradcheck, gradgradcheck
 
 erf = np.frompyfunc(math.erf, 1, 1)
 

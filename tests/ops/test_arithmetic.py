@@ -11,7 +11,7 @@ from hypothesis.extra import numpy as hnp
 from strategies import SHAPE_LIMITS, away_from_zero, floats, positive, seeds, shapes
 
 from tinygrad_reg import Tensor, grad
-from tinygrad_reg.gradcheck import gradcheck
+from tinygrad_reg.testing.gradcheck import gradcheck
 
 broadcast_pairs = hnp.mutually_broadcastable_shapes(num_shapes=2, **SHAPE_LIMITS)
 

@@ -22,7 +22,7 @@ from tinygrad_reg import (
     tril,
     triu,
 )
-from tinygrad_reg.gradcheck import gradgradcheck
+from tinygrad_reg.testing.gradcheck import gradgradcheck
 
 
 @given(data=st.data(), shape=shapes(), seed=seeds)

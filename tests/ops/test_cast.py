@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from strategies import floats, seeds, shapes
 
 from tinygrad_reg import Tensor, grad
-from tinygrad_reg.gradcheck import gradcheck
+from tinygrad_reg.testing.gradcheck import gradcheck
 
 FLOATS = [np.float16, np.float32, np.float64]
 

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from strategies import floats, matmul_shapes, seeds, shapes
 
 from tinygrad_reg import Tensor, dot, einsum, grad, linear, matmul, outer, tensordot
-from tinygrad_reg.gradcheck import gradcheck, gradgradcheck
 from tinygrad_reg.ops.linalg import MatMul
+from tinygrad_reg.testing.gradcheck import gradcheck, gradgradcheck
 
 
 @given(data=st.data(), shapes=matmul_shapes, seed=seeds)

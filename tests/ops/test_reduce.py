@@ -10,7 +10,7 @@ from strategies import away_from_zero, axes, floats, grid, seeds, shapes
 
 import tinygrad_reg
 from tinygrad_reg import Tensor
-from tinygrad_reg.gradcheck import gradcheck, gradgradcheck
+from tinygrad_reg.testing.gradcheck import gradcheck, gradgradcheck
 
 REDUCTIONS = {"sum": np.sum, "mean": np.mean, "max": np.max, "min": np.min}
 

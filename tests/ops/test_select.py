@@ -8,7 +8,7 @@ from hypothesis.extra import numpy as hnp
 from strategies import SHAPE_LIMITS, floats, grid, seeds, shapes
 
 from tinygrad_reg import Tensor, maximum, minimum, where
-from tinygrad_reg.gradcheck import gradcheck
+from tinygrad_reg.testing.gradcheck import gradcheck
 
 PICKERS = {"maximum": (maximum, np.maximum), "minimum": (minimum, np.minimum)}
 

@@ -23,7 +23,7 @@ from tinygrad_reg import (
     stack,
     swapaxes,
 )
-from tinygrad_reg.gradcheck import gradcheck
+from tinygrad_reg.testing.gradcheck import gradcheck
 
 # --- reshape, transpose, broadcast_to -------------------------------------------------------
 

@@ -11,7 +11,7 @@ from strategies import floats, seeds, shapes
 
 import tinygrad_reg
 from tinygrad_reg import Tensor
-from tinygrad_reg.gradcheck import gradcheck, gradgradcheck
+from tinygrad_reg.testing.gradcheck import gradcheck, gradgradcheck
 
 OPS = {"softmax": tinygrad_reg.softmax, "log_softmax": tinygrad_reg.log_softmax}
 

@@ -13,7 +13,7 @@ from strategies import away_from_zero, floats, off_integers, positive, seeds, sh
 
 import tinygrad_reg
 from tinygrad_reg import Tensor, grad
-from tinygrad_reg.gradcheck import gradcheck, gradgradcheck
+from tinygrad_reg.testing.gradcheck import gradcheck, gradgradcheck
 
 # (method, strategy for inputs away from the function's kinks and singularities, numpy twin)
 UNARY_OPS = {

@@ -122,7 +122,7 @@ def erf_of_array(x: np.ndarray) -> np.ndarray:
 def lookup(table: np.ndarray, index: Any) -> np.ndarray:
     """``table[index]`` for a 1-D table, written with ``np.take_along_axis``: numpy hands that
     function to the index array's ``__array_function__`` (``table[index]`` and ``np.take`` do
-    not), so ``compile`` records the lookup and a replay looks up its new indices (tape.py)."""
+    not), so ``compile`` records the lookup and a replay looks up its new indices (jit/tape.py)."""
     values = np.take_along_axis(table, np.reshape(index, -1), axis=0)
     return np.reshape(values, np.shape(index))
 

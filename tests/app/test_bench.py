@@ -1,0 +1,63 @@
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinygrad_reg.app import bench
+from tinygrad_reg.app.cli import main
+from tinygrad_reg.testing.reference import initialize_parameters
+
+
+@pytest.mark.parametrize("size", ["S1", "S"])
+def test_every_timed_step_computes_the_same_update(size):
+    problem = bench.make_problem(size)
+    start = initialize_parameters(problem.layer_dims, seed=3)
+    tight = bench.tight_step(start, problem.X, problem.Y)
+    course = bench.handwritten_step(start, problem.X, problem.Y)
+    autodiff = bench.AutodiffStep(problem)
+    autodiff()
+    raw = bench.RawTensorStep(problem)
+    raw()
+    mlp = autodiff.model.to_parameters()
+    for name, value in tight.items():
+        assert not np.array_equal(value, start[name])  # a step was taken
+        for other in (course[name], mlp[name], raw.params[name].data):
+            np.testing.assert_allclose(other, value, rtol=1e-12, atol=1e-15)
+
+
+def test_quick_bench_prints_the_table_and_the_scaling_lines(capsys):
+    assert main(["bench", "--sizes", "S", "--quick", "--rounds", "1"]) == 0
+    out = capsys.readouterr().out
+    for row in (
+        "hand-written numpy, tight",
+        "course's numpy code",
+        "tinygrad_reg, MLP + SGD",
+        "tinygrad_reg, compiled",
+    ):
+        assert f"| S: [2, 20, 3, 1], m=211 | {row} |" in out
+    assert "| S: [2, 20, 3, 1], m=211 | raw Tensors |" in out
+    assert "Backward through a chain" in out and "Traced memory" in out
+
+
+def test_unknown_sizes_are_a_usage_error(capsys):
+    assert main(["bench", "--sizes", "XL"]) == 2
+    assert "expected some of S1, S, M, L" in capsys.readouterr().err
+
+
+def test_rounds_below_one_are_a_usage_error(capsys):
+    assert main(["bench", "--sizes", "S", "--rounds", "0"]) == 2
+    assert "--rounds 0" in capsys.readouterr().err
+
+
+def test_parts_prints_each_part_of_the_step(capsys):
+    assert main(["bench", "--sizes", "S1", "--quick", "--parts"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("S1: zero_grad ") and "backward" in out and "tight hand-written" in out
+
+
+def test_api_md_lists_every_size_with_its_network_and_examples():
+    api = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text(encoding="utf-8")
+    section = api[api.index("- `bench`:") :].replace("\n  ", " ")
+    for size, (layer_dims, m) in bench.SIZES.items():
+        assert re.search(rf'`"{size}"` `{re.escape(str(layer_dims))}` with {m}\b', section), size

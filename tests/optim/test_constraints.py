@@ -1,0 +1,132 @@
+"""clip_grad_norm and the max-norm constraint, checked against their definitions."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import array_shapes, arrays
+
+from tinygrad_reg import Tensor, apply_max_norm, clip_grad_norm, datasets
+from tinygrad_reg.nn import MLP
+from tinygrad_reg.nn.losses import binary_cross_entropy_with_logits
+from tinygrad_reg.optim import SGD
+from tinygrad_reg.optim.constraints import CLIP_EPS, max_norm_rows
+from tinygrad_reg.train.loop import fit
+
+values = st.floats(-3.0, 3.0, allow_nan=False, allow_subnormal=False)
+
+
+@st.composite
+def gradients(draw):
+    """One to four float64 gradients of random shapes."""
+    shapes = draw(
+        st.lists(array_shapes(min_dims=0, max_dims=3, max_side=4), min_size=1, max_size=4)
+    )
+    return [draw(arrays(np.float64, shape, elements=values)) for shape in shapes]
+
+
+@given(gradients(), st.floats(0.01, 20.0))
+def test_clip_grad_norm_scales_every_gradient_by_one_factor_to_at_most_max_norm(grads, max_norm):
+    params = [Tensor(np.zeros(g.shape), requires_grad=True) for g in grads]
+    for p, g in zip(params, grads):
+        p.grad = g.copy()
+    originals = [p.grad for p in params]
+
+    total = clip_grad_norm(params, max_norm)
+
+    expected_total = math.sqrt(sum(np.sum(g**2) for g in grads))
+    assert total == pytest.approx(expected_total, rel=1e-12, abs=1e-300)
+    scale = min(1.0, max_norm / (expected_total + CLIP_EPS))
+    for p, g, original in zip(params, grads, originals):
+        np.testing.assert_allclose(p.grad, g * scale, rtol=1e-12, atol=0)
+        np.testing.assert_array_equal(original, g)  # the old arrays were not written into
+    new_total = math.sqrt(sum(np.sum(p.grad**2) for p in params))
+    assert new_total <= max_norm * (1 + 1e-12)
+    if scale == 1.0:  # short enough (with the 1e-6 margin): left exactly as it was
+        assert all(np.array_equal(p.grad, g) for p, g in zip(params, grads))
+
+
+def test_clip_grad_norm_skips_parameters_without_gradient_and_takes_a_module():
+    model = MLP([2, 4, 1])
+    params = dict(model.named_parameters())
+    params["W1"].grad = np.full((4, 2), 3.0)  # norm √(8·9) = √72
+    params["b2"].grad = np.array([[-1.0]])
+    total = clip_grad_norm(model, 1.0)
+    assert total == pytest.approx(math.sqrt(73), rel=1e-15)
+    assert params["W2"].grad is None
+    np.testing.assert_allclose(params["b2"].grad, [[-1 / (math.sqrt(73) + CLIP_EPS)]], rtol=1e-14)
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, math.inf, math.nan, "1", True])
+def test_clip_grad_norm_refuses_a_bad_max_norm(bad):
+    p = Tensor(np.ones(3), requires_grad=True)
+    p.grad = np.ones(3)
+    with pytest.raises((ValueError, TypeError), match="max_norm"):
+        clip_grad_norm([p], bad)
+    np.testing.assert_array_equal(p.grad, np.ones(3))
+
+
+def test_clip_grad_norm_refuses_non_finite_gradients():
+    p = Tensor(np.ones(2), requires_grad=True)
+    p.grad = np.array([1.0, np.nan])
+    with pytest.raises(FloatingPointError, match="NaN or inf"):
+        clip_grad_norm([p], 1.0)
+
+
+@given(
+    arrays(np.float64, st.tuples(st.integers(1, 5), st.integers(1, 5)), elements=values),
+    st.floats(0.05, 4.0),
+)
+def test_max_norm_scales_each_row_longer_than_max_norm_onto_the_sphere(W, max_norm):
+    clipped = max_norm_rows(W, max_norm)
+    for row, new in zip(W, clipped):
+        norm = np.sqrt(np.sum(row**2))
+        if norm <= max_norm:
+            np.testing.assert_array_equal(new, row)
+        else:  # same direction, length max_norm
+            np.testing.assert_allclose(new, row * (max_norm / norm), rtol=1e-12)
+            assert np.sqrt(np.sum(new**2)) == pytest.approx(max_norm, rel=1e-12)
+
+
+def test_apply_max_norm_clips_the_rows_of_the_weights_and_leaves_the_biases():
+    model = MLP([2, 3, 1])
+    params = dict(model.named_parameters())
+    params["W1"].data = np.array([[3.0, 4.0], [0.3, 0.4], [0.0, -2.0]])
+    params["b1"].data = np.full((3, 1), 10.0)
+    apply_max_norm(model, 1.0)
+    np.testing.assert_allclose(params["W1"].data, [[0.6, 0.8], [0.3, 0.4], [0.0, -1.0]], rtol=1e-15)
+    np.testing.assert_array_equal(params["b1"].data, np.full((3, 1), 10.0))
+
+
+def test_fit_with_max_norm_equals_sgd_steps_each_followed_by_the_row_clipping():
+    data = datasets.load()
+    X, Y, max_norm, steps = data.train_X, data.train_Y, 0.8, 50
+    model = MLP([2, 20, 3, 1])
+    fit(model, X, Y, iterations=steps, max_norm=max_norm, progress=False)
+
+    by_hand = MLP([2, 20, 3, 1])
+    optimizer = SGD(by_hand.parameters(), lr=0.3)
+    for _ in range(steps):
+        by_hand.zero_grad()
+        binary_cross_entropy_with_logits(by_hand(X), Y).backward()
+        optimizer.step()
+        for name, p in by_hand.named_parameters():
+            if name.startswith("W"):
+                norms = np.linalg.norm(p.data, axis=1, keepdims=True)
+                p.data = np.where(norms > max_norm, p.data * max_norm / norms, p.data)
+    for name, value in by_hand.to_parameters().items():
+        np.testing.assert_allclose(model.to_parameters()[name], value, rtol=1e-12, atol=1e-15)
+    W1 = dict(model.named_parameters())["W1"].data
+    assert np.all(np.linalg.norm(W1, axis=1) <= max_norm * (1 + 1e-12))
+    # The constraint was active: without it some row of W1 grows past max_norm.
+    free = MLP([2, 20, 3, 1])
+    fit(free, X, Y, iterations=steps, progress=False)
+    assert np.max(np.linalg.norm(free.to_parameters()["W1"], axis=1)) > max_norm
+
+
+def test_fit_refuses_a_bad_max_norm():
+    data = datasets.load()
+    with pytest.raises(ValueError, match="fit: max_norm"):
+        fit(MLP([2, 3, 1]), data.train_X, data.train_Y, iterations=2, max_norm=-1.0)

@@ -1,0 +1,205 @@
+"""The regularization path: each row of the sweep's table equals a separate fit run with the
+same seed, measured independently; folds, the best value, the CSV, interruption, the CLI."""
+
+import csv
+
+import numpy as np
+import pytest
+
+from tinygrad_reg import datasets
+from tinygrad_reg import reference as ref
+from tinygrad_reg.app import cli, plots
+from tinygrad_reg.nn import MLP
+from tinygrad_reg.optim import SGD
+from tinygrad_reg.train import regularization_path as sweep
+from tinygrad_reg.train.loop import fit
+
+ITERATIONS = 40
+
+
+def independent_row(penalty, value, train, val):
+    """Train as the demo does, then measure with numpy only (the reference's forward pass)."""
+    keep_prob = value if penalty == "dropout" else 1.0
+    model = MLP([2, 20, 3, 1], seed=3, keep_prob=keep_prob)
+    kind = "none" if penalty == "dropout" else penalty
+    lambd = 0.0 if kind == "none" else value
+    optimizer = SGD(model.parameters(), lr=0.3)
+    fit(
+        model,
+        *train,
+        penalty=kind,
+        lambd=lambd,
+        optimizer=optimizer,
+        iterations=ITERATIONS,
+        progress=False,
+    )
+    parameters = model.to_parameters()
+
+    def scores(X, Y):
+        A, _ = ref.forward_propagation(X, parameters)
+        cost = -np.mean(Y * np.log(A) + (1 - Y) * np.log(1 - A))
+        return np.mean((A > 0.5) == Y), cost
+
+    (train_acc, train_cost), (val_acc, val_cost) = scores(*train), scores(*val)
+    W = np.concatenate([parameters[f"W{l}"].ravel() for l in (1, 2, 3)])
+    return train_acc, val_acc, train_cost, val_cost, np.linalg.norm(W), np.mean(np.abs(W) < 0.01)
+
+
+def assert_row(row, expected):
+    got = (
+        row.train_accuracy,
+        row.val_accuracy,
+        row.train_cost,
+        row.val_cost,
+        row.weight_norm,
+        row.near_zero,
+    )
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "penalty, values", [("l2", [0.0, 0.7]), ("l1", [0.3]), ("elastic", [0.2]), ("dropout", [0.8])]
+)
+def test_each_row_equals_a_separate_fit_run_with_the_same_seed(penalty, values):
+    data = datasets.load()
+    table = sweep.sweep(penalty, values, iterations=ITERATIONS)
+    assert table.complete and [row.value for row in table.rows] == values
+    for row, value in zip(table.rows, values):
+        expected = independent_row(
+            penalty, value, (data.train_X, data.train_Y), (data.test_X, data.test_Y)
+        )
+        assert_row(row, expected)
+
+
+def test_on_the_three_class_spiral_the_network_has_three_outputs_and_cross_entropy():
+    data = datasets.load("spiral")
+    table = sweep.sweep("l2", [0.5], dataset="spiral", iterations=ITERATIONS)
+    model = sweep.train_one("l2", 0.5, data.train_X, data.train_Y, ITERATIONS)
+    assert model.layer_dims == [2, 20, 3, 3]
+    val_Y = ref.convert_to_one_hot(data.test_Y, 3)
+    A3, _ = ref.forward_propagation(data.test_X, model.to_parameters())  # softmax outputs
+    row = table.rows[0]
+    assert row.val_cost == pytest.approx(ref.compute_cost(A3, val_Y), rel=1e-12)
+    predicted = ref.predict(data.test_X, model.to_parameters())
+    assert row.val_accuracy == np.mean(predicted == data.test_Y)
+
+
+def test_with_folds_each_row_is_the_mean_over_the_folds():
+    data = datasets.load()
+    X, Y, m = data.train_X, data.train_Y, data.train_X.shape[1]
+    parts = sweep.fold_columns(m, 3, seed=3)
+    assert sorted(np.concatenate(parts).tolist()) == list(range(m))  # a partition of 0..m-1
+    assert max(map(len, parts)) - min(map(len, parts)) <= 1
+    table = sweep.sweep("l2", [0.5], iterations=ITERATIONS, folds=3)
+    expected = []
+    for held_out in parts:
+        rest = np.setdiff1d(np.arange(m), held_out)
+        expected.append(
+            independent_row("l2", 0.5, (X[:, rest], Y[:, rest]), (X[:, held_out], Y[:, held_out]))
+        )
+    assert_row(table.rows[0], np.mean(expected, axis=0))
+    assert "3-fold" in table.validation
+
+
+def test_best_is_the_lowest_validation_cost_and_the_csv_holds_the_rows(tmp_path):
+    rows = [
+        sweep.Row(v, 0.9, 0.8, 0.3, cost, 1.0, 0.1, 0.5)
+        for v, cost in [(0, 0.6), (1, 0.4), (3, 0.5)]
+    ]
+    table = sweep.SweepTable("l2", "test set", 10, rows)
+    assert table.best is rows[1]
+    marked = [line for line in table.format().splitlines() if "< best" in line]
+    assert len(marked) == 1 and marked[0].split()[0] == "1"
+    path = table.write_csv(tmp_path / "t.csv")
+    with open(path, newline="") as file:
+        read = list(csv.reader(file))
+    assert read[0][0] == "lambd" and read[0][4] == "val_cost"
+    assert [float(line[4]) for line in read[1:]] == [0.6, 0.4, 0.5]
+
+
+def test_ctrl_c_keeps_the_rows_done_so_far(monkeypatch):
+    calls = []
+    real = sweep.train_one
+
+    def interrupted_on_the_second_value(*args, **kwargs):
+        calls.append(args[1])
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sweep, "train_one", interrupted_on_the_second_value)
+    seen = []
+    table = sweep.sweep(
+        "l2", [0.0, 1.0, 2.0], iterations=5, on_row=lambda t: seen.append(len(t.rows))
+    )
+    assert not table.complete and [row.value for row in table.rows] == [0.0]
+    assert seen == [1] and "Interrupted" in table.format()
+
+
+@pytest.mark.parametrize(
+    "penalty, values, folds, message",
+    [
+        ("l3", [1.0], None, "unknown penalty"),
+        ("l2", [-1.0], None, "λ values >= 0"),
+        ("l2", [float("nan")], None, "λ values >= 0"),
+        ("dropout", [0.0], None, "keep_prob values in"),
+        ("l2", [], None, "empty"),
+        ("l2", [1.0], 1, "folds"),
+    ],
+)
+def test_bad_arguments_are_refused(penalty, values, folds, message):
+    with pytest.raises(ValueError, match=message):
+        sweep.sweep(penalty, values, iterations=5, folds=folds)
+
+
+def test_the_command_writes_the_table_and_the_plot(tmp_path, capsys):
+    argv = ["sweep", "--penalty", "dropout", "--values", "1,0.8", "--iterations", "20"]
+    code = cli.main([*argv, "--out", str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "< best" in out and "[2/2] keep_prob = 0.8" in err
+    with open(tmp_path / "sweep_dropout.csv", newline="") as file:
+        assert len(list(csv.reader(file))) == 3
+    png = tmp_path / "sweep_dropout.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_command_without_matplotlib_writes_the_csv_and_says_how(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(plots, "available", lambda: False)
+    code = cli.main(["sweep", "--values", "0", "--iterations", "5", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0 and "install matplotlib" in out
+    assert (tmp_path / "sweep_l2.csv").is_file() and not (tmp_path / "sweep_l2.png").exists()
+
+
+def test_the_command_interrupted_writes_the_partial_table_and_exits_130(
+    tmp_path, capsys, monkeypatch
+):
+    real = sweep.train_one
+
+    def interrupted_on_the_second_value(penalty, value, *args, **kwargs):
+        if value == 1.0:
+            raise KeyboardInterrupt
+        return real(penalty, value, *args, **kwargs)
+
+    monkeypatch.setattr(sweep, "train_one", interrupted_on_the_second_value)
+    argv = ["sweep", "--values", "0,1,2", "--iterations", "5", "--no-plots", "--out", str(tmp_path)]
+    assert cli.main(argv) == 130
+    with open(tmp_path / "sweep_l2.csv", newline="") as file:
+        assert [line[0] for line in csv.reader(file)] == ["lambd", "0"]
+    assert "Interrupted: 1 value(s) done" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--values", "0,x"], "'x' is not a number"),
+        (["--values", "-1"], "λ values >= 0"),
+        (["--folds", "1"], "folds"),
+        (["--iterations", "0"], "--iterations 0"),
+        (["--penalty", "dropout", "--values", "1.5"], "keep_prob"),
+    ],
+)
+def test_the_command_refuses_bad_options_with_exit_code_2(options, message, tmp_path, capsys):
+    code = cli.main(["sweep", "--out", str(tmp_path), *options])
+    assert code == 2 and message in capsys.readouterr().err

@@ -1,0 +1,11 @@
+"""Data in the course layout: the generated datasets and the readers for your own files.
+
+``datasets.py`` draws seeded 2-D datasets (X of shape (2, m), Y of shape (1, m)) and loads
+``.npz``, ``.mat`` and ``.csv`` files, checking shapes, labels and layout; ``npzfile.py`` reads
+``.npz`` archives safely (headers checked before any data is read, one error type for every
+damaged file), for the loaders here and for checkpoints (``train/checkpoint.py``).
+"""
+
+from .datasets import DataError, Dataset, load, load_file, names
+
+__all__ = ["DataError", "Dataset", "load", "load_file", "names"]

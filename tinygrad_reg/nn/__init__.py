@@ -1,0 +1,31 @@
+"""The network and its cost: layers that own their parameters, the losses, the penalties.
+
+``modules.py`` holds ``Module`` and the layers (``Linear``, the activations, ``Dropout``,
+``Sequential``) and ``MLP``, the course network; ``losses.py`` the cross-entropies and the mean
+squared error, each one fused node; ``regularizers.py`` the L2, L1 and elastic-net penalties
+over the weight matrices. Everything here is built from the core (``Tensor``, ``Function``,
+``ops/``) and nothing else: read it after the engine.
+"""
+
+from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
+from .modules import ACTIVATIONS, MLP, Dropout, Linear, Module, ReLU, Sequential, Sigmoid, Tanh
+from .regularizers import elastic_net_penalty, l1_penalty, l2_penalty
+
+__all__ = [
+    "ACTIVATIONS",
+    "MLP",
+    "Dropout",
+    "Linear",
+    "Module",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Tanh",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "elastic_net_penalty",
+    "l1_penalty",
+    "l2_penalty",
+    "mse_loss",
+]

@@ -1,0 +1,228 @@
+"""Weight penalties: L2, L1 and elastic net, each one graph node over all penalized tensors.
+
+    l2_penalty          λ/(2m)·Σ_W ΣW²                  ∂/∂W = λ/m·W
+    l1_penalty          λ/m·Σ_W Σ|W|                    ∂/∂W = λ/m·sign(W), sign(0) = 0
+    elastic_net_penalty λ1/m·Σ_W Σ|W| + λ2/(2m)·Σ_W ΣW²  ∂/∂W = λ1/m·sign(W) + λ2/m·W
+
+m is the number of training examples, so the penalty keeps the same weight against the mean
+cross-entropy whatever the dataset size (the course's convention).
+
+What is penalized: ``params`` is a Module, a dict name → Tensor or a list of Tensors.
+- By default, the weight matrices only: names starting with "W" (after the last "." of a
+  sub-module's prefix). Biases are left alone: a bias does not multiply an input, so shrinking
+  it does not make the function less sensitive to its inputs (which is what fights
+  overfitting), and with one bias per unit there are too few of them to overfit much.
+- ``lambd`` may be a dict name → λ: then exactly the named parameters are penalized, each with
+  its own λ (biases too, if named).
+- A plain list of Tensors means "exactly these", all with the one ``lambd``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..engine import Function
+from ..ops.helpers import sign
+from ..tensor import Tensor
+from .modules import Module
+
+Params = Module | dict[str, Tensor] | list[Tensor] | tuple[Tensor, ...]
+Lambda = float | dict[str, float]
+
+
+class SumOfSquares(Function):
+    """Σ_i c_i·ΣW_i² over any number of tensors W_i, with one coefficient c_i each"""
+
+    save_inputs, save_out = True, False
+
+    __slots__ = ("coefficients",)
+
+    def __init__(self, coefficients: list[float]):
+        self.coefficients = coefficients
+
+    def forward(self, *weights: np.ndarray) -> np.ndarray:
+        total = 0.0
+        for c, w in zip(self.coefficients, weights):
+            total = total + c * np.vdot(w, w)
+        return total  # a 0-d array (or 0.0 for no weights: Function makes it an array)
+
+    def backward(self, g: Any, out: Any, *weights: Any) -> tuple[Any, ...]:
+        """d/dW_i = 2·g·c_i·W_i"""
+        return tuple(g * (2 * c) * w for c, w in zip(self.coefficients, weights))
+
+
+class SumOfAbs(Function):
+    """Σ_i c_i·Σ|W_i| over any number of tensors W_i, with one coefficient c_i each"""
+
+    save_inputs, save_out = True, False
+
+    __slots__ = ("coefficients",)
+
+    def __init__(self, coefficients: list[float]):
+        self.coefficients = coefficients
+
+    def forward(self, *weights: np.ndarray) -> np.ndarray:
+        total = 0.0
+        for c, w in zip(self.coefficients, weights):
+            total = total + c * np.abs(w).sum()
+        return total  # a 0-d array (or 0.0 for no weights: Function makes it an array)
+
+    def backward(self, g: Any, out: Any, *weights: Any) -> tuple[Any, ...]:
+        """d/dW_i = g·c_i·sign(W_i), with sign(0) = 0"""
+        return tuple(g * c * sign(w) for c, w in zip(self.coefficients, weights))
+
+
+class ElasticNet(Function):
+    """Σ_i a_i·Σ|W_i| + c_i·ΣW_i²: SumOfAbs and SumOfSquares in one node"""
+
+    save_inputs, save_out = True, False
+
+    __slots__ = ("l1", "l2")
+
+    def __init__(self, l1_coefficients: list[float], l2_coefficients: list[float]):
+        self.l1, self.l2 = SumOfAbs(l1_coefficients), SumOfSquares(l2_coefficients)
+
+    def forward(self, *weights: np.ndarray) -> np.ndarray:
+        return self.l1.forward(*weights) + self.l2.forward(*weights)
+
+    def backward(self, g: Any, out: Any, *weights: Any) -> tuple[Any, ...]:
+        """d/dW_i = g·(a_i·sign(W_i) + 2·c_i·W_i)"""
+        l1 = self.l1.backward(g, out, *weights)
+        l2 = self.l2.backward(g, out, *weights)
+        return tuple(a + b for a, b in zip(l1, l2))
+
+
+def is_weight(name: str) -> bool:
+    """The default selection: "W1", "W", "layers.0.W" are weights; "b1", "0.b" are not."""
+    return name.rsplit(".", 1)[-1].startswith("W")
+
+
+#: A weight counts as "~0" below this magnitude. L1's subgradient steps make a weight that
+#: should be 0 hop around 0 by lr·λ/m (~1e-3 in the demo) instead of sitting on it.
+ZERO_THRESHOLD = 0.01
+
+
+def weights_of(model: Module) -> np.ndarray:
+    """All weight matrices as one flat array (biases left out, as the penalties do)."""
+    return np.concatenate(
+        [p.data.ravel() for name, p in model.named_parameters() if is_weight(name)]
+    )
+
+
+def near_zero_fraction(model: Module, threshold: float = ZERO_THRESHOLD) -> float:
+    """The fraction of the model's weights with |w| < threshold: what L1 drives to ~0."""
+    return float(np.mean(np.abs(weights_of(model)) < threshold))
+
+
+def _selected(params: Params, lambd: Lambda, where: str) -> tuple[list[Tensor], list[float]]:
+    """The tensors to penalize and the λ of each."""
+    if isinstance(params, Module):
+        named = params.named_parameters()
+    elif isinstance(params, dict):
+        named = list(params.items())
+    elif isinstance(params, (list, tuple)):
+        if isinstance(lambd, dict):
+            raise TypeError(
+                f"{where}: a dict of λ needs named parameters (a Module or a dict name → Tensor); "
+                "got a list."
+            )
+        named = [(f"params[{i}]", t) for i, t in enumerate(params)]
+    else:
+        raise TypeError(
+            f"{where}: params must be a Module, a dict name → Tensor or a list of Tensors; "
+            f"got {type(params).__name__}."
+        )
+    if isinstance(lambd, dict):
+        unknown = [name for name in lambd if name not in dict(named)]
+        if unknown:
+            raise ValueError(
+                f"{where}: λ given for {unknown}, which are not among the parameters "
+                f"{[name for name, _ in named]}."
+            )
+        chosen = [(name, t) for name, t in named if name in lambd]
+        lambdas = [_checked_lambda(lambd[name], name, where) for name, _ in chosen]
+    else:
+        exactly_these = isinstance(params, (list, tuple))
+        chosen = [(name, t) for name, t in named if exactly_these or is_weight(name)]
+        lambdas = [_checked_lambda(lambd, "every parameter", where)] * len(chosen)
+    if not chosen:
+        raise ValueError(
+            f"{where}: nothing to penalize (by default the parameters whose names start with "
+            '"W"); pass a dict of λ or a list of Tensors to choose.'
+        )
+    for name, t in chosen:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{where}: {name} is a {type(t).__name__}; expected a Tensor.")
+    return [t for _, t in chosen], lambdas
+
+
+def _checked_lambda(lam: Any, name: str, where: str) -> float:
+    if not (isinstance(lam, (int, float, np.integer, np.floating)) and 0 <= lam < np.inf):
+        raise ValueError(f"{where}: λ for {name} is {lam!r}; expected a finite number >= 0.")
+    return float(lam)
+
+
+def _check_m(m: int, where: str) -> None:
+    if not (isinstance(m, (int, np.integer)) and m >= 1):
+        raise ValueError(f"{where}: m={m!r}; expected the number of examples, an integer >= 1.")
+
+
+def l2_penalty(params: Params, lambd: Lambda, m: int) -> Tensor:
+    """λ/(2m)·Σ_W ΣW² (weights only by default); its gradient is λ/m·W. One graph node."""
+    _check_m(m, "l2_penalty")
+    tensors, lambdas = _selected(params, lambd, "l2_penalty")
+    return SumOfSquares([lam / (2 * m) for lam in lambdas])(*tensors)
+
+
+def l1_penalty(params: Params, lambd: Lambda, m: int) -> Tensor:
+    """λ/m·Σ_W Σ|W| (weights only by default); its gradient is λ/m·sign(W), 0 at W = 0.
+    One graph node."""
+    _check_m(m, "l1_penalty")
+    tensors, lambdas = _selected(params, lambd, "l1_penalty")
+    return SumOfAbs([lam / m for lam in lambdas])(*tensors)
+
+
+def elastic_net_penalty(params: Params, l1: Lambda, l2: Lambda, m: int) -> Tensor:
+    """λ1/m·Σ_W Σ|W| + λ2/(2m)·Σ_W ΣW²; its gradient is λ1/m·sign(W) + λ2/m·W. One graph node.
+
+    ``l1`` and ``l2`` each select as ``lambd`` does; a tensor selected by only one of them gets
+    only that part."""
+    _check_m(m, "elastic_net_penalty")
+    l1_tensors, l1_lambdas = _selected(params, l1, "elastic_net_penalty")
+    l2_tensors, l2_lambdas = _selected(params, l2, "elastic_net_penalty")
+    # each tensor once, told apart by identity (== compares values)
+    tensors = list({id(t): t for t in l1_tensors + l2_tensors}.values())
+    a = dict(zip(map(id, l1_tensors), l1_lambdas))
+    c = dict(zip(map(id, l2_tensors), l2_lambdas))
+    return ElasticNet(
+        [a.get(id(t), 0.0) / m for t in tensors],
+        [c.get(id(t), 0.0) / (2 * m) for t in tensors],
+    )(*tensors)
+
+
+PENALTIES = ("none", "l2", "l1", "elastic")
+
+
+def penalty(kind: str, params: Params, lambd: Lambda | tuple[Lambda, Lambda], m: int) -> Tensor:
+    """The penalty named ``kind``: "none" (a constant 0), "l2", "l1" or "elastic" (``lambd`` is
+    one λ for both parts or a pair (λ1, λ2))."""
+    if kind == "none":  # a constant 0 of the parameters' dtype (float64 would promote float32)
+        if isinstance(params, Module):
+            params = params.parameters()
+        tensors = list(params.values()) if isinstance(params, dict) else list(params)
+        return Tensor(np.zeros((), dtype=tensors[0].dtype if tensors else np.float64))
+    if kind == "l2":
+        return l2_penalty(params, lambd, m)  # type: ignore[arg-type]
+    if kind == "l1":
+        return l1_penalty(params, lambd, m)  # type: ignore[arg-type]
+    if kind == "elastic":
+        if isinstance(lambd, (tuple, list)) and len(lambd) != 2:
+            raise ValueError(
+                f"penalty: elastic lambd = {lambd!r} has {len(lambd)} values; expected one λ for "
+                "both parts or a pair (λ1, λ2)."
+            )
+        l1, l2 = lambd if isinstance(lambd, (tuple, list)) else (lambd, lambd)
+        return elastic_net_penalty(params, l1, l2, m)
+    raise ValueError(f"penalty: unknown kind {kind!r}; expected one of {', '.join(PENALTIES)}.")

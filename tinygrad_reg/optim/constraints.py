@@ -1,0 +1,104 @@
+"""Keeping sizes in bounds: gradient clipping by global norm, and a max-norm constraint on
+weights.
+
+- ``clip_grad_norm(params, max_norm)``: the gradients of all parameters, seen as one long
+  vector g, are scaled so that ‖g‖₂ ≤ max_norm (PyTorch's ``clip_grad_norm_`` with
+  norm_type 2)::
+
+      total = √(Σ_p Σ g_p²)                   (over every parameter that has a gradient)
+      g_p ← g_p · min(1, max_norm / (total + 1e-6))
+
+  The direction of the step is kept, only its length is capped; it returns ``total``, the
+  norm before clipping (worth logging: a spike says the step would have been huge). The
+  1e-6 keeps the division finite when every gradient is 0, as PyTorch's does.
+
+- ``apply_max_norm(weights, max_norm)``: a constraint on the weights themselves, used after
+  each optimizer step (``fit(..., max_norm=c)``). In the course layout a weight matrix W is
+  (n_out, n_in): row j holds the weights coming *into* unit j. Each row whose norm exceeds c
+  is scaled back onto the sphere of radius c::
+
+      W[j] ← W[j] · min(1, c / ‖W[j]‖₂)        for each row j (each output unit)
+
+  This is the max-norm regularization of Srebro et al. and of the dropout paper: it bounds
+  how strongly any one unit can respond to its inputs, whatever the learning rate.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..nn.regularizers import is_weight
+from ..tensor import Tensor
+from .optimizers import parameter_list
+
+#: Added to the total norm before dividing, so all-zero gradients do not divide by 0.
+CLIP_EPS = 1e-6
+
+
+def check_max_norm(max_norm: Any, where: str) -> float:
+    if isinstance(max_norm, bool) or not isinstance(
+        max_norm, (int, float, np.integer, np.floating)
+    ):
+        raise TypeError(f"{where}: max_norm is a {type(max_norm).__name__}; expected a number > 0.")
+    value = float(max_norm)
+    if not 0 < value < math.inf:
+        raise ValueError(f"{where}: max_norm = {max_norm!r}; expected a finite number > 0.")
+    return value
+
+
+def clip_grad_norm(params: Any, max_norm: float) -> float:
+    """Scale every ``.grad`` of ``params`` (a Module, a dict or a list of Tensors) by one
+    factor so that their global 2-norm is at most ``max_norm``; return the norm before
+    clipping. Parameters without a gradient are skipped. The gradients are replaced by new
+    arrays (never written into)."""
+    limit = check_max_norm(max_norm, "clip_grad_norm")
+    tensors = [p for p in parameter_list(params, "clip_grad_norm") if p.grad is not None]
+    total = math.sqrt(sum(float(np.vdot(p.grad, p.grad)) for p in tensors))
+    if not math.isfinite(total):
+        raise FloatingPointError(
+            f"clip_grad_norm: the gradients' norm is {total}; some gradient holds NaN or inf, "
+            "and scaling cannot repair it."
+        )
+    scale = min(1.0, limit / (total + CLIP_EPS))
+    if scale < 1.0:
+        for p in tensors:
+            p.grad = p.grad * np.asarray(scale, dtype=p.grad.dtype)
+    return total
+
+
+def max_norm_rows(W: np.ndarray, max_norm: float) -> np.ndarray:
+    """W with each row scaled to 2-norm at most ``max_norm`` (rows within it unchanged); a
+    1-D array is one row."""
+    if W.ndim == 0:
+        raise ValueError(f"max-norm: a scalar parameter has no rows; got shape {W.shape}.")
+    norms = np.sqrt(np.sum(W * W, axis=-1, keepdims=True))
+    too_long = norms > max_norm
+    if not np.any(too_long):
+        return W
+    scale = np.where(too_long, max_norm / np.where(too_long, norms, 1.0), 1.0)
+    return W * scale.astype(W.dtype, copy=False)
+
+
+def max_norm_targets(model: Any, where: str) -> list[Tensor]:
+    """The tensors the max-norm constraint applies to: the weight matrices of a Module or a
+    dict (names starting with "W", the penalties' default selection, so biases are left
+    alone), or exactly the Tensors of a list."""
+    if hasattr(model, "named_parameters") and callable(model.named_parameters):
+        return [p for name, p in model.named_parameters() if is_weight(name)]
+    if isinstance(model, dict):
+        return [p for name, p in model.items() if is_weight(name)]
+    return parameter_list(model, where)
+
+
+def apply_max_norm(model: Any, max_norm: float) -> None:
+    """Clip each row (each output unit's incoming weights) of every weight matrix of ``model``
+    to 2-norm ``max_norm``. Assigns new read-only arrays, as an optimizer step does."""
+    limit = check_max_norm(max_norm, "apply_max_norm")
+    for p in max_norm_targets(model, "apply_max_norm"):
+        clipped = max_norm_rows(p.data, limit)
+        if clipped is not p.data:
+            clipped.setflags(write=False)
+            p.data = clipped

@@ -1,0 +1,94 @@
+"""Proximal gradient descent for L1: weights that land exactly on 0.
+
+Subgradient descent on J + c·Σ|w| (``l1_penalty``, c = λ/m) moves each weight a fixed lr·c
+toward 0 and, once there, steps across 0 and back forever: the weights hover within lr·c of
+0 but are never 0. The proximal step splits the cost: a gradient step on the smooth part J
+only, then the L1 part solved exactly for that step size (its "proximal operator")::
+
+    v ← w − lr·∇J(w)                          (SGD's step, momentum and weight decay included)
+    w ← argmin_u  ½‖u − v‖² + lr·c·Σ|u|
+      = sign(v)·max(|v| − lr·c, 0)            (soft thresholding, coordinate by coordinate)
+
+Any weight within lr·c of 0 after the gradient step becomes exactly 0 and stays there as long
+as the cost's gradient on it is weaker than c (the step would push it less than lr·c away,
+and the threshold brings it back). This minimizes the same objective as the subgradient
+method, ISTA being its full-batch form.
+
+Which parameters are thresholded follows ``l1_penalty``: given a Module or a dict name →
+Tensor, the weight matrices only (names starting with "W", ``regularizers.is_weight``): the
+biases get the plain SGD step. Given a list of Tensors, exactly those, all of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from ..engine import hooks
+from ..nn.regularizers import is_weight
+from .optimizers import SGD, _check_hyperparameter
+
+
+def soft_threshold(v: np.ndarray, threshold: float) -> np.ndarray:
+    """sign(v)·max(|v| − threshold, 0): the proximal operator of threshold·Σ|v|."""
+    return np.sign(v) * np.maximum(np.abs(v) - threshold, 0.0)
+
+
+def _thresholded(params: Any, count: int) -> list[bool]:
+    """For each parameter, in ``parameter_list`` order: does the L1 prox apply to it?"""
+    if hasattr(params, "named_parameters") and callable(params.named_parameters):
+        return [is_weight(name) for name, _ in params.named_parameters()]
+    if isinstance(params, dict):
+        return [is_weight(name) for name in params]
+    return [True] * count
+
+
+class ProximalSGD(SGD):
+    """SGD (``optim.SGD``, same arguments) followed by the L1 proximal step on the weights::
+
+        w ← SGD's update of w                      (the smooth part of the cost)
+        w ← sign(w)·max(|w| − lr·l1, 0)             (weights only, see the module docstring)
+
+    ``l1`` is the coefficient c of the penalty c·Σ|W|: for the course's λ/m·Σ|W|, pass
+    ``l1 = λ/m`` and leave the L1 penalty out of the cost (the prox replaces it). With
+    ``l1 = 0`` this is SGD, step for step.
+    """
+
+    hyperparameters = (*SGD.hyperparameters, "l1")
+
+    def __init__(
+        self,
+        params: Any,
+        lr: float,
+        l1: float = 0.0,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+    ):
+        if isinstance(params, Iterator):
+            params = list(params)  # a generator would be used up by the first reading
+        super().__init__(
+            params, lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay
+        )
+        self.l1 = _check_hyperparameter("ProximalSGD", "l1", l1)
+        self.thresholded = _thresholded(params, len(self.params))
+
+    def replays_update(self) -> bool:
+        return False  # the prox after SGD's update is a step of its own
+
+    def step(self) -> None:
+        """SGD's step on every parameter with a gradient, then the prox on those weights."""
+        if hooks.recorder is not None:  # compile records it
+            return hooks.recorder.optimizer_step(self)
+        stepped = [p.grad is not None for p in self.params]
+        super().step()
+        threshold = self.lr * self.l1
+        if threshold == 0:
+            return
+        for p, did_step, shrink in zip(self.params, stepped, self.thresholded, strict=True):
+            if did_step and shrink:
+                new = soft_threshold(p.data, threshold).astype(p.dtype, copy=False)
+                new.setflags(write=False)
+                p.data = new

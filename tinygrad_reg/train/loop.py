@@ -1,0 +1,509 @@
+"""A training loop for the course's classifiers: ``fit``, ``predict`` and ``accuracy``.
+
+``fit`` is the course's ``model()`` loop, with the gradients left to autodiff::
+
+    for i in range(iterations):
+        Z = model(X)                                   # logits; dropout masks drawn here
+        cost = loss(Z, Y) + penalty(model, λ, m)       # one fused node each
+        cost.backward()
+        optimizer.step()                               # default: W ← W − 0.3·dW
+
+Data is in the course layout: X is (n_features, m) with one column per example, Y is (1, m)
+of 0/1 labels. For C classes the model has C outputs and Y holds class indices 0..C-1, (1, m),
+or one-hot columns, (C, m); the default loss then is the cross-entropy over the classes.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+import numpy as np
+
+from ..engine import no_grad
+from ..jit.compiler import compile as compile_step
+from ..nn import regularizers
+from ..nn.losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy
+from ..optim import constraints
+from ..optim.optimizers import SGD, Optimizer
+from ..tensor import Tensor
+from . import early_stopping as early_stopping_module
+from .evaluate import accuracy, check_data, in_model_dtype
+
+#: The course's learning rate for plain gradient descent, used when no optimizer is given.
+DEFAULT_LR = 0.3
+#: Seconds between progress lines when stderr is not a terminal (a log file, a pipe).
+LOG_INTERVAL = 10.0
+#: Iterations in a row with the cost above its start after which ``fit`` warns: diverging.
+RISING_ITERATIONS = 50
+
+
+class DivergenceWarning(UserWarning):
+    """The cost kept rising during ``fit``: the learning rate is probably too large."""
+
+
+def auto_loss(logits: Tensor, Y: Any) -> Tensor:
+    """The default: cross-entropy over the classes for a model with C >= 2 outputs, the stable
+    binary cross-entropy for a model with one."""
+    if logits.shape[0] > 1:
+        return cross_entropy(logits, Y)
+    labels = Y.data if isinstance(Y, Tensor) else np.asarray(Y)
+    if labels.ndim == 2 and labels.shape[0] == 1 and labels.size and labels.max() > 1:
+        classes = int(labels.max()) + 1
+        raise ValueError(
+            f"fit: the labels go up to {classes - 1} ({classes} classes) but the model has one "
+            f"output; give it one output per class, e.g. MLP([..., {classes}])."
+        )
+    return binary_cross_entropy_with_logits(logits, Y)
+
+
+LOSSES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
+    # The default: one of the two below, by the number of the model's outputs.
+    "auto": auto_loss,
+    # Stable: log-sum-exp form, finite for any logits.
+    "bce_with_logits": binary_cross_entropy_with_logits,
+    # C >= 2 classes: softmax and cross-entropy in one stable node.
+    "cross_entropy": cross_entropy,
+    # The course's formula on sigmoid(Z): log(0) = -inf once an output saturates.
+    "bce": lambda logits, Y: binary_cross_entropy(logits.sigmoid(), Y),
+}
+
+PENALTIES = regularizers.PENALTIES
+
+#: A cost this large is refused like a NaN one: its square (and a gradient's of that size, as
+#: in Adam's second moment) overflows float64, √(largest float64) ≈ 1.3e154, so training would
+#: go on with infinities while reporting a finite, meaningless cost.
+COST_OVERFLOW = math.sqrt(sys.float_info.max)
+
+
+@dataclass
+class History:
+    """What ``fit`` recorded.
+
+    ``costs[k]`` is the cost (loss + penalty) computed at iteration ``iterations[k]``, before
+    that iteration's update, as the course records it. ``steps`` is the number of updates made
+    and ``wall_time`` their duration in seconds.
+
+    With a validation set (see ``early_stopping``), at the same iterations and on the same
+    parameters: ``accuracies[k]`` on the whole training set, ``val_costs[k]`` (the loss alone)
+    and ``val_accuracies[k]`` on the validation set; ``best_iteration`` has the lowest
+    validation cost (``best_val_cost``), and ``restored`` says its parameters were put back.
+    """
+
+    iterations: list[int] = field(default_factory=list)
+    costs: list[float] = field(default_factory=list)
+    steps: int = 0
+    wall_time: float = 0.0
+    stopped_early: bool = False
+    interrupted: bool = False
+    accuracies: list[float] = field(default_factory=list)
+    val_costs: list[float] = field(default_factory=list)
+    val_accuracies: list[float] = field(default_factory=list)
+    best_iteration: int | None = None
+    best_val_cost: float | None = None
+    restored: bool = False
+
+    @property
+    def iterations_per_second(self) -> float:
+        return self.steps / self.wall_time if self.wall_time > 0 else float("inf")
+
+
+def fit(
+    model: Any,
+    X: Any,
+    Y: Any,
+    *,
+    loss: str | Callable[[Tensor, Tensor], Tensor] = "auto",
+    penalty: str | Callable[[Any, int], Tensor] | None = None,
+    lambd: Any = 0.0,
+    optimizer: Optimizer | None = None,
+    iterations: int = 30_000,
+    batch_size: int | None = None,
+    seed: int = 0,
+    log_every: int = 1000,
+    callback: Callable[[int, float], Any] | None = None,
+    progress: bool | float = True,
+    interruptible: bool = False,
+    validation: tuple[Any, Any] | None = None,
+    validation_split: float | None = None,
+    early_stopping: int | None = None,
+    restore_best: bool = True,
+    max_norm: float | None = None,
+    dtype: Any = None,
+    compiled: bool = False,
+) -> History:
+    """Train ``model`` (a Module returning logits) on X (n_features, m), Y (1, m).
+
+    - ``loss``: ``"auto"`` (default: ``"cross_entropy"`` for a model with C >= 2 outputs, else
+      ``"bce_with_logits"``), ``"bce_with_logits"`` (stable), ``"cross_entropy"`` (C classes,
+      stable; Y class indices (1, m) or one-hot (C, m)), ``"bce"`` (the course's formula on
+      sigmoid(Z), NaN once outputs saturate) or a function ``loss(logits, Y) -> Tensor``.
+    - ``penalty``: None/``"none"``, ``"l2"`` (λ/(2m)·ΣW²), ``"l1"`` (λ/m·Σ|W|) or
+      ``"elastic"`` (``lambd = (λ₁, λ₂)``, or one λ for both), over the weight matrices
+      (``lambd`` may also be a dict name → λ, see ``regularizers``), or a function
+      ``penalty(model, m) -> Tensor``. m is the number of examples in the batch the cost is
+      computed on.
+    - ``optimizer``: default ``SGD(model.parameters(), lr=0.3)``, the course's gradient descent.
+    - ``iterations``: number of updates. ``batch_size=None`` uses the whole training set each
+      time (the course); otherwise each epoch visits the examples in an order shuffled by
+      ``np.random.RandomState(seed)``, in batches of ``batch_size`` (the last may be smaller).
+      Dropout masks come from the model's own rng, not from ``seed``.
+    - ``log_every``: the cost is recorded at iterations 0, log_every, 2·log_every, ... and at
+      the last one; ``callback(iteration, cost)`` is called at each of them and stops the
+      training by returning a true value (``History.stopped_early`` then says so).
+    - ``progress``: iteration, cost and iterations/s on stderr. ``True``: on a terminal one line
+      updated in place; otherwise (output going to a log) a new line every
+      ``LOG_INTERVAL`` seconds and one at the end. A number: a new line every that many
+      seconds. ``False``: nothing.
+
+    ``interruptible=True``: Ctrl-C (SIGINT) ends the training after the step in progress, so
+    the model holds the last completed update; ``History.interrupted`` says so (a second Ctrl-C
+    stops at once, as usual). Only in the main thread, where Python receives signals.
+
+    Training should bring the cost down: when it rises above its starting value and stays there
+    for ``RISING_ITERATIONS`` iterations in a row, ``fit`` warns once (``DivergenceWarning``)
+    that the learning rate is probably too large.
+
+    - ``validation=(X_val, Y_val)`` or ``validation_split=f`` (a random fraction f of X's
+      examples, drawn with ``seed``, is held out and not trained on): the validation cost and
+      accuracy, and the training accuracy, are recorded at the logged iterations.
+      ``early_stopping=patience`` stops after ``patience`` evaluations (so patience·log_every
+      iterations) without a lower validation cost; ``restore_best`` (default True) then puts
+      back the parameters with the lowest one. See ``early_stopping.py``.
+    - ``max_norm=c``: after every step, each row of every weight matrix (a unit's incoming
+      weights; W is (n_out, n_in)) is scaled down to 2-norm c if longer (see
+      ``constraints.py``); biases are left alone.
+
+    A non-finite cost raises FloatingPointError (it would make every parameter NaN), and so does
+    one above ``COST_OVERFLOW`` ≈ 1.3e154 (features of order 1e300, say), whose square
+    overflows.
+    ``dtype``: the data is converted to the dtype of the model's parameters (float32 data for
+    a float32 model, ``MLP(..., dtype=np.float32)``), so that numpy never silently computes a
+    float32 model in float64. ``dtype=`` states that dtype: one different from the
+    parameters' is a ``TypeError`` (build the model with it instead).
+    ``compiled=True`` runs each step through ``tinygrad_reg.compile``: the first step (and the
+    first of each new batch shape) is recorded, the others replay it, with the same results to
+    the last bit and less Python per step. The iterations that evaluate a validation set run
+    eagerly. A non-finite cost is then reported after its step's update was applied.
+    The model is in training mode during ``fit`` and back in its previous mode afterwards.
+    """
+    X, Y = check_data(X, Y, "fit")
+    X, Y = in_model_dtype(model, X, Y, dtype, "fit")
+    early_stopping_module.check_arguments(
+        validation, validation_split, early_stopping, restore_best
+    )
+    if max_norm is not None:
+        constraints.check_max_norm(max_norm, "fit")
+    if validation_split is not None:
+        X, Y, X_val, Y_val = early_stopping_module.split_validation(X, Y, validation_split, seed)
+        validation = (X_val, Y_val)
+    m = X.shape[1]
+    _check_arguments(model, m, iterations, batch_size, seed, log_every, callback)
+    loss_fn = _loss_function(loss)
+    penalty_fn = _penalty_function(penalty, lambd)
+    if penalty_fn is not None and not callable(penalty):
+        with no_grad():  # λ and what it selects are checked now, not at the first iteration
+            penalty_fn(model, m)
+    if optimizer is None:
+        optimizer = SGD(model.parameters(), lr=DEFAULT_LR)
+    _check_optimizer(optimizer, model)
+
+    monitor = None
+    if validation is not None:
+        X_val, Y_val = check_data(*validation, "fit (validation)")
+        X_val, Y_val = in_model_dtype(model, X_val, Y_val, dtype, "fit (validation)")
+        if X_val.shape[0] != X.shape[0]:
+            raise ValueError(
+                f"fit: the validation X has {X_val.shape[0]} features (rows) but X has "
+                f"{X.shape[0]}; expected the same features."
+            )
+        monitor = early_stopping_module.ValidationMonitor(
+            model, (X, Y), (X_val, Y_val), loss_fn, accuracy, early_stopping, restore_best
+        )
+
+    compiled_step = None
+    if compiled:
+        compiled_step = _compiled_step(model, loss_fn, penalty_fn, optimizer)
+    batches = _batches(X, Y, batch_size, np.random.RandomState(seed))
+    display = _progress_display(progress, iterations, sys.stderr)
+    rising = _RisingCost()
+    history = History()
+    was_training = model.training
+    model.train()
+    interrupt = _Interrupt(interruptible)
+    start = time.perf_counter()
+    try:
+        for i in range(iterations):
+            X_batch, Y_batch = next(batches)
+            logged = i % log_every == 0 or i == iterations - 1
+            updated = compiled_step is not None and not (logged and monitor is not None)
+            if updated:  # forward, backward and update, replayed
+                cost = compiled_step(X_batch, Y_batch)
+            else:
+                cost = loss_fn(model(X_batch), Y_batch)
+                if penalty_fn is not None:
+                    cost = cost + penalty_fn(model, Y_batch.shape[1])
+            value = cost.item()
+            if not abs(value) < COST_OVERFLOW:  # also NaN and ±inf
+                hint = "a smaller learning rate"
+                if loss_fn is LOSSES["bce"]:
+                    hint = "loss='bce_with_logits' (finite for saturated outputs) or " + hint
+                if math.isfinite(value):
+                    raise FloatingPointError(
+                        f"fit: the cost is {value:.3g} at iteration {i}; above "
+                        f"{COST_OVERFLOW:.2g} its square overflows float64 (so do Adam's and "
+                        "L2's squares of gradients and weights). Scale the features to about 1 "
+                        f"(standardize X), or use {hint}."
+                    )
+                raise FloatingPointError(
+                    f"fit: the cost is {value} at iteration {i}; the parameters would become "
+                    f"NaN. Use {hint}."
+                )
+            if logged and monitor is not None and monitor.measure(i, history):
+                history.iterations.append(i)  # patience ran out: no update from here
+                history.costs.append(value)
+                history.stopped_early = True
+                break
+            if not updated:
+                model.zero_grad()
+                cost.backward()
+                optimizer.step()
+            if max_norm is not None:
+                constraints.apply_max_norm(model, max_norm)
+            history.steps = i + 1
+            rising.see(i, value)
+            if display is not None:
+                display.show(i + 1, value)
+            if logged:
+                history.iterations.append(i)
+                history.costs.append(value)
+                if callback is not None and callback(i, value):
+                    history.stopped_early = True
+                    break
+            if interrupt.received:  # Ctrl-C: stop after a complete step, its cost recorded
+                if history.iterations[-1:] != [i]:
+                    history.iterations.append(i)
+                    history.costs.append(value)
+                history.interrupted = True
+                break
+        if monitor is not None:
+            monitor.finish(history)
+    finally:
+        interrupt.restore()
+        history.wall_time = time.perf_counter() - start
+        if display is not None:
+            display.close()
+        if not was_training:
+            model.eval()
+    return history
+
+
+def _compiled_step(model: Any, loss_fn: Any, penalty_fn: Any, optimizer: Optimizer) -> Any:
+    """The eager iteration's numpy calls, in the same order, as one compiled step."""
+
+    def step(X_batch: Tensor, Y_batch: Tensor) -> Tensor:
+        cost = loss_fn(model(X_batch), Y_batch)
+        if penalty_fn is not None:
+            cost = cost + penalty_fn(model, Y_batch.shape[1])
+        model.zero_grad()
+        cost.backward()
+        optimizer.step()
+        return cost
+
+    return compile_step(step)
+
+
+def _check_arguments(
+    model: Any,
+    m: int,
+    iterations: Any,
+    batch_size: Any,
+    seed: Any,
+    log_every: Any,
+    callback: Any,
+) -> None:
+    """Everything ``fit`` is given is checked before training starts, in the ranges the
+    command line accepts: a mistake is reported at once, not after (or instead of) training."""
+    if not (callable(model) and callable(getattr(model, "parameters", None))):
+        raise TypeError(
+            f"fit: model is a {type(model).__name__}; expected a Module (e.g. nn.MLP) that "
+            "returns logits."
+        )
+    for name, value, low in [("iterations", iterations, 1), ("log_every", log_every, 1)]:
+        if not _is_integer(value) or value < low:
+            raise ValueError(f"fit: {name} = {value!r}; expected an integer >= {low}.")
+    if batch_size is not None and not (_is_integer(batch_size) and 1 <= batch_size <= m):
+        raise ValueError(
+            f"fit: batch_size = {batch_size!r}; expected None (the whole set) or an integer "
+            f"between 1 and m = {m}."
+        )
+    if not (_is_integer(seed) and 0 <= seed < 2**32):
+        raise ValueError(f"fit: seed = {seed!r}; expected an integer in [0, 2**32).")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"fit: callback is a {type(callback).__name__}; expected a function.")
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _loss_function(loss: Any) -> Callable[[Tensor, Tensor], Tensor]:
+    if callable(loss):
+        return loss
+    if loss not in LOSSES:
+        raise ValueError(
+            f"fit: unknown loss {loss!r}; expected one of {list(LOSSES)} or a function."
+        )
+    return LOSSES[loss]
+
+
+def _penalty_function(penalty: Any, lambd: Any) -> Callable[[Any, int], Tensor] | None:
+    """``penalty(model, m) -> Tensor``, or None for no penalty."""
+    if callable(penalty):
+        return penalty
+    kind = "none" if penalty is None else penalty
+    if kind not in PENALTIES:
+        raise ValueError(
+            f"fit: unknown penalty {penalty!r}; expected one of {list(PENALTIES)} or a function."
+        )
+    if kind != "none":
+        return lambda model, m: regularizers.penalty(kind, model, lambd, m)
+    if not isinstance(lambd, dict) and np.any(np.asarray(lambd) != 0):
+        raise ValueError(
+            f"fit: lambd = {lambd} but penalty is None; say which penalty, e.g. penalty='l2' "
+            "(or leave lambd at 0)."
+        )
+    return None
+
+
+def _check_optimizer(optimizer: Any, model: Any) -> None:
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(
+            f"fit: optimizer is a {type(optimizer).__name__}; expected one from tinygrad_reg.optim."
+        )
+    own = {id(p) for p in model.parameters()}
+    if any(id(p) not in own for p in optimizer.params):
+        raise ValueError(
+            "fit: the optimizer holds tensors that are not parameters of this model; build it "
+            "from model.parameters()."
+        )
+
+
+def _batches(X: Tensor, Y: Tensor, batch_size: int | None, rng: np.random.RandomState):
+    """Endless (X_batch, Y_batch): the whole set each time, or shuffled mini-batches."""
+    if batch_size is None:
+        while True:
+            yield X, Y
+    m = X.shape[1]
+    while True:
+        order = rng.permutation(m)
+        for start in range(0, m, batch_size):
+            columns = order[start : start + batch_size]
+            yield Tensor(X.data[:, columns]), Tensor(Y.data[:, columns])
+
+
+class _RisingCost:
+    """Warns once when the cost stays above its first value for ``RISING_ITERATIONS`` iterations
+    in a row: training made the model worse than its random start, and kept it there."""
+
+    def __init__(self) -> None:
+        self.first, self.streak, self.warned = math.nan, 0, False
+
+    def see(self, iteration: int, cost: float) -> None:
+        if iteration == 0:
+            self.first = cost
+        self.streak = self.streak + 1 if cost > self.first else 0
+        if self.streak >= RISING_ITERATIONS and not self.warned:
+            self.warned = True
+            warnings.warn(
+                f"fit: the cost rose from {self.first:.4g} at the start to {cost:.4g} at "
+                f"iteration {iteration}, and stayed above its start for {self.streak} "
+                "iterations in a row; the learning rate is probably too large (try one 3 to "
+                "10 times smaller).",
+                DivergenceWarning,
+                stacklevel=3,
+            )
+
+
+class _Interrupt:
+    """While installed, Ctrl-C (SIGINT) only sets ``received``; the handler then puts the
+    previous one back, so a second Ctrl-C interrupts at once."""
+
+    def __init__(self, install: bool):
+        self.received = False
+        self.previous: Any = None
+        if install and threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.received = True
+        self.restore()
+        print("\nCtrl-C: stopping after this step", file=sys.stderr, flush=True)
+
+    def restore(self) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+            self.previous = None
+
+
+# --- progress line ----------------------------------------------------------------------------
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _progress_display(progress: bool | float, total: int, stream: TextIO) -> _Progress | None:
+    if progress is False:
+        return None
+    if progress is True:
+        if _is_terminal(stream):
+            return _Progress(total, stream, interval=0.1, in_place=True)
+        return _Progress(total, stream, interval=LOG_INTERVAL, in_place=False)
+    if not (isinstance(progress, (int, float)) and progress >= 0):
+        raise ValueError(f"fit: progress = {progress!r}; expected True, False or seconds >= 0.")
+    return _Progress(total, stream, interval=float(progress), in_place=False)
+
+
+class _Progress:
+    """Progress on ``stream``: on a terminal one line rewritten in place with a carriage return
+    (at most 10 times a second: writing on every iteration would cost more than the iteration);
+    in a log, a new line every ``interval`` seconds."""
+
+    def __init__(self, total: int, stream: TextIO, interval: float, in_place: bool):
+        self.total, self.stream = total, stream
+        self.interval, self.in_place = interval, in_place
+        self.start = self.last = time.perf_counter()
+        self.done, self.cost, self.width = 0, float("nan"), 0
+
+    def show(self, done: int, cost: float) -> None:
+        self.done, self.cost = done, cost
+        now = time.perf_counter()
+        if now - self.last >= self.interval:
+            self.last = now
+            self.render(now)
+
+    def render(self, now: float) -> None:
+        rate = self.done / (now - self.start) if now > self.start else 0.0
+        line = f"iteration {self.done}/{self.total}  cost {self.cost:.6g}  {rate:,.0f} it/s"
+        if self.in_place:
+            self.stream.write("\r" + line.ljust(self.width))  # pad over a longer previous line
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+        self.width = len(line)
+
+    def close(self) -> None:
+        """The final numbers (then a newline, so that later output starts on its own line)."""
+        self.render(time.perf_counter())
+        if self.in_place:
+            self.stream.write("\n")
+        self.stream.flush()
