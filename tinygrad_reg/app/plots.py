@@ -139,12 +139,7 @@ def decision_boundaries(
         ax.set_title(panel.title, fontsize=11)
         ax.set_xlim(x_lo, x_hi)
         ax.set_ylim(y_lo, y_hi)
-    for ax in axes.flat[len(panels) :]:
-        ax.set_visible(False)
-    for ax in axes[-1]:
-        ax.set_xlabel("$x_1$")
-    for ax in axes[:, 0]:
-        ax.set_ylabel("$x_2$")
+    _label_grid(axes, len(panels), "$x_1$", "$x_2$")
     axes.flat[0].legend(loc="upper left", fontsize=9, framealpha=0.9)
     if shading is not None:
         colorbar = figure.colorbar(shading, ax=axes, shrink=0.8)
@@ -216,14 +211,19 @@ def weight_histograms(
         # Two lines, so that the title fits above a panel half the figure wide.
         ax.set_title(f"{name}\n{near_zero:.0%} of {w.size} weights have |w| < {zero_threshold:g}")
         ax.grid(True, axis="y", alpha=0.3)
-    for ax in axes.flat[len(weights) :]:
-        ax.set_visible(False)
-    for ax in axes[-1]:
-        ax.set_xlabel("weight value")
-    for ax in axes[:, 0]:
-        ax.set_ylabel("number of weights (log)")
+    _label_grid(axes, len(weights), "weight value", "number of weights (log)")
     figure.suptitle(title)
     return _save(figure, path)
+
+
+def _label_grid(axes: Any, used: int, xlabel: str, ylabel: str) -> None:
+    """Hide the panels beyond the first ``used``; label the bottom row and the left column."""
+    for ax in axes.flat[used:]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel(xlabel)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(ylabel)
 
 
 def _cycle(colours: Sequence[str]) -> Any:

@@ -20,9 +20,10 @@ from ..data import datasets
 from ..nn.modules import ACTIVATIONS, MLP
 from ..nn.regularizers import PENALTIES, ZERO_THRESHOLD, near_zero_fraction, weights_of
 from ..optim import SGD, Adam, AdamW, Optimizer
+from ..train.callbacks import DivergenceWarning
 from ..train.checkpoint import Checkpoint, save
 from ..train.evaluate import accuracy, outputs_for_labels
-from ..train.loop import DivergenceWarning, fit
+from ..train.loop import fit
 from . import demo, memory, plots
 from .options import (
     Command,

@@ -392,18 +392,8 @@ class MLP(Module):
 
     def predict(self, X: Any) -> np.ndarray:
         """0/1 labels (1, m), 1 where the probability is above 0.5; with C >= 2 output units,
-        class indices (1, m), the most probable class. Inference: no graph is recorded and
-        dropout is off for the call (the mode is restored afterwards)."""
-        was_training = self.training
-        self.eval()
-        try:
-            with no_grad():
-                Z = self(X)
-                if Z.shape[0] > 1:
-                    return Z.data.argmax(axis=0).reshape(1, -1).astype(np.int64)
-                return (Z.sigmoid().data > 0.5).astype(np.int64)
-        finally:
-            self.train(was_training)
+        class indices (1, m), the most probable class (see ``predicted_labels``)."""
+        return predicted_labels(self, X)
 
     @classmethod
     def from_parameters(
@@ -424,3 +414,19 @@ class MLP(Module):
     def to_parameters(self) -> dict[str, np.ndarray]:
         """A ``reference``-style dict {"W1", "b1", ..., "WL", "bL"} of copies."""
         return self.state_dict()
+
+
+def predicted_labels(model: Module, X: Any) -> np.ndarray:
+    """0/1 labels (1, m) where σ(logits) > 0.5, or for a model with C >= 2 outputs the class
+    indices (1, m) of the largest logits. Inference: no graph is recorded and dropout is off
+    for the call (the model's mode is restored afterwards)."""
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            Z = model(X)
+            if Z.shape[0] > 1:
+                return Z.data.argmax(axis=0).reshape(1, -1).astype(np.int64)
+            return (Z.sigmoid().data > 0.5).astype(np.int64)
+    finally:
+        model.train(was_training)

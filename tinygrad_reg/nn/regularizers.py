@@ -32,8 +32,9 @@ Params = Module | dict[str, Tensor] | list[Tensor] | tuple[Tensor, ...]
 Lambda = float | dict[str, float]
 
 
-class SumOfSquares(Function):
-    """Σ_i c_i·ΣW_i² over any number of tensors W_i, with one coefficient c_i each"""
+class WeightedSum(Function):
+    """Σ_i c_i·term(W_i) over any number of tensors W_i, with one coefficient c_i each: the
+    shape of every penalty below, each one node however many weights it covers."""
 
     save_inputs, save_out = True, False
 
@@ -42,32 +43,36 @@ class SumOfSquares(Function):
     def __init__(self, coefficients: list[float]):
         self.coefficients = coefficients
 
+    def term(self, w: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
     def forward(self, *weights: np.ndarray) -> np.ndarray:
         total = 0.0
         for c, w in zip(self.coefficients, weights):
-            total = total + c * np.vdot(w, w)
+            total = total + c * self.term(w)
         return total  # a 0-d array (or 0.0 for no weights: Function makes it an array)
+
+
+class SumOfSquares(WeightedSum):
+    """Σ_i c_i·ΣW_i²"""
+
+    __slots__ = ()
+
+    def term(self, w: np.ndarray) -> np.ndarray:
+        return np.vdot(w, w)
 
     def backward(self, g: Any, out: Any, *weights: Any) -> tuple[Any, ...]:
         """d/dW_i = 2·g·c_i·W_i"""
         return tuple(g * (2 * c) * w for c, w in zip(self.coefficients, weights))
 
 
-class SumOfAbs(Function):
-    """Σ_i c_i·Σ|W_i| over any number of tensors W_i, with one coefficient c_i each"""
+class SumOfAbs(WeightedSum):
+    """Σ_i c_i·Σ|W_i|"""
 
-    save_inputs, save_out = True, False
+    __slots__ = ()
 
-    __slots__ = ("coefficients",)
-
-    def __init__(self, coefficients: list[float]):
-        self.coefficients = coefficients
-
-    def forward(self, *weights: np.ndarray) -> np.ndarray:
-        total = 0.0
-        for c, w in zip(self.coefficients, weights):
-            total = total + c * np.abs(w).sum()
-        return total  # a 0-d array (or 0.0 for no weights: Function makes it an array)
+    def term(self, w: np.ndarray) -> np.ndarray:
+        return np.abs(w).sum()
 
     def backward(self, g: Any, out: Any, *weights: Any) -> tuple[Any, ...]:
         """d/dW_i = g·c_i·sign(W_i), with sign(0) = 0"""

@@ -314,6 +314,8 @@ class Adam(Optimizer):
 
     hyperparameters = ("lr", "betas", "eps", "weight_decay")
     state_names = ("step", "exp_avg", "exp_avg_sq")
+    #: PyTorch's defaults: no weight decay for Adam, 0.01 for AdamW.
+    default_weight_decay = 0.0
 
     def __init__(
         self,
@@ -321,7 +323,7 @@ class Adam(Optimizer):
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
-        weight_decay: float = 0.0,
+        weight_decay: float | None = None,
     ):
         super().__init__(params)
         name = type(self).__name__
@@ -333,6 +335,8 @@ class Adam(Optimizer):
             _check_hyperparameter(name, "betas[1]", betas[1], below=1.0),
         )
         self.eps = _check_hyperparameter(name, "eps", eps)
+        if weight_decay is None:
+            weight_decay = self.default_weight_decay
         self.weight_decay = _check_hyperparameter(name, "weight_decay", weight_decay)
 
     def update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> np.ndarray:
@@ -362,15 +366,7 @@ class AdamW(Adam):
         p ← p − lr·m̂ / (√v̂ + ε)            (the Adam step of g alone, see ``Adam``)
     """
 
-    def __init__(
-        self,
-        params: Any,
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 0.01,
-    ):
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+    default_weight_decay = 0.01
 
     def update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> np.ndarray:
         decayed = p - self.lr * self.weight_decay * p if self.weight_decay else p

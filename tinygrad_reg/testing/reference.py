@@ -37,6 +37,8 @@ PENALTIES = ("none", "l2", "l1", "elastic")
 
 Parameters = dict[str, np.ndarray]
 Cache = tuple[np.ndarray, ...]
+#: λ: one strength, or a pair (λ1, λ2) for the elastic net
+Strength = float | tuple[float, float]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -234,9 +236,7 @@ def compute_cost(A_L: np.ndarray, Y: np.ndarray) -> float:
     return float(1.0 / m * np.nansum(logprobs))
 
 
-def _penalty_strengths(
-    lambd: float | tuple[float, float], penalty: str, where: str
-) -> tuple[float, float]:
+def _penalty_strengths(lambd: Strength, penalty: str, where: str) -> tuple[float, float]:
     """(λ1, λ2): the strengths of the L1 and L2 parts of ``penalty``."""
     if penalty not in PENALTIES:
         raise ValueError(
@@ -258,11 +258,7 @@ def _penalty_strengths(
 
 
 def compute_cost_with_regularization(
-    A_L: np.ndarray,
-    Y: np.ndarray,
-    parameters: Parameters,
-    lambd: float | tuple[float, float],
-    penalty: str = "l2",
+    A_L: np.ndarray, Y: np.ndarray, parameters: Parameters, lambd: Strength, penalty: str = "l2"
 ) -> float:
     """compute_cost plus the penalty on the weights: λ/(2m)·ΣW² (l2), λ/m·Σ|W| (l1), both
     (elastic) or nothing (none). Biases are not penalized."""
@@ -360,11 +356,7 @@ def backward_propagation(X: np.ndarray, Y: np.ndarray, cache: Cache) -> dict:
 
 
 def backward_propagation_with_regularization(
-    X: np.ndarray,
-    Y: np.ndarray,
-    cache: Cache,
-    lambd: float | tuple[float, float],
-    penalty: str = "l2",
+    X: np.ndarray, Y: np.ndarray, cache: Cache, lambd: Strength, penalty: str = "l2"
 ) -> dict:
     """backward_propagation plus the penalty's gradient on each weight:
     dW_l += λ/m·W_l (l2), dW_l += λ/m·sign(W_l) (l1, sign(0) = 0), both (elastic)."""
@@ -379,7 +371,7 @@ def backward_propagation_with_dropout(
     Y: np.ndarray,
     cache: Cache,
     keep_prob: float,
-    lambd: float | tuple[float, float] = 0.0,
+    lambd: Strength = 0.0,
     penalty: str = "none",
 ) -> dict:
     """backward_propagation through the dropout masks: dA_l = dA_l·D_l / keep_prob, the same
@@ -403,7 +395,7 @@ def model(
     layer_dims: list[int],
     learning_rate: float = 0.3,
     num_iterations: int = 30_000,
-    lambd: float | tuple[float, float] = 0.0,
+    lambd: Strength = 0.0,
     penalty: str = "l2",
     keep_prob: float = 1.0,
     rng: np.random.RandomState | None = None,

@@ -32,17 +32,6 @@ except ImportError as error:  # pragma: no cover - exercised by a test that hide
 from ..tensor import Tensor
 from .reference import PENALTIES, layer_dims_of
 
-__all__ = [
-    "Network",
-    "axes",
-    "broadcastable_shapes",
-    "broadcastable_tensors",
-    "networks",
-    "nonzero_floats",
-    "positive_floats",
-    "tensors",
-]
-
 Strategy = st.SearchStrategy
 
 # ---------------------------------------------------------------------------------------------

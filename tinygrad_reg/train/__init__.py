@@ -8,16 +8,19 @@ saves and loads a run atomically, without pickle. ``regularization_path.py`` (``
 trains once per regularization strength and tabulates the result.
 """
 
+from .callbacks import Callback, TrainingState
 from .checkpoint import Checkpoint, CheckpointError, load, save
 from .evaluate import accuracy, predict
 from .loop import History, fit
 from .regularization_path import SweepTable, sweep
 
 __all__ = [
+    "Callback",
     "Checkpoint",
     "CheckpointError",
     "History",
     "SweepTable",
+    "TrainingState",
     "accuracy",
     "fit",
     "load",

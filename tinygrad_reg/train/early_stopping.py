@@ -31,6 +31,7 @@ import numpy as np
 
 from ..engine import no_grad
 from ..tensor import Tensor
+from .callbacks import Callback, TrainingState
 
 
 def split_validation(
@@ -89,14 +90,13 @@ def check_arguments(
         raise TypeError(f"fit: restore_best = {restore_best!r}; expected True or False.")
 
 
-class ValidationMonitor:
-    """Measures the validation set at fit's logged iterations, remembers the best parameters
-    and says when to stop. ``fit`` calls ``measure`` before the update and ``finish`` at the
-    end."""
+class ValidationMonitor(Callback):
+    """Measures the validation set at fit's logged iterations, before their update, remembers
+    the best parameters and stops when the patience has run out; at the end, notes the best
+    iteration in the history and puts its parameters back if asked."""
 
     def __init__(
         self,
-        model: Any,
         train: tuple[Tensor, Tensor],
         validation: tuple[Tensor, Tensor],
         loss_fn: Callable[[Tensor, Tensor], Tensor],
@@ -104,7 +104,7 @@ class ValidationMonitor:
         patience: int | None,
         restore_best: bool,
     ):
-        self.model, self.train, self.validation = model, train, validation
+        self.train, self.validation = train, validation
         self.loss_fn, self.accuracy_fn = loss_fn, accuracy_fn
         self.patience, self.restore_best = patience, restore_best
         self.best_cost = np.inf
@@ -112,31 +112,40 @@ class ValidationMonitor:
         self.best_state: dict[str, np.ndarray] | None = None
         self.since_best = 0
 
-    def measure(self, iteration: int, history: Any) -> bool:
-        """Record validation cost and accuracy and the training accuracy in ``history``;
-        True when the patience has run out."""
+    def eager_step(self, state: TrainingState) -> bool:
+        return state.logged  # measured on the parameters before the update
+
+    def before_update(self, state: TrainingState) -> None:
+        """Record validation cost and accuracy and the training accuracy in the history; stop
+        when the patience has run out."""
+        if not state.logged:
+            return
+        model, history = state.model, state.history
         X_val, Y_val = self.validation
-        self.model.eval()
+        model.eval()
         try:
             with no_grad():
-                cost = float(self.loss_fn(self.model(X_val), Y_val).item())
+                cost = float(self.loss_fn(model(X_val), Y_val).item())
         finally:
-            self.model.train()
+            model.train()
         history.val_costs.append(cost)
-        history.val_accuracies.append(self.accuracy_fn(self.model, X_val, Y_val))
-        history.accuracies.append(self.accuracy_fn(self.model, *self.train))
+        history.val_accuracies.append(self.accuracy_fn(model, X_val, Y_val))
+        history.accuracies.append(self.accuracy_fn(model, *self.train))
         if cost < self.best_cost:
-            self.best_cost, self.best_iteration, self.since_best = cost, iteration, 0
+            self.best_cost, self.best_iteration, self.since_best = cost, state.iteration, 0
             if self.restore_best:
-                self.best_state = self.model.state_dict()  # copies
+                self.best_state = model.state_dict()  # copies
         else:
             self.since_best += 1
-        return self.patience is not None and self.since_best >= self.patience
+        if self.patience is not None and self.since_best >= self.patience:
+            history.stopped_early = state.stop = True
 
-    def finish(self, history: Any) -> None:
-        """Note the best iteration in ``history`` and put its parameters back if asked."""
+    def on_train_end(self, state: TrainingState) -> None:
+        if state.error is not None:
+            return
+        history = state.history
         history.best_iteration = self.best_iteration
         history.best_val_cost = float(self.best_cost) if self.best_iteration is not None else None
         if self.restore_best and self.best_state is not None:
-            self.model.load_state_dict(self.best_state)
+            state.model.load_state_dict(self.best_state)
             history.restored = True

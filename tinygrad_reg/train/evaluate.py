@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import no_grad
+from ..nn.modules import predicted_labels
 from ..ops.cast import float_dtype
 from ..tensor import Tensor
 
@@ -33,18 +33,7 @@ def predict(model: Any, X: Any) -> np.ndarray:
     """0/1 predictions (1, m), sigmoid(logits) > 0.5, or for a model with C >= 2 outputs the
     class indices (1, m) of the largest logits; in evaluation mode (no dropout), no graph."""
     X, _ = in_model_dtype(model, check_features(X, "predict"), None, None, "predict")
-    was_training = model.training
-    model.eval()
-    try:
-        with no_grad():
-            logits = model(X)
-            if logits.shape[0] > 1:
-                return logits.data.argmax(axis=0).reshape(1, -1).astype(np.int64)
-            probabilities = logits.sigmoid().data
-    finally:
-        if was_training:
-            model.train()
-    return (probabilities > 0.5).astype(np.int64)
+    return predicted_labels(model, X)
 
 
 def accuracy(model: Any, X: Any, Y: Any) -> float:

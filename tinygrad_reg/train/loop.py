@@ -1,4 +1,4 @@
-"""A training loop for the course's classifiers: ``fit``, ``predict`` and ``accuracy``.
+"""The training loop for the course's classifiers: ``fit``.
 
 ``fit`` is the course's ``model()`` loop, with the gradients left to autodiff::
 
@@ -16,14 +16,11 @@ or one-hot columns, (C, m); the default loss then is the cross-entropy over the 
 from __future__ import annotations
 
 import math
-import signal
 import sys
-import threading
 import time
-import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any
 
 import numpy as np
 
@@ -31,22 +28,22 @@ from ..engine import no_grad
 from ..jit.compiler import compile as compile_step
 from ..nn import regularizers
 from ..nn.losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy
-from ..optim import constraints
 from ..optim.optimizers import SGD, Optimizer
 from ..tensor import Tensor
 from . import early_stopping as early_stopping_module
+from .callbacks import (
+    Callback,
+    LogFunction,
+    MaxNorm,
+    Progress,
+    StopOnInterrupt,
+    TrainingState,
+    WarnOnDivergence,
+)
 from .evaluate import accuracy, check_data, in_model_dtype
 
 #: The course's learning rate for plain gradient descent, used when no optimizer is given.
 DEFAULT_LR = 0.3
-#: Seconds between progress lines when stderr is not a terminal (a log file, a pipe).
-LOG_INTERVAL = 10.0
-#: Iterations in a row with the cost above its start after which ``fit`` warns: diverging.
-RISING_ITERATIONS = 50
-
-
-class DivergenceWarning(UserWarning):
-    """The cost kept rising during ``fit``: the learning rate is probably too large."""
 
 
 def auto_loss(logits: Tensor, Y: Any) -> Tensor:
@@ -129,6 +126,7 @@ def fit(
     seed: int = 0,
     log_every: int = 1000,
     callback: Callable[[int, float], Any] | None = None,
+    callbacks: Sequence[Callback] = (),
     progress: bool | float = True,
     interruptible: bool = False,
     validation: tuple[Any, Any] | None = None,
@@ -158,6 +156,9 @@ def fit(
     - ``log_every``: the cost is recorded at iterations 0, log_every, 2·log_every, ... and at
       the last one; ``callback(iteration, cost)`` is called at each of them and stops the
       training by returning a true value (``History.stopped_early`` then says so).
+    - ``callbacks``: your own ``Callback`` objects (a schedule, a logger), called at fixed
+      points of every iteration; the protocol is in ``callbacks.py``. The options below are
+      shortcuts: each builds one of the callbacks there.
     - ``progress``: iteration, cost and iterations/s on stderr. ``True``: on a terminal one line
       updated in place; otherwise (output going to a log) a new line every
       ``LOG_INTERVAL`` seconds and one at the end. A number: a new line every that many
@@ -179,7 +180,7 @@ def fit(
       back the parameters with the lowest one. See ``early_stopping.py``.
     - ``max_norm=c``: after every step, each row of every weight matrix (a unit's incoming
       weights; W is (n_out, n_in)) is scaled down to 2-norm c if longer (see
-      ``constraints.py``); biases are left alone.
+      ``optim/constraints.py``); biases are left alone.
 
     A non-finite cost raises FloatingPointError (it would make every parameter NaN), and so does
     one above ``COST_OVERFLOW`` ≈ 1.3e154 (features of order 1e300, say), whose square
@@ -199,13 +200,11 @@ def fit(
     early_stopping_module.check_arguments(
         validation, validation_split, early_stopping, restore_best
     )
-    if max_norm is not None:
-        constraints.check_max_norm(max_norm, "fit")
     if validation_split is not None:
         X, Y, X_val, Y_val = early_stopping_module.split_validation(X, Y, validation_split, seed)
         validation = (X_val, Y_val)
     m = X.shape[1]
-    _check_arguments(model, m, iterations, batch_size, seed, log_every, callback)
+    _check_arguments(model, m, iterations, batch_size, seed, log_every, callback, callbacks)
     loss_fn = _loss_function(loss)
     penalty_fn = _penalty_function(penalty, lambd)
     if penalty_fn is not None and not callable(penalty):
@@ -215,7 +214,12 @@ def fit(
         optimizer = SGD(model.parameters(), lr=DEFAULT_LR)
     _check_optimizer(optimizer, model)
 
-    monitor = None
+    # The keyword arguments are shortcuts that build callbacks; yours come after them.
+    watchers: list[Callback] = [] if max_norm is None else [MaxNorm(max_norm)]
+    watchers.append(WarnOnDivergence())
+    display = Progress.for_fit(progress, sys.stderr)
+    if display is not None:
+        watchers.append(display)
     if validation is not None:
         X_val, Y_val = check_data(*validation, "fit (validation)")
         X_val, Y_val = in_model_dtype(model, X_val, Y_val, dtype, "fit (validation)")
@@ -224,85 +228,90 @@ def fit(
                 f"fit: the validation X has {X_val.shape[0]} features (rows) but X has "
                 f"{X.shape[0]}; expected the same features."
             )
-        monitor = early_stopping_module.ValidationMonitor(
-            model, (X, Y), (X_val, Y_val), loss_fn, accuracy, early_stopping, restore_best
+        watchers.append(
+            early_stopping_module.ValidationMonitor(
+                (X, Y), (X_val, Y_val), loss_fn, accuracy, early_stopping, restore_best
+            )
         )
+    if callback is not None:
+        watchers.append(LogFunction(callback))
+    watchers += callbacks
+    if interruptible:
+        watchers.append(StopOnInterrupt())
 
-    compiled_step = None
-    if compiled:
-        compiled_step = _compiled_step(model, loss_fn, penalty_fn, optimizer)
+    compiled_step = None if not compiled else _compiled_step(model, loss_fn, penalty_fn, optimizer)
     batches = _batches(X, Y, batch_size, np.random.RandomState(seed))
-    display = _progress_display(progress, iterations, sys.stderr)
-    rising = _RisingCost()
     history = History()
+    state = TrainingState(model, optimizer, history, iterations)
     was_training = model.training
     model.train()
-    interrupt = _Interrupt(interruptible)
     start = time.perf_counter()
     try:
+        for hook in watchers:
+            hook.on_train_begin(state)
         for i in range(iterations):
             X_batch, Y_batch = next(batches)
-            logged = i % log_every == 0 or i == iterations - 1
-            updated = compiled_step is not None and not (logged and monitor is not None)
-            if updated:  # forward, backward and update, replayed
-                cost = compiled_step(X_batch, Y_batch)
-            else:
+            state.iteration, state.logged = i, i % log_every == 0 or i == iterations - 1
+            eager = compiled_step is None or any(hook.eager_step(state) for hook in watchers)
+            if eager:
                 cost = loss_fn(model(X_batch), Y_batch)
                 if penalty_fn is not None:
                     cost = cost + penalty_fn(model, Y_batch.shape[1])
-            value = cost.item()
-            if not abs(value) < COST_OVERFLOW:  # also NaN and ±inf
-                hint = "a smaller learning rate"
-                if loss_fn is LOSSES["bce"]:
-                    hint = "loss='bce_with_logits' (finite for saturated outputs) or " + hint
-                if math.isfinite(value):
-                    raise FloatingPointError(
-                        f"fit: the cost is {value:.3g} at iteration {i}; above "
-                        f"{COST_OVERFLOW:.2g} its square overflows float64 (so do Adam's and "
-                        "L2's squares of gradients and weights). Scale the features to about 1 "
-                        f"(standardize X), or use {hint}."
-                    )
-                raise FloatingPointError(
-                    f"fit: the cost is {value} at iteration {i}; the parameters would become "
-                    f"NaN. Use {hint}."
-                )
-            if logged and monitor is not None and monitor.measure(i, history):
-                history.iterations.append(i)  # patience ran out: no update from here
-                history.costs.append(value)
-                history.stopped_early = True
+            else:  # forward, backward and update, replayed
+                cost = compiled_step(X_batch, Y_batch)
+            state.cost = _checked_cost(cost.item(), i, loss_fn)
+            if state.logged:
+                history.iterations.append(i)
+                history.costs.append(state.cost)
+            for hook in watchers:
+                hook.before_update(state)
+            if state.stop:  # no update from here
                 break
-            if not updated:
+            if eager:
                 model.zero_grad()
                 cost.backward()
                 optimizer.step()
-            if max_norm is not None:
-                constraints.apply_max_norm(model, max_norm)
             history.steps = i + 1
-            rising.see(i, value)
-            if display is not None:
-                display.show(i + 1, value)
-            if logged:
-                history.iterations.append(i)
-                history.costs.append(value)
-                if callback is not None and callback(i, value):
-                    history.stopped_early = True
-                    break
-            if interrupt.received:  # Ctrl-C: stop after a complete step, its cost recorded
-                if history.iterations[-1:] != [i]:
+            for hook in watchers:
+                hook.after_update(state)
+            if state.stop:
+                if not state.logged:  # the history ends where the training did
                     history.iterations.append(i)
-                    history.costs.append(value)
-                history.interrupted = True
+                    history.costs.append(state.cost)
                 break
-        if monitor is not None:
-            monitor.finish(history)
+    except BaseException as error:
+        state.error = error
+        raise
     finally:
-        interrupt.restore()
         history.wall_time = time.perf_counter() - start
-        if display is not None:
-            display.close()
-        if not was_training:
-            model.eval()
+        try:
+            for hook in watchers:
+                hook.on_train_end(state)
+        finally:
+            if not was_training:
+                model.eval()
     return history
+
+
+def _checked_cost(value: float, iteration: int, loss_fn: Any) -> float:
+    """The cost, if training can go on from it: not NaN, not infinite, not so large that its
+    square overflows."""
+    if abs(value) < COST_OVERFLOW:  # False for NaN and ±inf too
+        return value
+    hint = "a smaller learning rate"
+    if loss_fn is LOSSES["bce"]:
+        hint = "loss='bce_with_logits' (finite for saturated outputs) or " + hint
+    if math.isfinite(value):
+        raise FloatingPointError(
+            f"fit: the cost is {value:.3g} at iteration {iteration}; above "
+            f"{COST_OVERFLOW:.2g} its square overflows float64 (so do Adam's and "
+            "L2's squares of gradients and weights). Scale the features to about 1 "
+            f"(standardize X), or use {hint}."
+        )
+    raise FloatingPointError(
+        f"fit: the cost is {value} at iteration {iteration}; the parameters would become "
+        f"NaN. Use {hint}."
+    )
 
 
 def _compiled_step(model: Any, loss_fn: Any, penalty_fn: Any, optimizer: Optimizer) -> Any:
@@ -328,6 +337,7 @@ def _check_arguments(
     seed: Any,
     log_every: Any,
     callback: Any,
+    callbacks: Any,
 ) -> None:
     """Everything ``fit`` is given is checked before training starts, in the ranges the
     command line accepts: a mistake is reported at once, not after (or instead of) training."""
@@ -348,6 +358,12 @@ def _check_arguments(
         raise ValueError(f"fit: seed = {seed!r}; expected an integer in [0, 2**32).")
     if callback is not None and not callable(callback):
         raise TypeError(f"fit: callback is a {type(callback).__name__}; expected a function.")
+    for hook in callbacks:
+        if not isinstance(hook, Callback):
+            raise TypeError(
+                f"fit: callbacks holds a {type(hook).__name__}; expected Callback objects "
+                "(subclass tinygrad_reg.train.Callback and override its hooks)."
+            )
 
 
 def _is_integer(value: Any) -> bool:
@@ -407,103 +423,3 @@ def _batches(X: Tensor, Y: Tensor, batch_size: int | None, rng: np.random.Random
         for start in range(0, m, batch_size):
             columns = order[start : start + batch_size]
             yield Tensor(X.data[:, columns]), Tensor(Y.data[:, columns])
-
-
-class _RisingCost:
-    """Warns once when the cost stays above its first value for ``RISING_ITERATIONS`` iterations
-    in a row: training made the model worse than its random start, and kept it there."""
-
-    def __init__(self) -> None:
-        self.first, self.streak, self.warned = math.nan, 0, False
-
-    def see(self, iteration: int, cost: float) -> None:
-        if iteration == 0:
-            self.first = cost
-        self.streak = self.streak + 1 if cost > self.first else 0
-        if self.streak >= RISING_ITERATIONS and not self.warned:
-            self.warned = True
-            warnings.warn(
-                f"fit: the cost rose from {self.first:.4g} at the start to {cost:.4g} at "
-                f"iteration {iteration}, and stayed above its start for {self.streak} "
-                "iterations in a row; the learning rate is probably too large (try one 3 to "
-                "10 times smaller).",
-                DivergenceWarning,
-                stacklevel=3,
-            )
-
-
-class _Interrupt:
-    """While installed, Ctrl-C (SIGINT) only sets ``received``; the handler then puts the
-    previous one back, so a second Ctrl-C interrupts at once."""
-
-    def __init__(self, install: bool):
-        self.received = False
-        self.previous: Any = None
-        if install and threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGINT, self._handle)
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        self.received = True
-        self.restore()
-        print("\nCtrl-C: stopping after this step", file=sys.stderr, flush=True)
-
-    def restore(self) -> None:
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
-            self.previous = None
-
-
-# --- progress line ----------------------------------------------------------------------------
-
-
-def _is_terminal(stream: TextIO) -> bool:
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
-
-
-def _progress_display(progress: bool | float, total: int, stream: TextIO) -> _Progress | None:
-    if progress is False:
-        return None
-    if progress is True:
-        if _is_terminal(stream):
-            return _Progress(total, stream, interval=0.1, in_place=True)
-        return _Progress(total, stream, interval=LOG_INTERVAL, in_place=False)
-    if not (isinstance(progress, (int, float)) and progress >= 0):
-        raise ValueError(f"fit: progress = {progress!r}; expected True, False or seconds >= 0.")
-    return _Progress(total, stream, interval=float(progress), in_place=False)
-
-
-class _Progress:
-    """Progress on ``stream``: on a terminal one line rewritten in place with a carriage return
-    (at most 10 times a second: writing on every iteration would cost more than the iteration);
-    in a log, a new line every ``interval`` seconds."""
-
-    def __init__(self, total: int, stream: TextIO, interval: float, in_place: bool):
-        self.total, self.stream = total, stream
-        self.interval, self.in_place = interval, in_place
-        self.start = self.last = time.perf_counter()
-        self.done, self.cost, self.width = 0, float("nan"), 0
-
-    def show(self, done: int, cost: float) -> None:
-        self.done, self.cost = done, cost
-        now = time.perf_counter()
-        if now - self.last >= self.interval:
-            self.last = now
-            self.render(now)
-
-    def render(self, now: float) -> None:
-        rate = self.done / (now - self.start) if now > self.start else 0.0
-        line = f"iteration {self.done}/{self.total}  cost {self.cost:.6g}  {rate:,.0f} it/s"
-        if self.in_place:
-            self.stream.write("\r" + line.ljust(self.width))  # pad over a longer previous line
-        else:
-            self.stream.write(line + "\n")
-        self.stream.flush()
-        self.width = len(line)
-
-    def close(self) -> None:
-        """The final numbers (then a newline, so that later output starts on its own line)."""
-        self.render(time.perf_counter())
-        if self.in_place:
-            self.stream.write("\n")
-        self.stream.flush()
