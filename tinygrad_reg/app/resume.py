@@ -26,6 +26,7 @@ from ..nn.modules import ACTIVATIONS, MLP
 from ..nn.regularizers import PENALTIES
 from ..optim import SGD, Adam, AdamW, Optimizer
 from ..tensor import Tensor
+from ..testing.reference import layer_dims_of
 from ..train.checkpoint import Checkpoint
 from ..train.early_stopping import split_validation
 from ..train.generators import BatchOrder, generator_state, set_generator_state
@@ -239,18 +240,34 @@ def checked_metadata(checkpoint: Checkpoint, key: str) -> Any:
         )
     test, expected = METADATA[key]
     if not test(meta[key]):
-        shown = repr(meta[key])
-        shown = shown if len(shown) <= 60 else shown[:57] + "..."
         raise UsageError(
-            f"{checkpoint.path}: its metadata has {key} = {shown}; expected {expected} (is it a "
-            "checkpoint of train, unedited?)"
+            f"{checkpoint.path}: its metadata has {key} = {_shown_value(meta[key])}; expected "
+            f"{expected} (is it a checkpoint of train, unedited?)"
         )
     return meta[key]
 
 
 def saved_network(checkpoint: Checkpoint) -> tuple[list[int], str]:
-    """The layer sizes and hidden activation of a checkpoint of train, checked."""
-    return checked_metadata(checkpoint, "layer_dims"), checked_metadata(checkpoint, "hidden")
+    """The layer sizes and hidden activation of a checkpoint of train, checked (the sizes
+    against its parameters' shapes, before any network is built from them)."""
+    layer_dims = checked_metadata(checkpoint, "layer_dims")
+    try:
+        shapes = layer_dims_of(checkpoint.parameters, checkpoint.path)
+    except ValueError as error:
+        raise UsageError(f"not a checkpoint of train: {error}".rstrip(".")) from None
+    if layer_dims != shapes:
+        shown = _shown_value(layer_dims)
+        raise UsageError(
+            f"{checkpoint.path}: its metadata has layer_dims = {shown}, but its parameters are "
+            f"those of {shapes} (is it a checkpoint of train, unedited?)"
+        )
+    return layer_dims, checked_metadata(checkpoint, "hidden")
+
+
+def _shown_value(value: Any) -> str:
+    """repr, cut to 60 characters."""
+    shown = repr(value)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
 def saved_run(checkpoint: Checkpoint) -> tuple[Settings, int]:
