@@ -149,6 +149,16 @@ def test_an_option_given_replaces_the_saved_value_and_is_reported(data_file, tmp
     assert (third.metadata["penalty"], third.metadata["lambd"]) == ("l2", 0.7)
 
 
+def test_a_resumed_validation_run_says_its_record_starts_anew(data_file, tmp_path, capsys):
+    """What is not carried over is said: the best validation so far is not in the checkpoint."""
+    argv = ["train", "--data", str(data_file), "--validation-split", "0.25", "--no-plots"]
+    assert run([*argv, "--iterations", "10", "--out", str(tmp_path / "first")], capsys)[0] == 0
+    resume = ["--resume", str(tmp_path / "first" / "model.npz"), "--iterations", "20"]
+    code, stdout, stderr = run([*argv, *resume, "--out", str(tmp_path / "second")], capsys)
+    assert code == 0, stderr
+    assert "note: the validation record starts anew at iteration 10" in stdout
+
+
 @pytest.fixture(scope="module")
 def elastic_run(data_file, tmp_path_factory):
     """A finished run of 20 iterations: Adam, elastic net (λ1, λ2) = (0.1, 0.7), no validation."""

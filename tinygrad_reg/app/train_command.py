@@ -252,6 +252,11 @@ def run_train(args: argparse.Namespace) -> int:
         print(f"Resuming {resumed.path} after {done} of {settings.iterations} iterations")
         if changes:
             print("changed: " + "; ".join(changes))
+        if settings.validation_split is not None:
+            print(
+                f"note: the validation record starts anew at iteration {done}: the patience and "
+                "the best parameters put back at the end count from here"
+            )
     if not layer_dims[1:-1]:
         print("No hidden layer: logistic regression")
     if layer_dims[-1] > 1:
