@@ -615,3 +615,21 @@ def test_data_around_1e300_is_refused_with_the_clear_cost_error(tmp_path, capsys
         assert "fit: the cost is" in error and "overflows float64" in error
         assert "Traceback" not in stderr
         assert "final cost" not in stdout and not (tmp_path / "out" / "model.npz").exists()
+
+
+def test_train_course_masks_are_saved_and_need_dropout(moons, tmp_path, capsys):
+    argv = ["train", "--data", str(moons / "train.npz"), "--iterations", "20", "--no-plots"]
+    code, stdout, stderr = run([*argv, "--course-masks", "--out", str(tmp_path / "a")], capsys)
+    assert code == 2 and "--course-masks" in stderr and "Traceback" not in stderr
+    options = ["--keep-prob", "0.8", "--course-masks", "--out", str(tmp_path / "b")]
+    code, stdout, stderr = run([*argv, *options], capsys)
+    assert code == 0, stderr
+    assert "the course's fixed masks" in stdout
+    checkpoint = tinygrad_reg.load(tmp_path / "b" / "model.npz")
+    assert checkpoint.metadata["course_masks"] is True
+    X, Y, *_ = tinygrad_reg.datasets.load_file(moons / "train.npz")
+    by_hand, _ = tinygrad_reg.reference.model(
+        X, Y, [2, 20, 3, 1], num_iterations=20, keep_prob=0.8, mask_seed=1
+    )
+    for name, value in by_hand.items():
+        np.testing.assert_allclose(checkpoint.parameters[name], value, rtol=1e-12, atol=1e-15)

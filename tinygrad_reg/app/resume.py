@@ -59,6 +59,7 @@ class Settings:
     validation_split: float | None
     patience: int | None
     max_norm: float | None
+    course_masks: bool
 
 
 #: Without --resume, an option left out takes this value (lr: the optimizer's default).
@@ -74,6 +75,7 @@ DEFAULTS: dict[str, Any] = {
     "validation_split": None,
     "patience": None,
     "max_norm": None,
+    "course_masks": False,
 }
 
 #: With --resume these cannot change: why, for the one-line refusal.
@@ -83,6 +85,7 @@ KEPT = {
     "optimizer": "its saved state is that optimizer's",
     "seed": "the seed drew its initial weights and its validation split",
     "validation_split": "other examples would be held out, some of them trained on",
+    "course_masks": "its dropout masks follow that schedule",
 }
 
 
@@ -216,6 +219,7 @@ METADATA: dict[str, tuple[Callable[[Any], bool], str]] = {
     "validation_split": (_optional(_real(lambda f: 0 < f < 1)), "null or a fraction in (0, 1)"),
     "patience": (_optional(_size), "null or an integer >= 1"),
     "max_norm": (_optional(_real(lambda x: 0 < x < math.inf)), "null or a number > 0"),
+    "course_masks": (lambda v: isinstance(v, bool), "true or false"),
     "generators": (
         lambda v: isinstance(v, dict) and set(v) == {"dropout", "batch_order"},
         "a dict with the states of 'dropout' and 'batch_order'",
@@ -274,8 +278,10 @@ def saved_run(checkpoint: Checkpoint) -> tuple[Settings, int]:
     """(the run's settings, the updates it made), read from the checkpoint, each checked."""
     layer_dims, hidden = saved_network(checkpoint)
     values = {f.name: None for f in fields(Settings)}
+    values["course_masks"] = False  # a checkpoint from before --course-masks: fresh masks
     for name in values.keys() - {"layers", "hidden"}:
-        values[name] = checked_metadata(checkpoint, name)
+        if name in checkpoint.metadata or name != "course_masks":
+            values[name] = checked_metadata(checkpoint, name)
     values.update(layers=layer_dims[1:-1], hidden=hidden)
     if isinstance(values["lambd"], list):  # JSON's pair
         values["lambd"] = tuple(values["lambd"])

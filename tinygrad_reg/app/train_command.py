@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..data import datasets
+from ..nn.course_masks import CourseMasks
 from ..nn.modules import ACTIVATIONS, MLP
 from ..nn.regularizers import PENALTIES, ZERO_THRESHOLD, near_zero_fraction, weights_of
 from ..train.callbacks import DeferInterrupt, DivergenceWarning, StopOnInterrupt
@@ -112,6 +113,13 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         type=probability,
         metavar="P",
         help="dropout: keep each hidden unit with probability P (default 1: no dropout)",
+    )
+    parser.add_argument(
+        "--course-masks",
+        action="store_true",
+        default=None,
+        help="dropout with the course's masks: the same masks every iteration, drawn from "
+        "RandomState(1) (the course reseeds at each forward pass; default: fresh masks)",
     )
     parser.add_argument(
         "--optimizer",
@@ -239,9 +247,12 @@ def run_train(args: argparse.Namespace) -> int:
         kept = " kept for training (the rest is the validation split)" if m < X.shape[1] else ""
         raise UsageError(f"--batch-size {settings.batch_size} is more than the {m} examples{kept}")
     validation = _early_stopping_settings(settings)
+    if settings.course_masks and settings.keep_prob == 1:
+        raise UsageError("--course-masks: the masks of dropout; expected --keep-prob P with P < 1")
     _check_memory(layer_dims, X.shape[1], settings)
     hidden, keep_prob = settings.hidden, settings.keep_prob
-    model = MLP(layer_dims, hidden=hidden, seed=settings.seed, keep_prob=keep_prob)
+    masks = CourseMasks(seed=1) if settings.course_masks else None
+    model = MLP(layer_dims, hidden=hidden, seed=settings.seed, keep_prob=keep_prob, rng=masks)
     optimizer = resume.OPTIMIZERS[settings.optimizer][0](model.parameters(), lr=settings.lr)
     batch_order = None
     if resumed is not None:
@@ -370,6 +381,7 @@ def _settings_text(settings: resume.Settings) -> str:
         text += f" λ {','.join(map(str, lambd)) if isinstance(lambd, tuple) else lambd}"
     if settings.keep_prob < 1:
         text += f", keep_prob {settings.keep_prob:g}"
+        text += " (the course's fixed masks)" if settings.course_masks else ""
     return text + (f", batch {settings.batch_size}" if settings.batch_size else "")
 
 

@@ -20,6 +20,7 @@ from ..ops.cast import float_dtype
 from ..ops.linalg import linear
 from ..tensor import Tensor
 from ..testing.reference import layer_dims_of
+from .course_masks import CourseMasks
 
 Rng = np.random.RandomState | np.random.Generator
 
@@ -318,6 +319,8 @@ class MLP(Module):
     every hidden activation; all draw their masks from ``rng`` (default RandomState(seed)),
     layer by layer, in the order ``reference.forward_propagation_with_dropout`` does; the
     model keeps it as ``rng``, whose state a checkpoint saves to continue the same masks.
+    ``rng=CourseMasks(seed=1)`` gives the course's schedule instead: the same masks on every
+    pass (``nn/course_masks.py``).
     ``layers`` is the Sequential of all of these, for stepping through the network.
     ``dtype``: of every parameter (float64 by default, as ``Linear``); ``print(model)`` shows
     the layers.
@@ -362,6 +365,9 @@ class MLP(Module):
                 modules.append(Dropout(keep_prob, self.rng))
         modules.append(self.linears[-1])
         self.layers = Sequential(*modules)
+        self.course_masks = self.rng if isinstance(self.rng, CourseMasks) else None
+        if self.course_masks is not None:
+            self.course_masks.draws_per_pass = max(1, sum(isinstance(m, Dropout) for m in modules))
 
     def extra_repr(self) -> str:
         return f"layer_dims={self.layer_dims}"
@@ -375,6 +381,8 @@ class MLP(Module):
     def forward(self, X: Any) -> Tensor:
         """The logits Z_L. Tensors are named as the course names them (Z1, A1, ..., ZL), so
         ``explain_backward`` can be read beside the hand-written backward pass."""
+        if self.course_masks is not None and self.training:
+            self.course_masks.start_pass()
         A, l = X, 0
         for layer in self.layers:
             A = layer(A)

@@ -400,6 +400,7 @@ def model(
     keep_prob: float = 1.0,
     rng: np.random.RandomState | None = None,
     seed: int = 3,
+    mask_seed: int | None = None,
     parameters: Parameters | None = None,
     log_every: int = 1000,
     on_log: Callable[[int, float, Parameters], object] | None = None,
@@ -407,7 +408,10 @@ def model(
     """Full-batch gradient descent with the functions above, as the course's ``model()``.
 
     Starts from ``parameters`` (default ``initialize_parameters(layer_dims, seed)``); with
-    keep_prob < 1, inverted dropout draws its masks from ``rng`` (default RandomState(seed)).
+    keep_prob < 1, inverted dropout draws its masks from ``rng`` (default RandomState(seed)),
+    fresh masks every iteration; with ``mask_seed`` set, the course's schedule instead: every
+    iteration draws from a new RandomState(mask_seed), as the course's ``np.random.seed(1)``
+    at the top of its forward pass does, so the masks are the same in every iteration.
     Returns the final parameters and the costs at iterations 0, log_every, ... and the last;
     ``on_log(iteration, cost, parameters_after_the_update)`` is called at each of those.
     """
@@ -424,6 +428,8 @@ def model(
     costs = []
     for i in range(num_iterations):
         if keep_prob < 1:
+            if mask_seed is not None:
+                rng = np.random.RandomState(mask_seed)
             A_L, cache = forward_propagation_with_dropout(X, parameters, keep_prob, rng)
         else:
             A_L, cache = forward_propagation(X, parameters)
