@@ -31,10 +31,11 @@ from hypothesis.extra import numpy as hnp
 
 from tinygrad_reg import Tensor, linear
 from tinygrad_reg import reference as R
-from tinygrad_reg.nn import MLP, Dropout, Linear, ReLU
+from tinygrad_reg.nn import MLP, Dropout
 from tinygrad_reg.nn.losses import binary_cross_entropy_with_logits, cross_entropy
 from tinygrad_reg.nn.regularizers import penalty
 from tinygrad_reg.testing import Network, gradient_check_n, networks
+from tinygrad_reg.testing.compare import autodiff_gradients
 from tinygrad_reg.testing.gradcheck import gradcheck
 
 RTOL = 1e-10
@@ -61,21 +62,8 @@ def autodiff_side(net: Network, dropout: bool) -> tuple[float, dict, MLP]:
     with dZ and dA scaled by m as the course's are."""
     keep_prob = net.keep_prob if dropout else 1.0
     model = MLP.from_parameters(net.parameters, keep_prob=keep_prob, rng=_masks(net))
-    m = net.X.shape[1]
-    intermediates = {}
-    x, l = Tensor(net.X), 0
-    for layer in model.layers:
-        x = layer(x)
-        if isinstance(layer, Linear):
-            l += 1
-            intermediates[f"dZ{l}"] = x.retain_grad()
-        elif isinstance(layer, ReLU):
-            intermediates[f"dA{l}"] = x.retain_grad()  # before dropout, as the course's dA
-    cost = course_loss(x, net.Y) + penalty(net.penalty, model, net.lambd, m)
-    cost.backward()
-    gradients = {name: m * t.grad for name, t in intermediates.items()}
-    gradients.update({"d" + name: p.grad for name, p in model.named_parameters()})
-    return cost.item(), gradients, model
+    cost, gradients = autodiff_gradients(model, net.X, net.Y, net.penalty, net.lambd)
+    return cost, gradients, model
 
 
 def reference_side(net: Network, dropout: bool) -> tuple[float, dict, tuple]:

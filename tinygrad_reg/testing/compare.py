@@ -90,6 +90,17 @@ def compare_gradients(
     expected_cost = R.compute_cost_with_regularization(A_L, Y, parameters, lambd, penalty)
 
     model = MLP.from_parameters(parameters, keep_prob=keep_prob, rng=copy.deepcopy(rng))
+    cost, got = autodiff_gradients(model, X, Y, penalty, lambd)
+    got = {name: got[name] for name in expected}  # in the reference's order
+    differences = {name: float(np.max(np.abs(got[name] - expected[name]))) for name in expected}
+    return GradientComparison(cost, expected_cost, got, expected, differences)
+
+
+def autodiff_gradients(
+    model: MLP, X: np.ndarray, Y: np.ndarray, penalty: str = "none", lambd: R.Strength = 0.0
+) -> tuple[float, dict[str, np.ndarray]]:
+    """(the cost, the course's gradients by autodiff): dW_l, db_l from ``.grad``, and dZ_l,
+    dA_l from ``retain_grad`` on each layer's output, times m (the course's convention)."""
     m = X.shape[1]
     outputs, x, l = {}, Tensor(X), 0
     for layer in model.layers:
@@ -102,8 +113,6 @@ def compare_gradients(
     loss = cross_entropy(x, Y) if Y.shape[0] > 1 else binary_cross_entropy_with_logits(x, Y)
     cost = loss + penalty_of(penalty, model, lambd, m)
     cost.backward()
-    got = {name: m * t.grad for name, t in outputs.items()}
-    got.update({"d" + name: p.grad for name, p in model.named_parameters()})
-    got = {name: got[name] for name in expected}  # in the reference's order
-    differences = {name: float(np.max(np.abs(got[name] - expected[name]))) for name in expected}
-    return GradientComparison(cost.item(), expected_cost, got, expected, differences)
+    gradients = {name: m * t.grad for name, t in outputs.items()}
+    gradients.update({"d" + name: p.grad for name, p in model.named_parameters()})
+    return cost.item(), gradients
