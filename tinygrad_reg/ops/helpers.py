@@ -150,6 +150,12 @@ def zeros_like(x: Any) -> Any:
     return constant(np.zeros_like(value(x)), like=x)
 
 
+def masked(g: Any, keep: np.ndarray) -> Any:
+    """``g`` where ``keep`` holds, else exactly 0. Not ``g * keep``: an infinite or NaN ``g``
+    times 0 is NaN, where the gradient of a branch not taken is 0 (as PyTorch's rules give)."""
+    return where(keep, g, 0.0)
+
+
 def where(condition: np.ndarray, a: Any, b: Any) -> Any:
     """``a`` where ``condition`` holds, else ``b``; ``condition`` is a mask built from values."""
     if isinstance(a, Tensor) or isinstance(b, Tensor):
