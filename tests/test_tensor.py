@@ -1,6 +1,5 @@
 """The Tensor: construction and dtypes, attributes, operators with numbers and arrays, safety."""
 
-import contextlib
 import io
 import operator
 

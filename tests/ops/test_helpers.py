@@ -15,9 +15,9 @@ from tinygrad_reg.ops.select import maximum, minimum, where
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
+HUGE = [1e200, 1e300]
 POINTS = np.array(
-    [-np.inf, -1e300, -1e200, -800.0, -40.0, -1.0, -0.0, 0.0, 1.0, 40.0, 800.0, 1e200, 1e300]
-    + [np.inf]
+    [-np.inf, *(-h for h in HUGE), -800.0, -40.0, -1.0, -0.0, 0.0, 1.0, 40.0, 800.0, *HUGE, np.inf]
 )
 
 
