@@ -20,7 +20,9 @@ weights.
       W[j] ← W[j] · min(1, c / ‖W[j]‖₂)        for each row j (each output unit)
 
   This is the max-norm regularization of Srebro et al. and of the dropout paper: it bounds
-  how strongly any one unit can respond to its inputs, whatever the learning rate.
+  how strongly any one unit can respond to its inputs, whatever the learning rate. The norm
+  is computed as s·‖W[j]/s‖ with s = max|W[j]| (no overflow for rows of norm 1e200); a row
+  holding NaN or inf has no length and is refused (``FloatingPointError`` naming it).
 """
 
 from __future__ import annotations
