@@ -1,5 +1,6 @@
 """The safe .npz reader: the same arrays as np.load on sound files, one NpzError on any other."""
 
+import io
 import struct
 import zipfile
 
@@ -141,3 +142,66 @@ def test_paths_may_be_str_bytes_or_pathlike(tmp_path):
     assert fspath(tmp_path / "x", "load") == str(tmp_path / "x")
     with pytest.raises(TypeError, match="load: the path is a int; expected a str, bytes"):
         fspath(3, "load")
+
+
+def sound_archive(compressed: bool) -> bytes:
+    """The bytes of a small .npz of train's kind: X (2, 40) and Y (1, 40)."""
+    rng = np.random.default_rng(0)
+    buffer = io.BytesIO()
+    arrays = {"X": rng.normal(size=(2, 40)), "Y": (rng.random((1, 40)) > 0.5).astype(float)}
+    (np.savez_compressed if compressed else np.savez)(buffer, **arrays)
+    return buffer.getvalue(), arrays
+
+
+@st.composite
+def one_byte_changed(draw, original: bytes) -> bytes:
+    """``original`` with one byte replaced by another value, anywhere in the file."""
+    position = draw(st.integers(0, len(original) - 1))
+    new = draw(st.integers(0, 255).filter(lambda b: b != original[position]))
+    damaged = bytearray(original)
+    damaged[position] = new
+    return bytes(damaged)
+
+
+@pytest.mark.parametrize("compressed", [True, False])
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_single_byte_change_is_an_npz_error_or_leaves_every_array_as_it_was(
+    tmp_path, compressed, data
+):
+    """zlib's, zipfile's and numpy's failures (a bad deflate stream, a CRC mismatch, a damaged
+    directory or header) all end in NpzError; a change that nothing detects (a timestamp, the
+    local copy of the CRC) reads the very arrays that were written."""
+    original, arrays = sound_archive(compressed)
+    path = tmp_path / "damaged.npz"
+    path.write_bytes(data.draw(one_byte_changed(original)))
+    try:
+        with NpzReader(path) as reader:
+            read = {name: reader[name] for name in reader.files}
+    except NpzError:
+        return
+    assert sorted(read) == sorted(arrays)
+    for name, array in arrays.items():
+        assert read[name].dtype == array.dtype
+        np.testing.assert_array_equal(read[name], array)
+
+
+@pytest.mark.parametrize("compressed", [True, False])
+def test_every_single_byte_flip_is_an_npz_error_or_harmless(tmp_path, compressed):
+    """All positions, each flipped bitwise: the exhaustive counterpart of the property above."""
+    original, arrays = sound_archive(compressed)
+    path, errors = tmp_path / "flipped.npz", 0
+    for position in range(len(original)):
+        damaged = bytearray(original)
+        damaged[position] ^= 0xFF
+        path.write_bytes(bytes(damaged))
+        try:
+            with NpzReader(path) as reader:
+                read = {name: reader[name] for name in reader.files}
+        except NpzError:
+            errors += 1
+            continue
+        assert sorted(read) == sorted(arrays), position
+        for name, array in arrays.items():
+            np.testing.assert_array_equal(read[name], array, err_msg=str(position))
+    assert errors > len(original) // 2  # most bytes matter: the check is not vacuous
