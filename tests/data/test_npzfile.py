@@ -1,6 +1,5 @@
 """The safe .npz reader: the same arrays as np.load on sound files, one NpzError on any other."""
 
-import io
 import struct
 import zipfile
 
@@ -9,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays, scalar_dtypes
+from strategies import one_byte_changed, sound_archive
 
 from tinygrad_reg.data.npzfile import MAX_HEADER_BYTES, NpzError, NpzReader, fspath
 
@@ -142,25 +142,6 @@ def test_paths_may_be_str_bytes_or_pathlike(tmp_path):
     assert fspath(tmp_path / "x", "load") == str(tmp_path / "x")
     with pytest.raises(TypeError, match="load: the path is a int; expected a str, bytes"):
         fspath(3, "load")
-
-
-def sound_archive(compressed: bool) -> bytes:
-    """The bytes of a small .npz of train's kind: X (2, 40) and Y (1, 40)."""
-    rng = np.random.default_rng(0)
-    buffer = io.BytesIO()
-    arrays = {"X": rng.normal(size=(2, 40)), "Y": (rng.random((1, 40)) > 0.5).astype(float)}
-    (np.savez_compressed if compressed else np.savez)(buffer, **arrays)
-    return buffer.getvalue(), arrays
-
-
-@st.composite
-def one_byte_changed(draw, original: bytes) -> bytes:
-    """``original`` with one byte replaced by another value, anywhere in the file."""
-    position = draw(st.integers(0, len(original) - 1))
-    new = draw(st.integers(0, 255).filter(lambda b: b != original[position]))
-    damaged = bytearray(original)
-    damaged[position] = new
-    return bytes(damaged)
 
 
 @pytest.mark.parametrize("compressed", [True, False])
