@@ -6,6 +6,8 @@ keeps its values at least 0.01 away from the kinks and singularities of the op u
 (0 for relu/abs/log, ties for max/min): by construction, not by loosening tolerances.
 """
 
+import io
+
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -79,3 +81,22 @@ def check_forward_and_gradient(f, x: np.ndarray, seed: int, reference) -> None:
     (with gradcheck's random upstream gradient from ``seed``)."""
     np.testing.assert_array_equal(f(Tensor(x)).data, reference(x))
     assert gradcheck(f, [x], seed=seed)
+
+
+def sound_archive(compressed: bool) -> tuple[bytes, dict[str, np.ndarray]]:
+    """The bytes of a small .npz of train's kind: X (2, 40) and Y (1, 40)."""
+    rng = np.random.default_rng(0)
+    buffer = io.BytesIO()
+    arrays = {"X": rng.normal(size=(2, 40)), "Y": (rng.random((1, 40)) > 0.5).astype(float)}
+    (np.savez_compressed if compressed else np.savez)(buffer, **arrays)
+    return buffer.getvalue(), arrays
+
+
+@st.composite
+def one_byte_changed(draw, original: bytes) -> bytes:
+    """``original`` with one byte replaced by another value, anywhere in the file."""
+    position = draw(st.integers(0, len(original) - 1))
+    new = draw(st.integers(0, 255).filter(lambda b: b != original[position]))
+    damaged = bytearray(original)
+    damaged[position] = new
+    return bytes(damaged)

@@ -17,6 +17,7 @@ read-only array); graphs recorded earlier keep the old array, so their gradients
 
 from __future__ import annotations
 
+import contextlib
 import operator
 import sys
 import weakref
@@ -311,11 +312,12 @@ class Tensor:
             )
         return (self[i] for i in range(self.shape[0]))
 
-    # ``t += x`` (and -= *= /= **= @=) changes t's values, keeping the same Tensor object, only
-    # where that records nothing: t is a leaf and no gradient is being recorded (t needs none,
-    # or inside ``no_grad``). Anything else raises: Python would otherwise rebind t to a new
-    # tensor computed from it, and a parameter would silently stop being the leaf that the
-    # optimizer updates and ``.grad`` belongs to.
+    # ``t += x`` (and -= *= /= **= @=): on a tensor computed by an op, t is rebound to the new
+    # tensor t + x, recorded as usual (PyTorch's values and gradients; other names for the old
+    # t keep the old values). On a leaf, t's values change, keeping the same Tensor object, only
+    # where that records nothing: t needs no gradient, or inside ``no_grad``. A leaf that
+    # requires grad refuses (as PyTorch): rebinding would silently make a parameter stop being
+    # the leaf that the optimizer updates and ``.grad`` belongs to.
     def __iadd__(self, other: Any) -> Tensor:
         return self._update_in_place("+=", other, Tensor.__add__)
 
@@ -338,13 +340,8 @@ class Tensor:
         self, symbol: str, other: Any, op: Callable[[Tensor, Any], Tensor]
     ) -> Tensor:
         plain = symbol[:-1]  # "+=" -> "+"
-        if self.grad_fn is not None:
-            raise RuntimeError(
-                f"{symbol} on a tensor computed by an op ({self.grad_fn!r}, shape {self.shape}): "
-                "its values are part of a recorded graph, so they cannot change. Compute a "
-                f"new tensor instead: y = y {plain} x."
-            )
-        if engine.is_grad_enabled() and self.requires_grad:
+        leaf = self.grad_fn is None
+        if leaf and engine.is_grad_enabled() and self.requires_grad:
             raise RuntimeError(
                 f"{symbol} on a tensor that requires grad (shape {self.shape}) would replace it "
                 "by a new tensor computed from it, which is no longer the leaf the optimizer "
@@ -352,19 +349,21 @@ class Tensor:
                 f"p.data = p.data {plain} x, or update without recording: "
                 f"with no_grad(): p {symbol} x. To compute a new tensor: y = p {plain} x."
             )
-        if engine.is_grad_enabled() and isinstance(other, Tensor) and other.requires_grad:
+        if leaf and engine.is_grad_enabled() and isinstance(other, Tensor) and other.requires_grad:
             raise RuntimeError(
                 f"t {symbol} x where x requires grad: the result depends on x, so it must be a "
                 f"new tensor in the graph; write t = t {plain} x."
             )
-        with engine.no_grad():
+        with engine.no_grad() if leaf else contextlib.nullcontext():
             new = op(self, other)
         if new.shape != self.shape:
             raise ValueError(
                 f"{symbol}: the result has shape {new.shape} but the tensor has shape "
-                f"{self.shape}; an in-place update keeps the shape (as numpy). For a new "
-                f"tensor of the broadcast shape write t = t {plain} x."
+                f"{self.shape}; an in-place update keeps the shape (as numpy and PyTorch). For "
+                f"a new tensor of the broadcast shape write t = t {plain} x."
             )
+        if not leaf:  # the dtype is kept, as PyTorch's in-place ops keep it
+            return new if new.dtype == self.dtype else new.astype(self.dtype)
         self.data = new._data.astype(self.dtype, copy=False)  # keeps the dtype, as numpy
         return self
 

@@ -17,8 +17,12 @@ import zipfile
 import matplotlib
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from strategies import one_byte_changed, sound_archive
 
 import tinygrad_reg
+from tinygrad_reg import datasets
 from tinygrad_reg.app import cli, demo, selfcheck, train_command
 from tinygrad_reg.app.options import program_name
 from tinygrad_reg.nn import MLP
@@ -633,3 +637,30 @@ def test_train_course_masks_are_saved_and_need_dropout(moons, tmp_path, capsys):
     )
     for name, value in by_hand.items():
         np.testing.assert_allclose(checkpoint.parameters[name], value, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("compressed", [True, False])
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_train_on_an_npz_with_one_byte_changed_refuses_in_one_line_or_reads_it_intact(
+    tmp_path, capsys, compressed, data
+):
+    """Through ``train --data``: a damaged archive is one line and exit 2, before any training
+    (no model.npz); a change nothing detects leaves the data exactly as written."""
+    original, arrays = sound_archive(compressed)
+    path = tmp_path / "damaged.npz"
+    path.write_bytes(data.draw(one_byte_changed(original)))
+    try:
+        loaded = datasets.load_file(str(path))
+    except datasets.DataError:
+        out = tmp_path / "run"
+        code, stdout, stderr = run(
+            ["train", "--data", str(path), "--iterations", "2", "--no-plots", "--out", str(out)],
+            capsys,
+        )
+        assert code == 2 and stderr.count("\n") == 1 and "damaged.npz" in stderr, stderr
+        assert "Traceback" not in stderr and not (out / "model.npz").exists()
+        assert "iteration" not in stdout  # nothing was trained
+        return
+    np.testing.assert_array_equal(loaded.train_X, arrays["X"])
+    np.testing.assert_array_equal(loaded.train_Y, arrays["Y"])

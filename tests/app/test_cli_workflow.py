@@ -163,6 +163,8 @@ def test_predict_without_labels_and_bad_predict_input(course, tmp_path, capsys):
 
     three = tmp_path / "three.csv"
     three.write_text("1,2,3,0\n4,5,6,1\n")
+    foreign = tmp_path / "foreign.csv"
+    foreign.write_text("1,2,0\n4,5,2\n0,3,3\n2,2,1\n")
     bad = {
         "no model": (
             ["--model", str(tmp_path / "none.npz"), "--data", str(three)],
@@ -177,11 +179,16 @@ def test_predict_without_labels_and_bad_predict_input(course, tmp_path, capsys):
             "has no test split",
         ),
         "not data": (["--model", model_path, "--data", model_path], "no array named"),
+        "foreign labels": (  # a binary model scored on three classes: refused, naming them
+            ["--model", model_path, "--data", str(foreign)],
+            "label(s) 2, 3 that the model cannot predict: the model has 1 output (a binary",
+        ),
     }
     for case, (options, message) in bad.items():
-        code, _, stderr = run(["predict", *options], capsys)
+        code, stdout, stderr = run(["predict", *options], capsys)
         assert code == 2, case
         assert message in stderr and stderr.count("\n") == 1, (case, stderr)
+        assert stdout == "", case  # no predictions printed before the refusal
 
 
 def test_each_run_gets_its_own_folder_and_models_are_not_overwritten(

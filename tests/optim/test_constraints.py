@@ -90,6 +90,43 @@ def test_max_norm_scales_each_row_longer_than_max_norm_onto_the_sphere(W, max_no
             assert np.sqrt(np.sum(new**2)) == pytest.approx(max_norm, rel=1e-12)
 
 
+@given(
+    arrays(
+        np.float64,
+        st.tuples(st.integers(1, 4), st.integers(1, 5)),
+        elements=values.map(lambda v: v if abs(v) > 1e-3 else 0.0),  # the reference's own norm
+    ),
+    st.sampled_from([1e-200, 1e150, 1e200, 1e300]),
+    st.floats(0.05, 4.0),
+)
+def test_max_norm_of_huge_or_tiny_rows_is_computed_without_overflow(W, scale, max_norm):
+    """Rows of norm ~1e200 (whose w·w overflows to inf) keep their direction and get length
+    max_norm; rows of norm ~1e-200 (whose w·w underflows to 0) are left alone."""
+    clipped = max_norm_rows(W * scale, max_norm)
+    for row, new in zip(W, clipped):
+        norm = np.linalg.norm(row)  # of the unscaled row: no overflow
+        if norm == 0 or norm * scale <= max_norm:
+            np.testing.assert_array_equal(new, row * scale)
+        else:  # a few roundings: scaling, the sum of ≤ 5 squares, sqrt, one division
+            np.testing.assert_allclose(new, row / norm * max_norm, rtol=1e-14, atol=0)
+            assert np.linalg.norm(new) == pytest.approx(max_norm, rel=1e-14)
+
+
+def test_max_norm_refuses_rows_with_nan_or_inf_naming_the_parameter_and_rows():
+    model = MLP([2, 3, 1])
+    params = dict(model.named_parameters())
+    W1 = np.array([[3.0, 4.0], [np.inf, 0.0], [1.0, np.nan]])
+    params["W1"].data, params["W2"].data = W1, params["W2"].data * 100  # W2: rows too long
+    W1, W2 = params["W1"].data, params["W2"].data  # the arrays the parameters hold
+    with pytest.raises(
+        FloatingPointError, match=r"max-norm: W1 \(shape \(3, 2\)\).*row\(s\) \[1, 2\]"
+    ):
+        apply_max_norm(model, 1.0)
+    assert params["W1"].data is W1 and params["W2"].data is W2  # nothing changed
+    with pytest.raises(FloatingPointError, match=r"params\[0\].*\[\(0, 1\)\]"):
+        apply_max_norm([Tensor(np.array([[[1.0], [np.nan]]]))], 1.0)
+
+
 def test_apply_max_norm_clips_the_rows_of_the_weights_and_leaves_the_biases():
     model = MLP([2, 3, 1])
     params = dict(model.named_parameters())

@@ -10,8 +10,9 @@ import pytest
 from tinygrad_reg import datasets
 from tinygrad_reg import reference as ref
 from tinygrad_reg.nn import MLP
+from tinygrad_reg.nn.losses import binary_cross_entropy_with_logits
 from tinygrad_reg.tensor import Tensor
-from tinygrad_reg.train.early_stopping import split_validation
+from tinygrad_reg.train.early_stopping import NonFiniteValidationWarning, split_validation
 from tinygrad_reg.train.loop import fit
 
 LAYER_DIMS = [2, 20, 3, 1]
@@ -190,3 +191,76 @@ def test_bad_validation_arguments_are_refused_before_training(data, arguments, m
         fit(model, X, Y, iterations=5, progress=False, **arguments)
     for name, value in model.to_parameters().items():
         np.testing.assert_array_equal(value, start[name])
+
+
+def loss_that_fails_on_validation_from(evaluation, m_val):
+    """binary_cross_entropy_with_logits, but NaN on the validation set (m_val examples) from
+    its ``evaluation``-th measurement on: a model whose outputs overflow on held-out data."""
+    seen = []
+
+    def loss(Z, Y):
+        cost = binary_cross_entropy_with_logits(Z, Y)
+        if Y.shape[1] == m_val:
+            seen.append(1)
+            if len(seen) >= evaluation:
+                return cost * np.nan
+        return cost
+
+    return loss
+
+
+@pytest.mark.parametrize("early_stopping", [3, None])
+def test_a_nan_validation_cost_warns_and_the_best_finite_parameters_are_restored(
+    data, early_stopping
+):
+    X, Y, m_val, log_every = data.train_X, data.train_Y, 50, 100
+    model = MLP(LAYER_DIMS, seed=3)
+    with pytest.warns(NonFiniteValidationWarning) as caught:
+        history = fit(
+            model,
+            X,
+            Y,
+            loss=loss_that_fails_on_validation_from(4, m_val),
+            iterations=800,
+            log_every=log_every,
+            validation=(X[:, :m_val], Y[:, :m_val]),
+            early_stopping=early_stopping,
+            progress=False,
+        )
+    assert len(caught) == 1  # once, not at every evaluation
+    message = str(caught[0].message)
+    assert "validation cost is nan at iteration 300" in message
+    finite = history.val_costs[:3]
+    assert np.all(np.isfinite(finite)) and np.all(np.isnan(history.val_costs[3:]))
+    best = history.iterations[int(np.argmin(finite))]
+    assert history.best_iteration == best and history.best_val_cost == min(finite)
+    assert f"the parameters of iteration {best} (the best finite) are restored" in message
+    if early_stopping is None:
+        assert "training goes on" in message and history.steps == 800
+    else:  # stopped at the first NaN, as Lightning's EarlyStopping(check_finite=True)
+        assert "training stops early" in message and history.stopped_early
+        assert history.iterations[-1] == 300
+    assert history.restored
+    # The parameters before iteration `best` are those after `best` updates of a plain fit.
+    expected = MLP(LAYER_DIMS, seed=3)
+    fit(expected, X, Y, iterations=best, progress=False)
+    for name, value in expected.to_parameters().items():
+        np.testing.assert_array_equal(model.to_parameters()[name], value, err_msg=name)
+
+
+def test_a_nan_validation_cost_from_the_start_says_nothing_can_be_restored(data):
+    X, Y = data.train_X, data.train_Y
+    with pytest.warns(NonFiniteValidationWarning, match="no finite cost came before it"):
+        history = fit(
+            MLP(LAYER_DIMS, seed=3),
+            X,
+            Y,
+            loss=loss_that_fails_on_validation_from(1, 50),
+            iterations=300,
+            log_every=100,
+            validation=(X[:, :50], Y[:, :50]),
+            early_stopping=2,
+            progress=False,
+        )
+    assert history.stopped_early and history.steps == 0  # stopped before the first update
+    assert history.best_iteration is None and not history.restored

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ..nn.modules import MLP
-from ..train.evaluate import accuracy, predict
+from ..train.evaluate import accuracy, check_data, check_labels_in_classes, predict
 from .options import (
     Command,
     UsageError,
@@ -65,6 +65,11 @@ def run_predict(args: argparse.Namespace) -> int:
             f"{args.data}: {X.shape[0]} features per example, but the model takes "
             f"{layer_dims[0]}{hint}"
         )
+    if Y is not None:  # before any output: labels the model cannot predict are refused
+        try:
+            check_labels_in_classes(model, *check_data(X, Y, where), where)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
     predictions = predict(model, X).reshape(-1)
     lines = [str(int(p)) for p in predictions]
     if args.output is None:

@@ -426,9 +426,11 @@ def _run_folder(out: str | None, force: bool) -> Path:
 
 
 def _report_validation(history: Any) -> None:
-    best = history.iterations.index(history.best_iteration)
     if history.stopped_early:
         print(f"stopped early  at iteration {history.iterations[-1]} ({history.steps} updates)")
+    if history.best_iteration is None:  # every validation cost was NaN or inf (fit warned)
+        return
+    best = history.iterations.index(history.best_iteration)
     kept = "restored" if history.restored else "the best"
     print(
         f"validation     cost {history.val_costs[best]:.4f}, accuracy "

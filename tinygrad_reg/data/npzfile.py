@@ -31,6 +31,9 @@ import numpy as np
 ZIP_SIGNATURE = b"PK"  # every .npz file is a zip archive
 NPY_SIGNATURE = b"\x93NUMPY"
 PICKLE_SIGNATURE = b"\x80"  # pickle protocols 2 and later
+END_RECORD_SIGNATURE = b"PK\x05\x06"  # a zip's end of central directory record
+#: The end record (22 bytes) plus the longest archive comment (65 535 bytes) it may carry.
+END_RECORD_SEARCH = 22 + 65_535
 #: numpy's own limit: a longer header is refused (numpy writes headers of ~100 bytes).
 MAX_HEADER_BYTES = 10_000
 # .npy version → (struct format of the header's length, the header's text encoding)
@@ -74,6 +77,15 @@ class NpzReader:
             raise
         except Exception as error:  # BadZipFile, or what a damaged directory makes zipfile raise
             raise NpzError(f"not a readable .npz archive ({_describe(error)})") from None
+        declared, found = _declared_entries(path), len(self._zip.infolist())
+        if declared is not None and declared != found:
+            # zipfile reads the directory by its byte size, not its count: a damaged length
+            # field makes it skip entries (swallowed as a comment) without a word.
+            self._zip.close()
+            raise NpzError(
+                f"not a readable .npz archive (its directory declares {declared} entries, "
+                f"{found} could be read: it is damaged)"
+            )
         #: The entries' names, as np.savez gave them (without the ".npy" each member carries).
         self.files = [name.removesuffix(".npy") for name in self._zip.namelist()]
 
@@ -101,6 +113,18 @@ class NpzReader:
             raise
         except Exception as error:  # zlib.error, BadZipFile (CRC), EOFError, NotImplementedError...
             raise NpzError(f"is corrupt or truncated ({_describe(error)})") from None
+
+
+def _declared_entries(path: str | os.PathLike) -> int | None:
+    """The number of entries the zip's end record declares; None when it says 0xFFFF (a
+    zip64 archive of that many entries keeps the count elsewhere)."""
+    with open(path, "rb") as file:
+        size = file.seek(0, os.SEEK_END)
+        file.seek(max(0, size - END_RECORD_SEARCH))
+        tail = file.read()
+    start = tail.rfind(END_RECORD_SIGNATURE)  # found: zipfile has just read the same record
+    (count,) = struct.unpack("<H", tail[start + 10 : start + 12])
+    return None if count == 0xFFFF else count
 
 
 def _describe(error: BaseException) -> str:

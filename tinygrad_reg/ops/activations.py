@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import Function
-from .helpers import erf, erf_of_array, exp, sigmoid, stable_sigmoid, tanh, value
+from .helpers import erf, erf_of_array, exp, sigmoid, stable_sigmoid, tanh, value, where
 
 SQRT_2 = math.sqrt(2.0)
 SQRT_2_PI = math.sqrt(2.0 * math.pi)
@@ -69,9 +69,12 @@ class Elu(Function):
         return np.where(x > 0, x, self.alpha * np.expm1(np.minimum(x, 0)))
 
     def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
-        """d elu/dx = g where x > 0, else g·alpha·e^x = g·(out + alpha)"""
-        positive = value(x) > 0
-        return (g * positive + g * (out + self.alpha) * ~positive,)
+        """d elu/dx = g where x > 0, else g·alpha·e^x"""
+        # e^x of the negative part only (0 elsewhere, a constant): e^x of x = +inf would be inf,
+        # and inf·0 NaN in the slope of the branch not taken; and alpha·e^x, not out + alpha,
+        # which rounds to 0 for x < -37. At x = 0 the slope is alpha, its own slope 0 (PyTorch).
+        negative = where(value(x) < 0, x, 0.0)
+        return (g * where(value(x) > 0, 1.0, self.alpha * exp(negative)),)
 
 
 class Gelu(Function):

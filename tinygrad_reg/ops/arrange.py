@@ -16,7 +16,7 @@ import numpy as np
 
 from ..engine import Function
 from ..tensor import Tensor
-from .helpers import is_axis
+from .helpers import is_axis, masked
 from .shape import GetItem, as_tensor, moveaxis, normalize_axes, scatter_add
 
 
@@ -206,7 +206,7 @@ class Triangle(Function):
 
     def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
         """d tril(x)/dx = g inside the triangle, 0 outside (triu likewise)"""
-        return (g * self.keep,)
+        return (masked(g, self.keep),)
 
     @property
     def name(self) -> str:

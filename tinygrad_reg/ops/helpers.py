@@ -150,6 +150,15 @@ def zeros_like(x: Any) -> Any:
     return constant(np.zeros_like(value(x)), like=x)
 
 
+def masked(g: Any, keep: np.ndarray) -> Any:
+    """``g`` where ``keep`` holds, else exactly 0 (as PyTorch's rules give): ``g * keep`` would
+    make an infinite or NaN ``g`` times 0 a NaN in the branch not taken. (No branch on the
+    values: a compiled step replays the same calls for any gradient.)"""
+    if isinstance(g, Tensor):
+        return select.where(keep, g, 0.0)
+    return np.where(keep, g, np.zeros((), np.result_type(g)))  # a 0-d zero: numpy's fast path
+
+
 def where(condition: np.ndarray, a: Any, b: Any) -> Any:
     """``a`` where ``condition`` holds, else ``b``; ``condition`` is a mask built from values."""
     if isinstance(a, Tensor) or isinstance(b, Tensor):

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..engine import Function
 from ..tensor import Tensor
-from .helpers import value
+from .helpers import masked, value
 
 
 class Maximum(Function):
@@ -26,7 +26,9 @@ class Maximum(Function):
         """d max(a,b)/da = g where a wins, g/2 on a tie; b gets the rest of g"""
         share_of_a = self.wins(value(a), value(b)) + 0.5 * (value(a) == value(b))
         share_of_a = share_of_a.astype(value(g).dtype)  # 0.5 made it float64; keep float32
-        return g * share_of_a, g * (1 - share_of_a)
+        return masked(g * share_of_a, share_of_a != 0), masked(
+            g * (1 - share_of_a), share_of_a != 1
+        )
 
     @staticmethod
     def wins(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -59,7 +61,7 @@ class Where(Function):
 
     def backward(self, g: Any, out: Any, a: Any, b: Any) -> tuple[Any, ...]:
         """d where(c,a,b)/da = g where c,  d/db = g where not c"""
-        return g * self.condition, g * ~self.condition
+        return masked(g, self.condition), masked(g, ~self.condition)
 
 
 def pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:

@@ -19,6 +19,7 @@ from .helpers import (
     cosh,
     erf_of_array,
     exp,
+    masked,
     sign,
     sin,
     sinh,
@@ -90,7 +91,7 @@ class Relu(Function):
 
     def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
         """d relu(x)/dx = g where x > 0, else 0 (so relu'(0) = 0)"""
-        return (g * (value(out) > 0),)  # out > 0 exactly where x > 0
+        return (masked(g, value(out) > 0),)  # out > 0 exactly where x > 0
 
 
 class Sigmoid(Function):
@@ -137,7 +138,7 @@ class Clip(Function):
 
     def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
         """d clip(x)/dx = g where clip left x unchanged (lo <= x <= hi), else 0"""
-        return (g * (value(x) == np.clip(value(x), self.lo, self.hi)),)
+        return (masked(g, value(x) == np.clip(value(x), self.lo, self.hi)),)
 
 
 class Log1p(Function):

@@ -20,7 +20,9 @@ weights.
       W[j] ← W[j] · min(1, c / ‖W[j]‖₂)        for each row j (each output unit)
 
   This is the max-norm regularization of Srebro et al. and of the dropout paper: it bounds
-  how strongly any one unit can respond to its inputs, whatever the learning rate.
+  how strongly any one unit can respond to its inputs, whatever the learning rate. The norm
+  is computed as s·‖W[j]/s‖ with s = max|W[j]| (no overflow for rows of norm 1e200); a row
+  holding NaN or inf has no length and is refused (``FloatingPointError`` naming it).
 """
 
 from __future__ import annotations
@@ -69,36 +71,50 @@ def clip_grad_norm(params: Any, max_norm: float) -> float:
     return total
 
 
-def max_norm_rows(W: np.ndarray, max_norm: float) -> np.ndarray:
+def max_norm_rows(W: np.ndarray, max_norm: float, name: str = "W") -> np.ndarray:
     """W with each row scaled to 2-norm at most ``max_norm`` (rows within it unchanged); a
-    1-D array is one row."""
+    1-D array is one row. ``name`` names W in the error for a row holding NaN or inf."""
     if W.ndim == 0:
         raise ValueError(f"max-norm: a scalar parameter has no rows; got shape {W.shape}.")
-    norms = np.sqrt(np.sum(W * W, axis=-1, keepdims=True))
+    finite = np.isfinite(W).all(axis=-1)
+    if not finite.all():
+        rows = [tuple(map(int, j)) if W.ndim > 2 else int(j[0]) for j in np.argwhere(~finite)]
+        raise FloatingPointError(
+            f"max-norm: {name} (shape {W.shape}) has NaN or inf in row(s) {rows[:10]}"
+            f"{' ...' if len(rows) > 10 else ''}; a row's length is not defined there, and "
+            "scaling cannot repair it (the training diverged: try a smaller learning rate)."
+        )
+    # ‖w‖ = s·‖w/s‖ with s = max|w_i|: w·w itself overflows for entries above ~1e154.
+    largest = np.max(np.abs(W), axis=-1, keepdims=True)
+    safe = np.where(largest > 0, largest, 1.0)
+    norms = largest * np.sqrt(np.sum(np.square(W / safe), axis=-1, keepdims=True))
     too_long = norms > max_norm
     if not np.any(too_long):
         return W
-    scale = np.where(too_long, max_norm / np.where(too_long, norms, 1.0), 1.0)
-    return W * scale.astype(W.dtype, copy=False)
+    # W/‖W‖·c, dividing first: c/‖W‖ underflows to 0 for ‖W‖ above c·1e308.
+    clipped = W / np.where(too_long, norms, 1.0) * max_norm
+    return np.where(too_long, clipped, W).astype(W.dtype, copy=False)
 
 
-def max_norm_targets(model: Any, where: str) -> list[Tensor]:
-    """The tensors the max-norm constraint applies to: the weight matrices of a Module or a
-    dict (names starting with "W", the penalties' default selection, so biases are left
-    alone), or exactly the Tensors of a list."""
+def max_norm_targets(model: Any, where: str) -> list[tuple[str, Tensor]]:
+    """The tensors the max-norm constraint applies to, with their names: the weight matrices
+    of a Module or a dict (names starting with "W", the penalties' default selection, so
+    biases are left alone), or exactly the Tensors of a list (named params[i])."""
     if hasattr(model, "named_parameters") and callable(model.named_parameters):
-        return [p for name, p in model.named_parameters() if is_weight(name)]
+        return [(name, p) for name, p in model.named_parameters() if is_weight(name)]
     if isinstance(model, dict):
-        return [p for name, p in model.items() if is_weight(name)]
-    return parameter_list(model, where)
+        return [(name, p) for name, p in model.items() if is_weight(name)]
+    return [(f"params[{i}]", p) for i, p in enumerate(parameter_list(model, where))]
 
 
 def apply_max_norm(model: Any, max_norm: float) -> None:
     """Clip each row (each output unit's incoming weights) of every weight matrix of ``model``
     to 2-norm ``max_norm``. Assigns new read-only arrays, as an optimizer step does."""
     limit = check_max_norm(max_norm, "apply_max_norm")
-    for p in max_norm_targets(model, "apply_max_norm"):
-        clipped = max_norm_rows(p.data, limit)
-        if clipped is not p.data:
-            clipped.setflags(write=False)
-            p.data = clipped
+    targets = max_norm_targets(model, "apply_max_norm")
+    # All rows are checked before any is changed: a refused call leaves every weight as it was.
+    clipped = [max_norm_rows(p.data, limit, name) for name, p in targets]
+    for (_, p), new in zip(targets, clipped):
+        if new is not p.data:
+            new.setflags(write=False)
+            p.data = new

@@ -21,10 +21,18 @@ with the lowest validation cost (the first such, on ties); the optimizer's state
 moments) is not rewound. A training stopped by Ctrl-C keeps its last update instead, so that it
 can be saved and continued. Measuring never changes the training itself: no random numbers are
 drawn, so the parameters follow the same path as without validation.
+
+A validation cost that is NaN or infinite (the model's outputs overflow on the held-out data)
+is never the best. It warns (``NonFiniteValidationWarning``), and with ``early_stopping`` it
+also stops the training, as PyTorch Lightning's ``EarlyStopping(check_finite=True)`` does (its
+default): the run has left the region where the validation cost means anything. Either way the
+best *finite* parameters are restored at the end if ``restore_best``.
 """
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -91,6 +99,10 @@ def check_arguments(
         raise TypeError(f"fit: restore_best = {restore_best!r}; expected True or False.")
 
 
+class NonFiniteValidationWarning(UserWarning):
+    """The validation cost became NaN or infinite during ``fit``."""
+
+
 class ValidationMonitor(Callback):
     """Measures the validation set at fit's logged iterations, before their update, remembers
     the best parameters and stops when the patience has run out; at the end, notes the best
@@ -112,6 +124,7 @@ class ValidationMonitor(Callback):
         self.best_iteration: int | None = None
         self.best_state: dict[str, np.ndarray] | None = None
         self.since_best = 0
+        self.warned_non_finite = False
 
     def eager_step(self, state: TrainingState) -> bool:
         return state.logged  # measured on the parameters before the update
@@ -132,7 +145,9 @@ class ValidationMonitor(Callback):
         history.val_costs.append(cost)
         history.val_accuracies.append(self.accuracy_fn(model, X_val, Y_val))
         history.accuracies.append(self.accuracy_fn(model, *self.train))
-        if cost < self.best_cost:
+        if not math.isfinite(cost):
+            self.warn_non_finite(state, cost)
+        elif cost < self.best_cost:
             self.best_cost, self.best_iteration, self.since_best = cost, state.iteration, 0
             if self.restore_best:
                 self.best_state = model.state_dict()  # copies
@@ -140,6 +155,35 @@ class ValidationMonitor(Callback):
             self.since_best += 1
         if self.patience is not None and self.since_best >= self.patience:
             history.stopped_early = state.stop = True
+
+    def warn_non_finite(self, state: TrainingState, cost: float) -> None:
+        """Warn (once) about a NaN or infinite validation cost; stop if early stopping is on."""
+        stopping = self.patience is not None
+        if stopping:
+            state.history.stopped_early = state.stop = True
+        if self.warned_non_finite:
+            return
+        self.warned_non_finite = True
+        if self.best_iteration is None:
+            kept = "no finite cost came before it, so the parameters stay the last ones"
+        elif self.restore_best:
+            kept = (
+                f"the parameters of iteration {self.best_iteration} (the best finite) are restored"
+            )
+        else:
+            kept = "restore_best=False: the parameters stay the last ones"
+        what = (
+            "training stops early (as PyTorch Lightning's EarlyStopping does)"
+            if stopping
+            else "training goes on (no early_stopping)"
+        )
+        warnings.warn(
+            f"fit: the validation cost is {cost} at iteration {state.iteration}; {what}, and "
+            f"{kept}. The model's outputs overflow on the validation set: try a smaller "
+            "learning rate or standardized features.",
+            NonFiniteValidationWarning,
+            stacklevel=4,
+        )
 
     def on_train_end(self, state: TrainingState) -> None:
         if state.error is not None:

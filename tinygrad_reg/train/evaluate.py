@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..engine import no_grad
 from ..nn.modules import predicted_labels
 from ..ops.cast import float_dtype
 from ..tensor import Tensor
@@ -38,8 +39,10 @@ def predict(model: Any, X: Any) -> np.ndarray:
 
 def accuracy(model: Any, X: Any, Y: Any) -> float:
     """Fraction of examples whose prediction equals the label (the course's accuracy).
-    ``predict`` and ``accuracy`` convert X to the dtype of the model's parameters, as ``fit``."""
+    ``predict`` and ``accuracy`` convert X to the dtype of the model's parameters, as ``fit``.
+    Labels the model cannot predict (2 for a binary model) are refused, naming them."""
     X, Y = check_data(X, Y, "accuracy")
+    check_labels_in_classes(model, X, Y, "accuracy")
     predictions = predict(model, X)
     if Y.shape[0] > 1:  # one-hot (or probability) columns: the class is the largest entry
         Y = Tensor(Y.data.argmax(axis=0).reshape(1, -1))
@@ -49,6 +52,46 @@ def accuracy(model: Any, X: Any, Y: Any) -> float:
             f"{Y.shape}; expected equal shapes."
         )
     return float(np.mean(predictions == Y.data))
+
+
+def output_count(model: Any, X: Tensor) -> int:
+    """The number of rows of the model's logits, from one example (evaluation mode, no graph:
+    no dropout mask is drawn, so measuring changes nothing)."""
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            return model(Tensor(X.data[:, :1])).shape[0]
+    finally:
+        model.train(was_training)
+
+
+def check_labels_in_classes(model: Any, X: Tensor, Y: Tensor, where: str) -> None:
+    """Y's labels are classes the model can predict: 0 and 1 for one sigmoid output, 0..C-1 or
+    one-hot columns of C rows for C outputs; else a ValueError naming the foreign labels."""
+    X, _ = in_model_dtype(model, X, None, None, where)
+    outputs = output_count(model, X)
+    classes = 2 if outputs == 1 else outputs
+    model_has = f"the model has {outputs} output{'s' if outputs > 1 else ''}" + (
+        " (a binary classifier: classes 0 and 1)"
+        if outputs == 1
+        else f" (classes 0..{outputs - 1})"
+    )
+    labels = Y.data
+    if labels.shape[0] > 1:
+        if labels.shape[0] != outputs:
+            raise ValueError(
+                f"{where}: Y has {labels.shape[0]} rows (one-hot columns of {labels.shape[0]} "
+                f"classes) but {model_has}; expected {outputs} rows."
+            )
+        return
+    foreign = np.unique(labels[~np.isin(labels, np.arange(classes))])
+    if foreign.size:
+        shown = ", ".join(f"{v:g}" for v in foreign[:10]) + (" ..." if foreign.size > 10 else "")
+        raise ValueError(
+            f"{where}: Y holds label(s) {shown} that the model cannot predict: {model_has}; "
+            f"expected labels in 0..{classes - 1}."
+        )
 
 
 def in_model_dtype(model: Any, X: Tensor, Y: Tensor | None, dtype: Any, where: str) -> Any:
