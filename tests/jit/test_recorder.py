@@ -126,6 +126,40 @@ def test_a_hyperparameter_changed_between_calls_is_honoured(optimizer, name, val
     assert_same(*results)
 
 
+class GroupSGD(SGD):
+    """Plain SGD whose learning rate lives in a dict, as in a PyTorch-style parameter group."""
+
+    def __init__(self, params, lr):
+        super().__init__(params, lr=lr)
+        self.group = {"lr": lr}
+
+    def hyperparameter_sources(self):
+        return [(self.group, ("lr",))]
+
+    def update(self, p, g, state):
+        return p - self.group["lr"] * g
+
+
+def test_hyperparameters_are_read_where_the_optimizer_says_they_are() -> None:
+    results = []
+    for compiled in (False, True):
+        model = MLP([2, 3, 1], seed=0)
+        opt = GroupSGD(model.parameters(), lr=0.1)
+
+        def step(X, Y, model=model, opt=opt):
+            opt.zero_grad()
+            binary_cross_entropy_with_logits(model(X), Y).backward()
+            opt.step()
+
+        step = tg.compile(step) if compiled else step
+        for lr in (0.1, 0.1, 0.03, 0.2):
+            opt.group["lr"] = lr
+            step(X, Y)
+        results.append([p.data.copy() for p in model.parameters()])
+    assert_same(*results)
+    assert step.recordings == 1  # the recorded update read the group's lr through a cell
+
+
 def test_fit_compiled_with_an_lr_schedule_equals_fit() -> None:
     """A callback lowering the learning rate every iteration, as docs/compile.md shows."""
     results = []

@@ -25,7 +25,6 @@ generators' state and the attributes of the modules that reported.
 from __future__ import annotations
 
 import ctypes
-import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -71,9 +70,22 @@ def step_in_place(optimizer: Any, params: list[tuple[Tensor, np.ndarray, np.ndar
             tensor._data = view
 
 
+def setting(owner: Any, name: str) -> Any:
+    """A setting's value: an attribute, or a key of a dict (a PyTorch-style parameter group)."""
+    return owner[name] if isinstance(owner, dict) else getattr(owner, name)
+
+
+def set_setting(owner: Any, name: str, value: Any) -> None:
+    if isinstance(owner, dict):
+        owner[name] = value
+    else:
+        setattr(owner, name, value)
+
+
 class Settings:
     """Python values a recorded step depends on: the hyperparameters of an optimizer whose
-    update is on the tape, or a module's attributes (a Dropout's ``training``, ``keep_prob``).
+    update is on the tape (where ``Optimizer.hyperparameter_sources`` says they are), or a
+    module's attributes (a Dropout's ``training``, ``keep_prob``).
 
     ``follow()`` runs before each replay. A number the tape reads through cells (``lr``) may
     change: its cells get the new value. Any other change may send the step down another path
@@ -83,26 +95,28 @@ class Settings:
 
     def __init__(self, owner: Any, names: tuple[str, ...]):
         self.owner, self.names = owner, names
-        self.read = operator.attrgetter(*names)  # one name: the value, not a tuple
-        self.values = self.read(owner)
+        self.values = self.read()
         self.cells: dict[str, list[np.ndarray]] = {}  # name → the arrays that hold it
         self.tested: set[str] = set()  # whether it is 0 chose the path
         self.free: set[str] = set()  # numbers the recording never read
+
+    def read(self) -> list[Any]:
+        return [setting(self.owner, name) for name in self.names]
 
     def swap(self) -> list[Setting]:
         """Put a Setting in place of each number (Python int or float), for recording."""
         settings = []
         for name in self.names:
-            value = getattr(self.owner, name)
+            value = setting(self.owner, name)
             if type(value) in (int, float):
                 settings.append(Setting(self.owner, name, value))
-                setattr(self.owner, name, settings[-1])
+                set_setting(self.owner, name, settings[-1])
         return settings
 
     def recorded(self, settings: list[Setting], tape: Tape) -> None:
         """After recording: the attributes back, and which of them the tape reads."""
         for setting in settings:
-            setattr(self.owner, setting.name, setting.value)
+            set_setting(self.owner, setting.name, setting.value)
             key = (id(self.owner), setting.name)
             cells = [cell for k, cell in tape.cells.items() if k[:2] == key]
             if cells:
@@ -113,10 +127,10 @@ class Settings:
                 self.free.add(setting.name)  # never read: any value follows the same path
 
     def follow(self) -> None:
-        current = self.read(self.owner)
+        current = self.read()
         if current == self.values:
             return
-        pairs = list(zip(self.values, current)) if len(self.names) > 1 else [(self.values, current)]
+        pairs = list(zip(self.values, current))
         for name, (old, new) in zip(self.names, pairs):
             if name in self.free:
                 continue
@@ -396,22 +410,23 @@ class Recorder(Tape):
                 step_in_place(optimizer, nexts)
             finally:
                 hooks.recorder = self
-            self.write(step_in_place, (optimizer, [(e.tensor, e.next, e.next_view) for e in adopted]))
+            targets = [(e.tensor, e.next, e.next_view) for e in adopted]
+            self.write(step_in_place, (optimizer, targets))
             self.steppers.append(optimizer)
         self.effects = True
 
     def record_update(self, optimizer: Any, params: list[Tensor]) -> None:
         """The update's numpy calls, with the hyperparameters read through cells, each
         parameter's new values written into its next buffer."""
-        settings = Settings(optimizer, tuple(optimizer.hyperparameters))
-        swapped = settings.swap()
+        settings = [Settings(*source) for source in optimizer.hyperparameter_sources()]
+        swapped = [s.swap() for s in settings]
         try:
             for p, state in zip(params, optimizer.state):
                 if p.grad is not None:
                     new = optimizer.update(self.arrays_of((p,))[0], p.grad, state)
                     self.write_back(p, new if new.dtype == p.dtype else new.astype(p.dtype))
         except TypeError as error:
-            if not swapped:
+            if not any(swapped):
                 raise
             raise TraceError(
                 f"compile: {type(optimizer).__name__}.update ({error}): its replays_update() "
@@ -419,8 +434,9 @@ class Recorder(Tape):
                 "numpy calls on arrays (lr * g) and in if-tests, not in Python arithmetic."
             ) from error
         finally:
-            settings.recorded(swapped, self)
-        self.settings.append(settings)
+            for source, stand_ins in zip(settings, swapped):
+                source.recorded(stand_ins, self)
+        self.settings += settings
 
     def parameter(self, p: Tensor) -> External:
         """The External of a parameter's ``_data`` (adopted now if no op has read it yet)."""
