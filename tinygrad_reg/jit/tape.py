@@ -17,9 +17,13 @@ stays a view of the same memory: views cost nothing to record and nothing to rep
 
 Memory stays close to the eager step's because buffers share memory, as registers do in a
 compiler: each buffer *lives* from the entry that writes it to the last entry that reads it,
-and once the recording is over, ``share_memory`` places buffers whose lives do not overlap in
-the same block of memory. An elementwise ufunc may even write over the input it reads last
-(``relu(W @ x + b)`` runs in place after the product): numpy allows that overlap.
+and once the recording is over, ``share_memory`` (``memory.py``) places buffers whose lives do
+not overlap in the same block of memory. An elementwise ufunc may even write over the input it
+reads last (``relu(W @ x + b)`` runs in place after the product): numpy allows that overlap.
+
+A number in an entry is a constant (the ``0`` of ``relu``), except a ``Setting``: an optimizer's
+hyperparameter while its update is recorded (``lr * g``). The entry then reads a *cell*, a 0-d
+array that ``compile`` fills with the attribute's current value before each replay.
 
 A Python decision on a value (``if np.isfinite(total):``) cannot be written as a numpy call.
 It becomes a *guard*: an entry that checks, on every replay, that the value is still what it
@@ -37,8 +41,9 @@ from typing import Any
 import numpy as np
 
 from ..engine import hooks
+from .memory import share_memory
 
-__all__ = ["GuardFailed", "Tape", "TraceError", "Traced", "plain"]
+__all__ = ["GuardFailed", "Setting", "Tape", "TraceError", "Traced", "plain"]
 
 
 class TraceError(RuntimeError):
@@ -51,6 +56,39 @@ class GuardFailed(Exception):
 
 # numpy functions that read only shapes and dtypes, never values: nothing to record.
 SHAPE_ONLY = {np.shape, np.ndim, np.size, np.result_type, np.may_share_memory, np.shares_memory}
+
+
+class Setting:
+    """A hyperparameter (``optimizer.lr``) while ``compile`` records the update that reads it:
+    it stands for the number and tells the tape where the number comes from, so that each
+    replay reads the attribute again instead of a value frozen at the recording.
+
+    An update may use it as an operand of numpy calls on arrays (``lr * g``: the entry reads a
+    cell, see ``Tape.cell``) and test it (``if self.weight_decay:``; ``tested`` records that
+    whether it is 0 chose the path). Arithmetic or comparisons in Python (``lr * wd``,
+    ``lr > 1``) would be computed once: they raise TypeError."""
+
+    __slots__ = ("name", "owner", "tested", "value")
+
+    def __init__(self, owner: Any, name: str, value: float):
+        self.owner, self.name, self.value, self.tested = owner, name, value, False
+
+    def __bool__(self) -> bool:
+        self.tested = True
+        return bool(self.value)
+
+    def __eq__(self, other: Any) -> bool:
+        raise TypeError(f"{type(self.owner).__name__}.{self.name} compared in Python")
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Setting({type(self.owner).__name__}.{self.name} = {self.value!r})"
+
+
+def values_of(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``args`` with each Setting replaced by its number: what the call computes with."""
+    return tuple(a.value if type(a) is Setting else a for a in args)
 
 
 def plain(x: Any) -> Any:
@@ -75,20 +113,26 @@ def traced_in(x: Any) -> list[Traced]:
     return []
 
 
-def numbers_as_arrays(ufunc: np.ufunc, args: tuple[Any, ...]) -> tuple[Any, ...]:
+NUMBERS = (bool, int, float)
+
+
+def numbers_as_arrays(
+    ufunc: np.ufunc, args: tuple[Any, ...], cell: Callable[[Setting, np.dtype], np.ndarray]
+) -> tuple[Any, ...]:
     """``args`` with each Python number made a 0-d array of the dtype numpy converts it to
     (``x32 * 0.5`` multiplies by float32(0.5)): the same loop runs, so the same bits come out,
-    and a call with arrays only is faster."""
-    numbers = [type(a) in (bool, int, float) for a in args]
+    and a call with arrays only is faster. A Setting becomes ``cell(setting, dtype)``."""
+    numbers = [type(a) in NUMBERS or type(a) is Setting for a in args]
     if not any(numbers) or not all(n or isinstance(a, np.ndarray) for n, a in zip(numbers, args)):
         return args
-    kinds = [type(a) if n else a.dtype for n, a in zip(numbers, args)]
+    kinds = [type(v) if n else v.dtype for n, v in zip(numbers, values_of(args))]
     try:
         dtypes = ufunc.resolve_dtypes((*kinds, *[None] * ufunc.nout))
     except (TypeError, ValueError):  # no loop for these alone (a value-based rule): keep
         return args
     return tuple(
-        np.array(a, d) if type(a) in (bool, int, float) else a for a, d in zip(args, dtypes)
+        cell(a, d) if type(a) is Setting else np.array(a, d) if type(a) in NUMBERS else a
+        for a, d in zip(args, dtypes)
     )
 
 
@@ -119,7 +163,7 @@ class Traced(np.ndarray):
 
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
         args, options = plain(inputs), plain(kwargs)
-        result = getattr(ufunc, method)(*args, **options)
+        result = getattr(ufunc, method)(*values_of(args), **options)
         tape = hooks.recorder
         if tape is None:
             return result
@@ -135,6 +179,9 @@ class Traced(np.ndarray):
         return tape.result(call, pargs, result, traced_in((args, kwargs)))
 
     def __array_finalize__(self, obj: Any) -> None:
+        # Which recording made it: a tensor holding another thread's Traced array is refused.
+        tape = hooks.recorder
+        self.tape = None if tape is None else tape.token
         # A new array not sharing obj's memory was computed by an ndarray method that numpy
         # does not route through the hooks above: a replay would not recompute it.
         if obj is not None and self.size and not np.may_share_memory(self, obj):
@@ -232,6 +279,9 @@ class Tape:
     def __init__(self) -> None:
         self.entries: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
         self.buffers: list[np.ndarray] = []  # every buffer allocated
+        self.buffer_ids: set[int] = set()
+        self.cells: dict[tuple[int, str, np.dtype], np.ndarray] = {}  # see cell()
+        self.token = object()  # what the Traced arrays of this recording carry
         self.guards = 0
         self.effects = False  # True once an entry changed parameters or optimizer state
 
@@ -245,8 +295,28 @@ class Tape:
         else:
             buffer = np.empty_like(value)  # same layout, unless value is a broadcast view
             np.copyto(buffer, value)
-        self.buffers.append(buffer)
+        self.own(buffer)
         return buffer
+
+    def own(self, buffer: np.ndarray) -> None:
+        self.buffers.append(buffer)
+        self.buffer_ids.add(id(buffer))
+
+    def computed(self, array: np.ndarray) -> bool:
+        """Is ``array`` a buffer of this tape, or a view of one?"""
+        while array is not None:
+            if id(array) in self.buffer_ids or getattr(array, "tape", None) is self.token:
+                return True
+            array = array.base
+        return False
+
+    def cell(self, setting: Setting, dtype: np.dtype) -> np.ndarray:
+        """The 0-d array of ``dtype`` that entries read in place of ``setting``: one per
+        attribute and dtype, holding the number as numpy would convert it for the call."""
+        key = (id(setting.owner), setting.name, dtype)
+        if key not in self.cells:
+            self.cells[key] = np.array(setting.value, dtype)
+        return self.cells[key]
 
     def traced(self, buffer: np.ndarray) -> Traced:
         """The Traced array the step sees for ``buffer``."""
@@ -283,13 +353,22 @@ class Tape:
         """Record ``ufunc.method(*args, **options)``, which gave ``result``."""
         self.check_inputs(traced_in(inputs), f"np.{ufunc.__name__}")
         call = ufunc if method == "__call__" else getattr(ufunc, method)
-        if method == "at" or out is not None:  # writes into arrays the step already has
+        writes = method == "at" or out is not None  # into arrays the step already has
+        if method == "__call__" and not (writes and Setting not in map(type, args)):
+            args = numbers_as_arrays(ufunc, args, self.cell)
+        for a in args:
+            if type(a) is Setting:
+                raise TraceError(
+                    f"compile: {type(a.owner).__name__}.{a.name} is used in "
+                    f"np.{ufunc.__name__}.{method} with operands compile cannot convert; a "
+                    "recorded update may use its hyperparameters only as operands of "
+                    "elementwise numpy calls on arrays (lr * g)."
+                )
+        if writes:
             self.write(functools.partial(call, **options) if options else call, args)
             return out[0] if isinstance(out, tuple) and len(out) == 1 else out
         results = result if isinstance(result, tuple) else (result,)
         buffers = tuple(self.buffer(np.asarray(r)) for r in results)
-        if method == "__call__":
-            args = numbers_as_arrays(ufunc, args)
         # out= given by position is the fastest call (numpy deprecates it for max and min)
         if method == "__call__" and not options and ufunc not in (np.maximum, np.minimum):
             self.write(ufunc, (*args, *buffers))
@@ -305,7 +384,13 @@ class Tape:
         """Record a call that has no ``out=``: an array result is a view of an input (nothing
         to record) or new values (recomputed and copied into a buffer on each replay); a
         Python value (a bool, a number) is guarded; None means it wrote into its arguments."""
-        self.check_inputs(sources, getattr(call, "__name__", "a numpy function"))
+        what = getattr(call, "__name__", "a numpy function")
+        self.check_inputs(sources, what)
+        if Setting in map(type, args):
+            raise TraceError(
+                f"compile: a hyperparameter is passed to {what}; a recorded update may use its "
+                "hyperparameters only as operands of elementwise numpy calls on arrays (lr * g)."
+            )
         if result is None:
             self.write(call, args)
             return None
@@ -354,127 +439,7 @@ class Tape:
         self.write(check, (expected, function, *args))
 
     def share_memory(self, outside: list[np.ndarray], after: list[Any]) -> list[Any]:
-        """Let buffers whose lives do not overlap use the same memory; rewrite the entries,
-        and return ``after`` rewritten the same way.
-
-        A buffer lives from the entry that first writes it to the last entry that reads it;
-        arrays in ``after`` (a ``.grad``, a returned tensor) are read after the replay, so
-        they live to the end. Buffers in ``outside`` (parameters, inputs) hold values from
-        before the replay and keep their own memory.
-
-        The others are placed, in the order they are first written, into *blocks* of memory:
-        the block of an input with the same layout whose life ends at the elementwise ufunc
-        that writes the new buffer (in place: numpy computes ``relu(z + b)`` in place
-        correctly, and memory already in cache is faster to write), else the smallest block
-        big enough whose last occupant's life has ended (the most recently used of those)."""
-        number = {id(b): k for k, b in enumerate(self.buffers)}
-        first: dict[int, float] = {}
-        last: dict[int, float] = {}
-        for i, entry in enumerate(self.entries):
-            for b in roots(entry, number):
-                first.setdefault(number[id(b)], i)
-                last[number[id(b)]] = i
-        for b in roots(after, number):
-            last[number[id(b)]] = np.inf
-        own = {number[id(b)] for b in roots(outside, number)}
-        own |= {
-            k
-            for k, b in enumerate(self.buffers)
-            if not (b.flags.c_contiguous or b.flags.f_contiguous)
-        }
-
-        blocks: list[Block] = []
-        moved: dict[int, np.ndarray] = {}  # id of a buffer → the block memory it now uses
-        for k in sorted(set(first) - own, key=first.__getitem__):
-            buffer = self.buffers[k]
-            writer = self.entries[int(first[k])][0]
-            writer = writer.func if isinstance(writer, functools.partial) else writer
-            in_place = isinstance(writer, np.ufunc) and writer.signature is None
-            layout = (buffer.shape, buffer.dtype, buffer.strides)
-            dying = [b for b in blocks if b.end == first[k] and in_place and b.layout == layout]
-            free = dying or [b for b in blocks if b.end < first[k]]
-            free = [b for b in free if b.memory.nbytes >= buffer.nbytes]
-            block = min(free, key=lambda b: (b.memory.nbytes, -b.end), default=None)
-            if block is None:
-                block = Block(buffer)
-                blocks.append(block)
-            moved[id(buffer)] = block.memory
-            block.end, block.layout = last[k], layout
-        views = Views(moved)
-        self.entries = [
-            (views.rewrite(f), views.rewrite(args, writeable=f is not setattr))  # .grad: read-only
-            for f, args in self.entries
-        ]
-        self.buffers = [block.memory for block in blocks] + [self.buffers[k] for k in own]
-        for array in after:  # the recorded call's results, to where they live now
-            target = views.view(array, writeable=True)
-            if target is not None and not np.shares_memory(target, array):
-                np.copyto(target, array)
-        return views.rewrite(after, writeable=False)
-
-
-class Block:
-    """Memory that buffers with lives one after another share (see ``share_memory``)."""
-
-    def __init__(self, buffer: np.ndarray):
-        self.memory = buffer
-        self.end: float = 0  # the last entry that reads its latest occupant
-        self.layout: tuple[Any, ...] = ()
-
-
-def roots(x: Any, number: dict[int, int]) -> list[np.ndarray]:
-    """The buffers (keys of ``number``: ids) that the arrays in ``x`` are views of."""
-    if isinstance(x, np.ndarray):
-        while x is not None and id(x) not in number:
-            x = x.base
-        return [] if x is None else [x]
-    if isinstance(x, functools.partial):
-        return roots((x.args, x.keywords), number)
-    if isinstance(x, (tuple, list)):
-        return [r for v in x for r in roots(v, number)]
-    if isinstance(x, dict):
-        return roots(list(x.values()), number)
-    return []
-
-
-class Views:
-    """Arrays of the entries remade as views of the memory their buffer now uses.
-
-    Equal views become one object: numpy checks whether a ufunc's output overlaps an input
-    unless the two are the same object, as they now are for every in-place entry. They are
-    writeable, except those handed to users (a ``.grad``, a returned tensor)."""
-
-    def __init__(self, moved: dict[int, np.ndarray]):
-        self.moved = moved  # id of a buffer → the memory it uses now
-        self.made: dict[tuple[Any, ...], np.ndarray] = {}
-
-    def view(self, x: np.ndarray, writeable: bool = True) -> np.ndarray | None:
-        """The same view as ``x`` of its buffer's memory now (None: not a view of one)."""
-        base = x
-        while base is not None and id(base) not in self.moved:
-            base = base.base
-        if base is None:
-            return None
-        memory = self.moved[id(base)]
-        offset = x.__array_interface__["data"][0] - base.__array_interface__["data"][0]
-        key = (id(memory), offset, x.shape, x.strides, x.dtype, writeable)
-        if key not in self.made:
-            raw = memory.reshape(-1, order="A").view(np.uint8)  # its bytes, in order
-            view = np.ndarray(x.shape, x.dtype, raw, offset, x.strides)
-            view.flags.writeable = writeable
-            self.made[key] = view
-        return self.made[key]
-
-    def rewrite(self, x: Any, writeable: bool = True) -> Any:
-        """``x`` (an entry, nested) with every array remade by ``view``."""
-        if isinstance(x, np.ndarray):
-            view = self.view(x, writeable)
-            return x if view is None else view
-        if isinstance(x, functools.partial):
-            args, keywords = self.rewrite((x.args, x.keywords), writeable)
-            return functools.partial(x.func, *args, **keywords)
-        if isinstance(x, (tuple, list)):
-            return type(x)(self.rewrite(v, writeable) for v in x)
-        if isinstance(x, dict):
-            return {k: self.rewrite(v, writeable) for k, v in x.items()}
-        return x
+        """Let buffers whose lives do not overlap use the same memory (``memory.py``): the
+        entries and buffers rewritten, and ``after`` returned rewritten the same way."""
+        self.entries, self.buffers, after = share_memory(self.entries, self.buffers, outside, after)
+        return after

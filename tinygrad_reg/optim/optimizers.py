@@ -133,6 +133,13 @@ class Optimizer:
         """The new value of one parameter ``p`` given its gradient ``g``; may update ``state``."""
         raise NotImplementedError
 
+    def hyperparameter_sources(self) -> list[tuple[Any, tuple[str, ...]]]:
+        """Where ``update`` reads its hyperparameters: (holder, names) pairs, each name an
+        attribute of the holder, or a key if the holder is a dict (a parameter group).
+        ``compile`` reads them there before every replay, so a value changed between calls
+        is used (``jit/recorder.py``)."""
+        return [(self, self.hyperparameters)]
+
     def replays_update(self) -> bool:
         """Does ``update`` make the same numpy calls on every step, with no Python state? Then
         ``compile`` records those calls and updates the parameters in place; otherwise its
