@@ -1,7 +1,9 @@
 """The regularization path: each row of the sweep's table equals a separate fit run with the
 same seed, measured independently; folds, the best value, the CSV, interruption, the CLI."""
 
+import concurrent.futures
 import csv
+import dataclasses
 
 import numpy as np
 import pytest
@@ -203,3 +205,94 @@ def test_the_command_interrupted_writes_the_partial_table_and_exits_130(
 def test_the_command_refuses_bad_options_with_exit_code_2(options, message, tmp_path, capsys):
     code = cli.main(["sweep", "--out", str(tmp_path), *options])
     assert code == 2 and message in capsys.readouterr().err
+
+
+# --- the runs in other processes, threads or a cluster ----------------------------------------
+
+PARALLEL = {"penalty": "l2", "values": [0.0, 1.0, 3.0], "iterations": 20, "folds": 2}
+
+
+@pytest.fixture(scope="module")
+def sequential_rows():
+    return without_seconds(sweep.sweep(**PARALLEL))
+
+
+def without_seconds(table):
+    assert table.complete
+    return [dataclasses.replace(row, seconds=0.0) for row in table.rows]
+
+
+def test_a_pool_of_processes_gives_the_sequential_table_bit_for_bit(sequential_rows):
+    assert without_seconds(sweep.sweep(**PARALLEL, executor=2)) == sequential_rows
+    with concurrent.futures.ProcessPoolExecutor(2) as pool:  # the user's own, left running
+        assert without_seconds(sweep.sweep(**PARALLEL, executor=pool)) == sequential_rows
+        assert pool.submit(int, "7").result() == 7
+
+
+def test_a_dask_cluster_gives_the_sequential_table_bit_for_bit(sequential_rows):
+    distributed = pytest.importorskip(
+        "distributed", reason='the optional extra: pip install "tinygrad_reg[distributed]"'
+    )
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        table = sweep.sweep(**PARALLEL, executor=client.get_executor())
+    assert without_seconds(table) == sequential_rows
+
+
+class RecordingPool(concurrent.futures.ThreadPoolExecutor):
+    def __init__(self):
+        super().__init__(max_workers=1)
+        self.futures = []
+
+    def submit(self, *args, **kwargs):
+        self.futures.append(super().submit(*args, **kwargs))
+        return self.futures[-1]
+
+
+def test_ctrl_c_with_an_executor_cancels_the_pending_runs_and_keeps_the_finished_rows(
+    sequential_rows,
+):
+    def ctrl_c_after_the_first_row(table):
+        raise KeyboardInterrupt
+
+    with RecordingPool() as pool:
+        table = sweep.sweep(**PARALLEL, executor=pool, on_row=ctrl_c_after_the_first_row)
+    assert not table.complete
+    assert [dataclasses.replace(row, seconds=0.0) for row in table.rows] == sequential_rows[:1]
+    assert len(pool.futures) == 6 and sum(f.cancelled() for f in pool.futures) >= 3
+
+
+def test_a_failed_run_is_its_row_with_the_error(tmp_path):
+    table = sweep.sweep("l1", [0.0, 1e300], iterations=5, executor=2)
+    good, failed = table.rows
+    assert table.complete and table.best is good and not good.error
+    assert failed.error.startswith("FloatingPointError: fit: the cost is")
+    assert np.isnan([failed.val_cost, failed.train_accuracy]).all()
+    assert "failed: FloatingPointError" in table.format()
+    with open(table.write_csv(tmp_path / "t.csv"), newline="") as file:
+        read = list(csv.DictReader(file))
+    assert read[0]["error"] == "" and read[1]["error"] == failed.error
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"executor": 0}, "executor = 0"),
+        ({"executor": "2"}, "executor = '2'"),
+        ({"seed": -1}, "seed = -1"),
+        ({"seed": 2**32}, "seed = 4294967296"),
+        ({"values": [1e30]}, "training diverges; expected λ < 2m/lr"),
+        ({"penalty": "elastic", "values": [0.0, 1e300]}, r"λ = \[1e\+300\]"),
+        ({"dataset": datasets.Dataset(*datasets.load()[:2], None, None, "f")}, "give folds"),
+    ],
+)
+def test_bad_executors_seeds_and_diverging_values_are_refused_before_training(
+    options, message, monkeypatch
+):
+    monkeypatch.setattr(sweep, "train_one", None)  # no training may start
+    with pytest.raises(ValueError, match=message):
+        sweep.sweep(**{"penalty": "l2", "values": [1.0], "iterations": 5, **options})

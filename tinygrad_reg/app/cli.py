@@ -25,7 +25,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from .. import __version__
 from ..data import datasets
@@ -168,8 +168,12 @@ MAIN_EPILOG = """examples:
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse's parser, except that a bad option is one line and a hint, not the usage block
-    (the subcommands' parsers are of this class too: argparse makes them like their parent)."""
+    """argparse's parser, except that a bad option is one line and a hint, not the usage block,
+    and an option is only taken by its whole name (``--data`` is never read as ``--dataset``).
+    The subcommands' parsers are of this class too: argparse makes them like their parent."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **{"allow_abbrev": False, **kwargs})
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message}\n(see: {self.prog} --help)\n")

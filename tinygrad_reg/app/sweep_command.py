@@ -19,11 +19,16 @@ from ..train.regularization_path import (
     LAYER_DIMS,
     PENALTIES,
     SEED,
+    check_stable,
     check_values,
-    fold_columns,
+    splits_for,
     sweep,
 )
 from . import plots
+from .options import UsageError, add_data_file_arguments, positive_int, read_data, seed_int
+
+#: Folds when the data has no test split and --folds is not given.
+DEFAULT_FOLDS = 5
 
 EPILOG = f"""Writes sweep_<penalty>.csv (rewritten after each value, so Ctrl-C keeps what is done)
 and sweep_<penalty>.png (needs matplotlib) in --out.
@@ -38,6 +43,12 @@ examples:
   %(prog)s                                   L2 on the default grid, about 30 s
   %(prog)s --penalty dropout --folds 5       5-fold cross-validation
   %(prog)s --penalty l1 --values 0,0.1,1,3 --iterations 6000 --out /tmp/l1
+  %(prog)s --folds 5 --jobs 2                5 folds, the runs on 2 cores (same table)
+  %(prog)s --data football.npz               your file: its test split, or 5 folds
+
+--jobs N runs the trainings in N processes; in Python, sweep(..., executor=...) also takes any
+concurrent.futures.Executor, e.g. dask.distributed.Client(...).get_executor() for a cluster
+(pip install "tinygrad_reg[distributed]").
 """
 
 
@@ -52,7 +63,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--folds",
         type=int,
         metavar="K",
-        help="k-fold cross-validation on the training set (default: validate on the test set)",
+        help="k-fold cross-validation on the training set (default: validate on the test set; "
+        f"{DEFAULT_FOLDS} folds for --data without one)",
     )
     parser.add_argument(
         "--iterations",
@@ -61,14 +73,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help=f"per training run (default {DEFAULT_ITERATIONS})",
     )
-    parser.add_argument(
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--data", metavar="FILE", help="your data: a .npz, .mat or .csv file")
+    source.add_argument(
         "--dataset",
         choices=datasets.names(),
-        default=datasets.DEFAULT,
-        help=f"built-in dataset (default {datasets.DEFAULT})",
+        help=f"or a built-in dataset (default {datasets.DEFAULT})",
+    )
+    add_data_file_arguments(parser)
+    parser.add_argument(
+        "--seed", type=seed_int, default=SEED, help=f"initial weights and folds (default {SEED})"
     )
     parser.add_argument(
-        "--seed", type=int, default=SEED, help=f"initial weights and folds (default {SEED})"
+        "--jobs",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="training runs at once, in N processes (default 1); the table is the same",
     )
     parser.add_argument(
         "--out", default="tinygrad_reg_out", metavar="DIR", help="folder for the CSV and PNG"
@@ -87,6 +108,14 @@ def parse_values(text: str) -> list[float]:
     return values
 
 
+def _data(args: argparse.Namespace) -> datasets.Dataset:
+    if args.data is None:
+        if args.layout or args.x_key or args.y_key:
+            raise UsageError("--layout, --x-key and --y-key go with --data, not --dataset")
+        return datasets.load(args.dataset or datasets.DEFAULT)
+    return read_data(args.data, args)  # train's reading: its layouts and the course's names
+
+
 def main(args: argparse.Namespace, stdout: TextIO | None = None) -> int:
     """Run with parsed ``add_arguments`` options (``args.out`` must exist); bad options raise
     ValueError. Exit code 130 when interrupted (the partial table is written first)."""
@@ -94,30 +123,34 @@ def main(args: argparse.Namespace, stdout: TextIO | None = None) -> int:
     values = None if args.values is None else parse_values(args.values)
     if args.iterations < 1:
         raise ValueError(f"--iterations {args.iterations}: expected at least 1")
-    if not 0 <= args.seed < 2**32:  # numpy's RandomState takes no other seeds
-        raise ValueError(f"--seed {args.seed}: expected an integer from 0 to 2**32 - 1")
     values = check_values(args.penalty, DEFAULT_VALUES[args.penalty] if values is None else values)
-    if args.folds is not None:
-        fold_columns(datasets.load(args.dataset).train_X.shape[1], args.folds, args.seed)
+    data = _data(args)
+    folds = args.folds
+    if folds is None and data.test_X is None:
+        folds = DEFAULT_FOLDS  # no test split: validate on held-out folds, never on training data
+    splits, validation = splits_for(data, folds, args.seed)  # checks the folds now
+    check_stable(args.penalty, values, min(train[0].shape[1] for train, _ in splits))
     out = Path(args.out)
     csv_path = out / f"sweep_{args.penalty}.csv"
-    layer_dims = [*LAYER_DIMS[:-1], outputs_for_labels(datasets.load(args.dataset).train_Y)]
+    layer_dims = [data.train_X.shape[0], *LAYER_DIMS[1:-1], outputs_for_labels(data.train_Y)]
     print(
-        f"Sweep: the course network {layer_dims} on {args.dataset!r}, penalty {args.penalty}, "
+        f"Sweep: the course network {layer_dims} on {data.name!r}, penalty {args.penalty}, "
         f"{len(values)} values, {args.iterations} iterations each"
-        + (f", {args.folds}-fold cross-validation" if args.folds else ""),
+        + (f", {args.jobs} runs at once" if args.jobs > 1 else "")
+        + f"\nValidated on: {validation}",
         file=stdout,
         flush=True,
     )
     table = sweep(
         args.penalty,
         values,
-        dataset=args.dataset,
+        dataset=data,
         iterations=args.iterations,
-        folds=args.folds,
+        folds=folds,
         seed=args.seed,
         progress=sys.stderr,
         on_row=lambda partial: partial.write_csv(csv_path),
+        executor=args.jobs,
     )
     try:
         print("\n" + table.format() + "\n", file=stdout)

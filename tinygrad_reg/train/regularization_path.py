@@ -15,18 +15,31 @@ init, seed 3, lr 0.3, full batch: ``demo.py``'s settings) and measures
 Too little regularization overfits (low training cost, higher validation cost), too much
 underfits (both high): the validation cost traces a U, and ``SweepTable.best`` is its bottom.
 
-Interrupting (Ctrl-C) keeps the rows finished so far: ``sweep`` returns them with
-``complete=False``, and ``on_row`` has already seen each one (the CLI writes the CSV there).
+The runs (one per value and fold) are independent, so ``executor`` can spread them: an integer
+n > 1 runs them in a pool of n processes, and any ``concurrent.futures.Executor`` is used as it
+is (a ``ProcessPoolExecutor``, or ``dask.distributed.Client(...).get_executor()`` for a
+cluster). Each run starts from the same seed whatever process runs it, so the table is the
+sequential one, bit for bit, in the same order; only ``seconds`` (the time the runs of a row
+took) may differ. A run that raises becomes its value's row, with NaN numbers and the error.
+
+Interrupting (Ctrl-C) keeps the rows finished so far and cancels the runs not started:
+``sweep`` returns the rows with ``complete=False``, and ``on_row`` has already seen each one
+(the CLI writes the CSV there).
 """
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import csv
 import io
 import math
+import multiprocessing
 import os
+import signal
+import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, TextIO
 
@@ -81,6 +94,7 @@ class Row:
     weight_norm: float
     near_zero: float
     seconds: float
+    error: str = ""  # why the value's run failed (its numbers are then NaN); "" for a good row
 
 
 @dataclass
@@ -99,8 +113,10 @@ class SweepTable:
 
     @property
     def best(self) -> Row | None:
-        """The row with the lowest validation cost (the first, on ties); None if empty."""
-        return min(self.rows, key=lambda row: row.val_cost) if self.rows else None
+        """The row with the lowest validation cost (the first, on ties); None if no row
+        succeeded."""
+        good = [row for row in self.rows if not row.error]
+        return min(good, key=lambda row: row.val_cost) if good else None
 
     def columns(self) -> list[str]:
         return [self.parameter, *[f.name for f in fields(Row)][1:]]
@@ -112,7 +128,8 @@ class SweepTable:
         writer = csv.writer(text)
         writer.writerow(self.columns())
         for row in self.rows:
-            writer.writerow([f"{x:.6g}" for x in asdict(row).values()])
+            cells = asdict(row).values()
+            writer.writerow([f"{x:.6g}" if isinstance(x, float) else x for x in cells])
         write_atomically(path, lambda file: file.write(text.getvalue().encode("utf-8")))
         return os.fspath(path)
 
@@ -126,6 +143,9 @@ class SweepTable:
         lines = [header, "-" * len(header)]
         best = self.best
         for row in self.rows:
+            if row.error:
+                lines.append(f"{row.value:>9.4g}  failed: {row.error}")
+                continue
             lines.append(
                 f"{row.value:>9.4g}{row.train_accuracy:>11.1%}{row.val_accuracy:>9.1%}"
                 f"{row.train_cost:>12.4f}{row.val_cost:>10.4f}{row.weight_norm:>8.2f}"
@@ -175,7 +195,8 @@ def train_one(
 ) -> MLP:
     """The demo's network trained with one value: what each row of the sweep runs."""
     keep_prob = value if penalty == "dropout" else 1.0
-    layer_dims = [*LAYER_DIMS[:-1], outputs_for_labels(Y)]  # one output per class for K > 2
+    # the data's features in, one output per class for K > 2
+    layer_dims = [X.shape[0], *LAYER_DIMS[1:-1], outputs_for_labels(Y)]
     model = MLP(layer_dims, seed=seed, keep_prob=keep_prob)
     kind = "none" if penalty == "dropout" or value == 0 else penalty
     fit(
@@ -216,63 +237,185 @@ def measure(model: MLP, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndar
     )
 
 
+Split = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+#: One run's measurements and seconds, or the text of its error.
+Outcome = tuple[float, ...] | str
+
+
+def run_one(
+    penalty: str, value: float, split: Split, iterations: int, seed: int, progress: bool = False
+) -> Outcome:
+    """One training run on one split, measured: what an executor runs (in whichever process,
+    the same numbers: the run depends on its arguments only). A failure is returned as its
+    text, so that it becomes its row."""
+    start = time.perf_counter()
+    train, val = split
+    try:
+        model = train_one(penalty, value, *train, iterations, seed, progress=progress)
+        return (*measure(model, train, val), time.perf_counter() - start)
+    except Exception as error:  # the run's failure is its row's content, not the sweep's end
+        return f"{type(error).__name__}: {error}"
+
+
+def _ignore_ctrl_c() -> None:
+    """In the pool's processes: Ctrl-C reaches the whole process group, and the parent alone
+    decides what it stops (the pending runs), so the workers finish the run they hold."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def _executor(executor: int | concurrent.futures.Executor | None):
+    """None for in-process runs, else an Executor: the user's as given (not shut down here),
+    or a pool of ``executor`` processes, shut down on leaving (pending runs cancelled)."""
+    if executor is None or isinstance(executor, concurrent.futures.Executor):
+        yield executor
+        return
+    if isinstance(executor, bool) or not isinstance(executor, (int, np.integer)) or executor < 1:
+        raise ValueError(
+            f"sweep: executor = {executor!r}; expected None, a number of processes >= 1 or a "
+            "concurrent.futures.Executor."
+        )
+    if executor == 1:
+        yield None
+        return
+    # fork: workers start at once and the user's script needs no `if __name__ == "__main__"`
+    context = multiprocessing.get_context("fork") if sys.platform == "linux" else None
+    pool = concurrent.futures.ProcessPoolExecutor(
+        int(executor), mp_context=context, initializer=_ignore_ctrl_c
+    )
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _outcomes(
+    tasks: list[tuple], executor: concurrent.futures.Executor | None, progress: bool
+) -> Iterator[tuple[int, Outcome]]:
+    """(task index, outcome) as the runs finish: in order in this process without an executor;
+    else in the order they complete. Closing the iterator cancels the runs not started."""
+    if executor is None:
+        for index, task in enumerate(tasks):
+            yield index, run_one(*task, progress=progress)
+        return
+    futures = {executor.submit(run_one, *task): index for index, task in enumerate(tasks)}
+    try:
+        for future in concurrent.futures.as_completed(futures):
+            try:
+                outcome = future.result()
+            except Exception as error:  # the worker itself failed (e.g. its process died)
+                outcome = f"{type(error).__name__}: {error}"
+            yield futures[future], outcome
+    finally:
+        for future in futures:
+            future.cancel()
+
+
+def _row(value: float, outcomes: list[Outcome]) -> Row:
+    """A value's row from its runs' outcomes (one per fold, in fold order)."""
+    failed = [(k, o) for k, o in enumerate(outcomes, start=1) if isinstance(o, str)]
+    if failed:
+        where = f"fold {failed[0][0]}: " if len(outcomes) > 1 else ""
+        return Row(value, *[math.nan] * 6, seconds=math.nan, error=where + failed[0][1])  # type: ignore[misc]
+    *means, seconds = [float(np.mean(column)) for column in zip(*outcomes)]
+    return Row(value, *means, seconds=seconds * len(outcomes))  # type: ignore[misc]
+
+
+def check_stable(penalty: str, values: Sequence[float], m: int) -> None:
+    """Refuse λ for which gradient descent with the L2 part diverges: each step multiplies the
+    weights by 1 - lr·λ/m, which grows them when lr·λ/m > 2 (m: examples of a training run)."""
+    if penalty not in ("l2", "elastic"):
+        return
+    limit = 2 * m / LEARNING_RATE
+    bad = [v for v in values if v >= limit]
+    if bad:
+        raise ValueError(
+            f"sweep: λ = {bad} for penalty {penalty!r}; with lr {LEARNING_RATE:g} on {m} training "
+            f"examples each step multiplies the weights by 1 - lr·λ/m < -1, so training "
+            f"diverges; expected λ < 2m/lr = {limit:.4g}."
+        )
+
+
+def splits_for(data: datasets.Dataset, folds: int | None, seed: int) -> tuple[list[Split], str]:
+    """The (train, validation) pairs and what the validation measures: the data's test split,
+    or ``folds``-fold cross-validation on the training split."""
+    X, Y = data.train_X, data.train_Y
+    if folds is None:
+        if data.test_X is None:
+            raise ValueError(f"sweep: {data.name} has no test split; give folds to validate on.")
+        validation = f"the {data.name!r} test set ({data.test_X.shape[1]} examples)"
+        return [((X, Y), (data.test_X, data.test_Y))], validation
+    splits = []
+    for held_out in fold_columns(X.shape[1], folds, seed):
+        rest = np.setdiff1d(np.arange(X.shape[1]), held_out)
+        splits.append(((X[:, rest], Y[:, rest]), (X[:, held_out], Y[:, held_out])))
+    validation = f"{folds}-fold cross-validation on the {X.shape[1]} training examples"
+    return splits, validation + f" of {data.name!r}"
+
+
 def sweep(
     penalty: str = "l2",
     values: Sequence[float] | None = None,
     *,
-    dataset: str = datasets.DEFAULT,
+    dataset: str | datasets.Dataset = datasets.DEFAULT,
     iterations: int = DEFAULT_ITERATIONS,
     folds: int | None = None,
     seed: int = SEED,
     progress: TextIO | None = None,
     on_row: Callable[[SweepTable], Any] | None = None,
+    executor: int | concurrent.futures.Executor | None = None,
 ) -> SweepTable:
     """Train the demo's network once per value (per fold with ``folds``) and return the table.
 
     ``penalty``: "l2", "l1", "elastic" (the value is λ for both parts) or "dropout" (the value
-    is keep_prob); ``values`` defaults to ``DEFAULT_VALUES[penalty]``. ``seed`` sets the
-    initial weights and dropout masks (the same for every value) and the folds. One line per
-    value goes to ``progress`` (e.g. sys.stderr); ``on_row(table)`` is called after each row.
-    Ctrl-C returns the rows done so far, with ``complete=False``.
+    is keep_prob); ``values`` defaults to ``DEFAULT_VALUES[penalty]``. ``dataset``: a built-in
+    dataset's name or a ``datasets.Dataset`` (e.g. from ``datasets.load_file``; one without a
+    test split needs ``folds``). ``seed`` sets the initial weights and dropout masks (the same
+    for every value) and the folds. ``executor``: None or 1 runs in this process; n > 1 in a
+    pool of n processes; an Executor runs the runs as submitted to it. One line per row goes to
+    ``progress`` (e.g. sys.stderr); ``on_row(table)`` is called after each row. Ctrl-C returns
+    the rows done so far, with ``complete=False``.
     """
     values = check_values(penalty, DEFAULT_VALUES[penalty] if values is None else values)
     if not (isinstance(iterations, (int, np.integer)) and iterations >= 1):
         raise ValueError(f"sweep: iterations = {iterations!r}; expected an integer >= 1.")
-    data = datasets.load(dataset)
-    X, Y = data.train_X, data.train_Y
-    if folds is None:
-        splits = [((X, Y), (data.test_X, data.test_Y))]
-        validation = f"the {data.name!r} test set ({data.test_X.shape[1]} examples)"
-    else:
-        parts = fold_columns(X.shape[1], folds, seed)
-        splits = []
-        for held_out in parts:
-            rest = np.setdiff1d(np.arange(X.shape[1]), held_out)
-            splits.append(((X[:, rest], Y[:, rest]), (X[:, held_out], Y[:, held_out])))
-        validation = f"{folds}-fold cross-validation on the {X.shape[1]} training examples"
+    if isinstance(seed, bool) or not (isinstance(seed, (int, np.integer)) and 0 <= seed < 2**32):
+        raise ValueError(f"sweep: seed = {seed!r}; expected an integer from 0 to 2**32 - 1.")
+    data = datasets.load(dataset) if isinstance(dataset, str) else dataset
+    splits, validation = splits_for(data, folds, seed)
+    check_stable(penalty, values, min(train[0].shape[1] for train, _ in splits))
     table = SweepTable(penalty, validation, iterations)
     name = "keep_prob" if penalty == "dropout" else "λ"
+    tasks = [(penalty, value, split, iterations, seed) for value in values for split in splits]
+    runs: dict[int, dict[int, Outcome]] = {}  # value index → fold → outcome
+    done: dict[int, Row] = {}
+    tty = progress is not None and progress.isatty()
     try:
-        for k, value in enumerate(values, start=1):
-            start = time.perf_counter()
-            results = []
-            for train, val in splits:
-                tty = progress is not None and progress.isatty()
-                model = train_one(penalty, value, *train, iterations, seed, progress=tty)
-                results.append(measure(model, train, val))
-            means = [float(np.mean(column)) for column in zip(*results)]
-            row = Row(value, *means, seconds=time.perf_counter() - start)  # type: ignore[misc]
-            table.rows.append(row)
-            if progress is not None:
-                print(
-                    f"[{k}/{len(values)}] {name} = {value:g}: train {row.train_accuracy:.1%}, "
-                    f"val {row.val_accuracy:.1%}, val cost {row.val_cost:.4f} "
-                    f"({row.seconds:.1f} s)",
-                    file=progress,
-                    flush=True,
-                )
-            if on_row is not None:
-                on_row(table)
+        with (
+            _executor(executor) as runner,
+            contextlib.closing(_outcomes(tasks, runner, tty)) as outcomes,
+        ):
+            for task, outcome in outcomes:
+                k, fold = divmod(task, len(splits))
+                runs.setdefault(k, {})[fold] = outcome
+                if len(runs[k]) < len(splits):
+                    continue
+                row = done[k] = _row(values[k], [runs[k][f] for f in range(len(splits))])
+                table.rows = [done[i] for i in sorted(done)]  # the values' order, not the runs'
+                if progress is not None:
+                    result = (
+                        f"failed: {row.error}"
+                        if row.error
+                        else f"train {row.train_accuracy:.1%}, val {row.val_accuracy:.1%}, "
+                        f"val cost {row.val_cost:.4f} ({row.seconds:.1f} s)"
+                    )
+                    print(
+                        f"[{len(done)}/{len(values)}] {name} = {values[k]:g}: {result}",
+                        file=progress,
+                        flush=True,
+                    )
+                if on_row is not None:
+                    on_row(table)
     except KeyboardInterrupt:
         table.complete = False
     return table
