@@ -36,9 +36,9 @@ ITERATIONS = 800 if os.environ.get("TINYGRAD_REG_QUICK") else 8_000
 KEEP_PROB = 0.86
 
 # --- 1. the mask and the scaling -----------------------------------------------------------
-dropout = Dropout(KEEP_PROB, rng=np.random.RandomState(0))
+dropout = Dropout(keep_prob=KEEP_PROB, rng=np.random.RandomState(0))
 A = np.full((4, 6), 2.0)
-print(f"A is all 2.0; one pass through Dropout({KEEP_PROB}):")
+print(f"A is all 2.0; one pass through Dropout(keep_prob={KEEP_PROB}):")
 print(dropout(A).numpy().round(3))
 means = np.mean([dropout(A).numpy().mean() for _ in range(2000)])
 print(f"mean output over 2000 passes: {means:.3f} (the input's mean: 2.000)")

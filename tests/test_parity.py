@@ -234,7 +234,7 @@ def autodiff_cost_function(net: Network, dropout: bool):
             if l < len(weights):
                 A = A.relu()
                 if dropout:
-                    A = Dropout(net.keep_prob, masks)(A)
+                    A = Dropout(keep_prob=net.keep_prob, rng=masks)(A)
         loss = course_loss(A, net.Y)
         return loss + penalty(net.penalty, list(weights), net.lambd, m)
 

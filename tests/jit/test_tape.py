@@ -553,7 +553,7 @@ def dropout_case(draw: Any) -> Case:
     rng = np.random.default_rng(draw(seeds))
 
     def make() -> Callable[..., Any]:
-        drop = Dropout(keep_prob, rng=np.random.RandomState(mask_seed))
+        drop = Dropout(keep_prob=keep_prob, rng=np.random.RandomState(mask_seed))
         return lambda p, x: drop(p) * x + drop(x)
 
     values = values_for_calls(rng, [standard], [shape])
@@ -617,7 +617,7 @@ def bce_step(rng_seed: int = 5):
     a dropout mask; parameters z (the logits) and w."""
     z = Tensor(np.array([[1.0, -2.0, 0.5]]), requires_grad=True)
     w = Tensor(np.array([0.3, -0.7, 1.1, 0.2]), requires_grad=True)
-    drop = Dropout(0.6, rng=np.random.RandomState(rng_seed))
+    drop = Dropout(keep_prob=0.6, rng=np.random.RandomState(rng_seed))
     optimizer = SGD([z, w], lr=0.1)
 
     def step(Y: Tensor, x: Tensor) -> Tensor:

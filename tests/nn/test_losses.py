@@ -113,10 +113,12 @@ def test_float32_stays_float32():
 def test_y_of_another_shape_is_an_error_naming_both_shapes(loss):
     with pytest.raises(
         ValueError,
-        match=rf"{loss.__name__}: Y has shape \(4,\) but the prediction "
+        match=rf"{loss.__name__}: Y has shape \(5,\) but the prediction "
         r"has shape \(1, 4\)",
     ):
-        loss(np.full((1, 4), 0.5), np.ones(4))
+        loss(np.full((1, 4), 0.5), np.ones(5))
+    row, flat = loss(np.full((1, 4), 0.3), np.ones((1, 4))), loss(np.full((1, 4), 0.3), np.ones(4))
+    assert flat.item() == row.item()  # labels (m,) against a (1, m) prediction: the same cost
     with pytest.raises(ValueError, match=r"Y has shape \(1, 4\) but the prediction has shape \(4,"):
         loss(np.full(4, 0.5), np.ones((1, 4)))
 

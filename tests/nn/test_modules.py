@@ -46,6 +46,9 @@ def test_linear_rejects_examples_first_input_naming_shapes():
     layer = Linear(3, 2)
     with pytest.raises(ValueError, match=r"Linear.*\(4, 3\).*X \(n_in, m\)"):
         layer(np.zeros((4, 3)))
+    with pytest.raises(ValueError, match=r"one row per example \(m=4, n_in=3\): pass X.T"):
+        layer(np.zeros((4, 3)))
+    layer(np.zeros((4, 3)).T)  # the advice works
 
 
 # --- activations and dropout -----------------------------------------------------------------
@@ -68,7 +71,7 @@ def test_activations(module, f):
 @given(st.floats(0.05, 0.95), st.integers(0, 2**32 - 1))
 def test_dropout_is_inverted_dropout_with_the_courses_mask(keep_prob, seed):
     x = Tensor(np.random.RandomState(1).randn(4, 6), requires_grad=True)
-    layer = Dropout(keep_prob, np.random.RandomState(seed))
+    layer = Dropout(keep_prob=keep_prob, rng=np.random.RandomState(seed))
     out = layer(x)
     mask = np.random.RandomState(seed).rand(4, 6) < keep_prob
     np.testing.assert_array_equal(layer.mask, mask)
@@ -80,17 +83,59 @@ def test_dropout_is_inverted_dropout_with_the_courses_mask(keep_prob, seed):
 
 def test_dropout_draws_a_fresh_mask_each_call_and_is_the_identity_in_eval():
     x = Tensor(np.ones((20, 20)))
-    layer = Dropout(0.5, np.random.RandomState(0))
+    layer = Dropout(p=0.5, rng=np.random.RandomState(0))
     first, second = layer(x).data, layer(x).data
     assert not np.array_equal(first, second)
     assert layer.eval()(x) is x
-    assert Dropout(1.0)(x) is x
+    assert Dropout(keep_prob=1.0)(x) is x
+    assert Dropout(p=0)(x) is x
 
 
 @pytest.mark.parametrize("keep_prob", [0.0, 1.5, -0.1])
 def test_dropout_rejects_keep_prob_outside_0_1(keep_prob):
     with pytest.raises(ValueError, match=f"Dropout: keep_prob={keep_prob}"):
-        Dropout(keep_prob)
+        Dropout(keep_prob=keep_prob)
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: Dropout(0.2), lambda: MLP([2, 3, 1], "relu", "course", 3, 0.2)]
+)
+def test_a_bare_dropout_number_is_refused_naming_p_and_keep_prob(make):
+    with pytest.raises(
+        TypeError, match=r"positional 0.2 is ambiguous; pass p=0.2 .* keep_prob=0.2"
+    ):
+        make()
+
+
+def test_dropout_p_drops_like_pytorch_and_keep_prob_keeps_like_the_course():
+    import torch
+
+    x = np.random.RandomState(0).rand(200, 500) + 1.0  # no zeros: a zero output is a dropped unit
+    ours = Dropout(p=0.2, rng=np.random.RandomState(1))(x).data
+    theirs = torch.nn.Dropout(p=0.2)(torch.from_numpy(x)).numpy()
+    for out in (ours, theirs):
+        kept = out != 0
+        np.testing.assert_allclose(out[kept], x[kept] / 0.8, rtol=1e-15)  # the same scaling
+        # the kept fraction is 0.8 within 6 standard deviations of a binomial over 1e5 units
+        assert abs(kept.mean() - 0.8) < 6 * np.sqrt(0.8 * 0.2 / x.size)
+    course = Dropout(keep_prob=0.8, rng=np.random.RandomState(1))(x).data
+    np.testing.assert_array_equal(course, ours)
+    assert Dropout().p == 0.5 and repr(Dropout(p=0.2)) == "Dropout(p=0.2)"
+    assert repr(MLP([2, 3, 1], p=0.25).layers[2]) == "Dropout(p=0.25)"
+    assert MLP([2, 3, 1], p=0.25).layers[2].keep_prob == 0.75
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: Dropout(p=0.2, keep_prob=0.8), "both given"),
+        (lambda: Dropout(p=1.0), r"Dropout: p=1.0; expected 0 <= p < 1"),
+        (lambda: MLP([2, 3, 1], p=-0.1), r"MLP: p=-0.1"),
+    ],
+)
+def test_dropout_refuses_p_outside_0_1_and_both_at_once(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
 
 
 # --- Module and Sequential -------------------------------------------------------------------
@@ -272,7 +317,7 @@ def test_from_parameters_rejects_an_inconsistent_dict():
 # --- bad arguments name the layer and the argument (issue 11, item 14) -----------------------
 
 BAD_LAYER_ARGUMENTS = [
-    (lambda: Dropout("0.5"), TypeError, "Dropout: keep_prob='0.5' is a str"),
+    (lambda: Dropout(keep_prob="0.5"), TypeError, "Dropout: keep_prob='0.5' is a str"),
     (lambda: MLP([2, 3, 1], keep_prob="0.5"), TypeError, "MLP: keep_prob="),
     (lambda: MLP([2, 3, 1], seed=-1), ValueError, "MLP: seed = -1"),
     (lambda: MLP([2, 3, 1], seed=2**32), ValueError, "MLP: seed"),

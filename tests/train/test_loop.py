@@ -12,7 +12,7 @@ import pytest
 
 from tinygrad_reg import Tensor, datasets
 from tinygrad_reg import reference as ref
-from tinygrad_reg.nn import MLP, Module
+from tinygrad_reg.nn import MLP, Module, binary_cross_entropy_with_logits
 from tinygrad_reg.optim import SGD, Adam
 from tinygrad_reg.train.callbacks import DivergenceWarning
 from tinygrad_reg.train.evaluate import accuracy, predict
@@ -362,6 +362,41 @@ def test_accuracy_counts_agreeing_labels(data):
     assert accuracy(model, X, flipped) == pytest.approx(1 - 30 / X.shape[1])
 
 
+def test_labels_of_shape_m_train_and_score_as_the_row_does(data):
+    X, Y = data
+    row, flat = MLP(LAYER_DIMS, seed=3), MLP(LAYER_DIMS, seed=3)
+    fit(row, X, Y, iterations=20, progress=False)
+    fit(flat, X, Y.ravel(), iterations=20, progress=False)
+    for name, value in row.state_dict().items():
+        np.testing.assert_array_equal(flat.state_dict()[name], value, err_msg=name)
+    assert accuracy(flat, X, Y.ravel()) == accuracy(row, X, Y)
+    logits = row(X)
+    assert binary_cross_entropy_with_logits(logits, Y.ravel()).item() == (
+        binary_cross_entropy_with_logits(logits, Y).item()
+    )
+
+
+@pytest.mark.parametrize(
+    "labels_of, advice, fix",
+    [
+        (lambda Y: Y.ravel(), r"pass X.T \(Y as it is\)", lambda X, Y: (X.T, Y)),
+        (lambda Y: Y.T, "pass X.T and Y.T", lambda X, Y: (X.T, Y.T)),
+    ],
+)
+def test_rows_of_examples_get_advice_that_works_when_followed(data, labels_of, advice, fix):
+    X, Y = data
+    X_rows, Y_given = X.T, labels_of(Y)
+    with pytest.raises(ValueError, match=advice):
+        accuracy(MLP(LAYER_DIMS), X_rows, Y_given)
+    assert 0 <= accuracy(MLP(LAYER_DIMS), *fix(X_rows, Y_given)) <= 1
+
+
+def test_a_column_of_labels_gets_the_advice_to_transpose_it(data):
+    X, Y = data
+    with pytest.raises(ValueError, match=r"Y looks like one row per example: pass Y\.T"):
+        fit(MLP(LAYER_DIMS), X, Y.T, iterations=1, progress=False)
+
+
 # --- errors ------------------------------------------------------------------------------------
 
 
@@ -369,7 +404,10 @@ def test_accuracy_counts_agreeing_labels(data):
     ("change", "message"),
     [
         (lambda X, Y: (X.T, Y), r"X has shape \(256, 2\).*Y of shape \(1, 2\).*pass X\.T"),
-        (lambda X, Y: (X, Y.ravel()), r"Y has shape \(256,\).*Y\.reshape\(1, -1\)"),
+        (
+            lambda X, Y: (X, Y.ravel()[:-1]),
+            r"Y has shape \(255,\); expected Y of shape \(1, 256\) or \(256,\)",
+        ),
         (lambda X, Y: (X[0], Y), r"X has shape \(256,\); expected 2-D \(n_features, m\)"),
         (lambda X, Y: (X, Y + 0.5), r"labels in \[0, 1\]"),
         (lambda X, Y: (X, -Y), r"labels in \[0, 1\]"),

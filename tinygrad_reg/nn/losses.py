@@ -2,9 +2,10 @@
 uses), cross-entropy over K classes, and mean squared error.
 
 Course layout: one column per example, so m, the number of examples, is the size of the last
-axis. The binary losses take targets Y of exactly the prediction's shape (both (1, m));
-``cross_entropy`` takes logits (C, m), classes on axis 0, and labels as class indices or as
-one probability column per example. Every loss averages over the m examples.
+axis. The binary losses take targets Y of the prediction's shape (both (1, m)), or labels
+(m,) against a (1, m) prediction; ``cross_entropy`` takes logits (C, m), classes on axis 0,
+and labels as class indices or as one probability column per example. Every loss averages over
+the m examples.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ def _prediction_and_targets(where: str, prediction: Any, Y: Any) -> tuple[Tensor
     """Both as Tensors, after checking what would otherwise give a silently wrong cost."""
     prediction = prediction if isinstance(prediction, Tensor) else Tensor(prediction)
     Y = prediction._operand(Y)  # int and bool labels take the prediction's dtype
+    if Y.ndim == 1 and prediction.shape == (1, Y.shape[0]):  # labels (m,), PyTorch's layout
+        Y = Y.reshape(prediction.shape)
     if Y.shape != prediction.shape:
         raise ValueError(
             f"{where}: Y has shape {Y.shape} but the prediction has shape {prediction.shape}; "

@@ -29,16 +29,45 @@ def _is_integer(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
-def _check_keep_prob(keep_prob: Any, where: str) -> None:
-    if isinstance(keep_prob, bool) or not isinstance(
-        keep_prob, (int, float, np.integer, np.floating)
-    ):
+def _check_probability(value: Any, name: str, where: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(
-            f"{where}: keep_prob={keep_prob!r} is a {type(keep_prob).__name__}; expected a "
-            "number, 0 < keep_prob <= 1."
+            f"{where}: {name}={value!r} is a {type(value).__name__}; expected a number in [0, 1)."
+            if name == "p"
+            else f"{where}: {name}={value!r} is a {type(value).__name__}; expected a number, "
+            "0 < keep_prob <= 1."
         )
+
+
+def dropout_keep_prob(
+    where: str, positional: tuple[Any, ...], p: Any, keep_prob: Any, default: float
+) -> float:
+    """The probability of keeping a unit, from PyTorch's ``p`` (of dropping it) or the course's
+    ``keep_prob``, both keyword-only: ``Dropout(0.2)`` keeps 20% in the course and drops 20% in
+    PyTorch, so a bare number is refused rather than read one way silently."""
+    if positional:
+        value = positional[0]
+        raise TypeError(
+            f"{where}: a positional {value!r} is ambiguous; pass p={value!r} (PyTorch's meaning: "
+            f"the probability of dropping a unit) or keep_prob={value!r} (the course's: the "
+            "probability of keeping it), by keyword."
+        )
+    if p is not None and keep_prob is not None:
+        raise ValueError(
+            f"{where}: p={p!r} and keep_prob={keep_prob!r} both given; expected one of them "
+            "(p = 1 - keep_prob)."
+        )
+    if p is not None:
+        _check_probability(p, "p", where)
+        if not 0 <= p < 1:
+            raise ValueError(f"{where}: p={p}; expected 0 <= p < 1 (the probability of dropping).")
+        return 1 - float(p)
+    if keep_prob is None:
+        return default
+    _check_probability(keep_prob, "keep_prob", where)
     if not 0 < keep_prob <= 1:
         raise ValueError(f"{where}: keep_prob={keep_prob}; expected 0 < keep_prob <= 1.")
+    return keep_prob
 
 
 def _as_tensor(x: Any) -> Tensor:
@@ -224,20 +253,32 @@ class Sigmoid(Module):
 class Dropout(Module):
     """Inverted dropout: x·D / keep_prob with D = (rng.random(x.shape) < keep_prob).
 
-    Each unit is kept with probability keep_prob (a fresh mask every call, drawn from ``rng``:
-    the same numbers as the course's ``np.random.rand(*A.shape)``); dividing by keep_prob keeps
-    the expected value unchanged, so nothing needs rescaling at test time. The identity in eval
-    mode and when keep_prob == 1. The last mask drawn is kept in ``mask``.
+    ``Dropout(p=0.2)`` drops each unit with probability 0.2, as PyTorch's; ``Dropout(keep_prob=
+    0.8)`` says the same the course's way (keep_prob = 1 - p). Both are keyword-only: a bare
+    ``Dropout(0.2)`` would mean the opposite in the two, so it raises. The default is PyTorch's,
+    p = 0.5. Each call draws a fresh mask from ``rng`` (the same numbers as the course's
+    ``np.random.rand(*A.shape)``; by default the thread's generator, see ``manual_seed``);
+    dividing by keep_prob keeps the expected value unchanged, so nothing needs rescaling at test
+    time. The identity in eval mode and when keep_prob == 1. The last mask is kept in ``mask``.
     """
 
-    def __init__(self, keep_prob: float, rng: Rng | None = None):
-        _check_keep_prob(keep_prob, "Dropout")
-        self.keep_prob = keep_prob
+    def __init__(
+        self,
+        *positional: Any,
+        p: float | None = None,
+        keep_prob: float | None = None,
+        rng: Rng | None = None,
+    ):
+        self.keep_prob = dropout_keep_prob("Dropout", positional, p, keep_prob, default=0.5)
+        self.p = 1 - self.keep_prob if p is None else float(p)
+        self._given = "keep_prob" if keep_prob is not None else "p"
         self.rng = np.random.RandomState() if rng is None else rng
         self.mask: np.ndarray | None = None
 
     def extra_repr(self) -> str:
-        return f"keep_prob={self.keep_prob:g}"
+        if self._given == "keep_prob":
+            return f"keep_prob={self.keep_prob:g}"
+        return f"p={self.p:g}"
 
     def forward(self, x: Any) -> Tensor:
         x = _as_tensor(x)
@@ -317,12 +358,13 @@ class MLP(Module):
     With n_L = C >= 2 output units it classifies C classes: pair it with
     ``losses.cross_entropy``; ``predict_proba`` is then the softmax over the units.
     Parameters are named W1, b1, ..., WL, bL, initialized (init="course") exactly as
-    ``reference.initialize_parameters(layer_dims, seed)``. With keep_prob < 1 a Dropout follows
-    every hidden activation; all draw their masks from ``rng`` (default RandomState(seed)),
-    layer by layer, in the order ``reference.forward_propagation_with_dropout`` does; the
-    model keeps it as ``rng``, whose state a checkpoint saves to continue the same masks.
-    ``rng=CourseMasks(seed=1)`` gives the course's schedule instead: the same masks on every
-    pass (``nn/course_masks.py``).
+    ``reference.initialize_parameters(layer_dims, seed)``. With ``p=`` > 0 (PyTorch's: the
+    probability of dropping) or ``keep_prob=`` < 1 (the course's), keyword-only as in
+    ``Dropout``, a Dropout follows every hidden activation; all draw their masks from ``rng``
+    (default RandomState(seed)), layer by layer, in the order
+    ``reference.forward_propagation_with_dropout`` does; the model keeps it as ``rng``, whose
+    state a checkpoint saves to continue the same masks. ``rng=CourseMasks(seed=1)`` gives the
+    course's schedule instead: the same masks on every pass (``nn/course_masks.py``).
     ``layers`` is the Sequential of all of these, for stepping through the network.
     ``dtype``: of every parameter (float64 by default, as ``Linear``); ``print(model)`` shows
     the layers.
@@ -334,7 +376,9 @@ class MLP(Module):
         hidden: str = "relu",
         init: str = "course",
         seed: int = 3,
-        keep_prob: float = 1.0,
+        *positional: Any,
+        p: float | None = None,
+        keep_prob: float | None = None,
         rng: Rng | None = None,
         dtype: Any = np.float64,
     ):
@@ -347,7 +391,8 @@ class MLP(Module):
             raise ValueError(
                 f"MLP: unknown hidden={hidden!r}; expected one of {list(ACTIVATIONS)}."
             )
-        _check_keep_prob(keep_prob, "MLP")
+        dropout = {"p": p} if p is not None else {"keep_prob": keep_prob}  # shown as given
+        keep_prob = dropout_keep_prob("MLP", positional, p, keep_prob, default=1.0)
         if not (_is_integer(seed) and 0 <= seed < 2**32):
             raise ValueError(f"MLP: seed = {seed!r}; expected an integer in [0, 2**32).")
         self.layer_dims = [int(n) for n in layer_dims]
@@ -364,7 +409,7 @@ class MLP(Module):
         for layer in self.linears[:-1]:
             modules += [layer, ACTIVATIONS[hidden]()]
             if keep_prob < 1:
-                modules.append(Dropout(keep_prob, self.rng))
+                modules.append(Dropout(**dropout, rng=self.rng))
         modules.append(self.linears[-1])
         self.layers = Sequential(*modules)
         self.course_masks = self.rng if isinstance(self.rng, CourseMasks) else None
@@ -411,12 +456,14 @@ class MLP(Module):
         cls,
         parameters: dict[str, Any],
         hidden: str = "relu",
-        keep_prob: float = 1.0,
+        *,
+        p: float | None = None,
+        keep_prob: float | None = None,
         rng: Rng | None = None,
     ) -> MLP:
         """An MLP holding copies of a ``reference``-style dict {"W1", "b1", ..., "WL", "bL"}."""
         layer_dims = layer_dims_of(parameters, "MLP.from_parameters")
-        model = cls(layer_dims, hidden=hidden, init="zeros", keep_prob=keep_prob, rng=rng)
+        model = cls(layer_dims, hidden=hidden, init="zeros", p=p, keep_prob=keep_prob, rng=rng)
         for l, layer in enumerate(model.linears, start=1):
             layer.W = Tensor(parameters[f"W{l}"], requires_grad=True, name=f"W{l}")  # copies
             layer.b = Tensor(parameters[f"b{l}"], requires_grad=True, name=f"b{l}")

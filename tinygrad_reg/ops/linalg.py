@@ -55,7 +55,14 @@ class Linear(Function):
     def forward(self, x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
         # Checked, not left to broadcasting: a b of shape (n_out,) would broadcast silently.
         if x.ndim != 2 or w.ndim != 2 or b.shape != (w.shape[0], 1) or w.shape[1] != x.shape[0]:
-            raise ValueError("the shapes do not fit together")
+            rows_are_examples = x.ndim == 2 and w.ndim == 2 and x.shape[1] == w.shape[1]
+            hint = (
+                f"; X looks like one row per example (m={x.shape[0]}, n_in={x.shape[1]}): pass "
+                "X.T, one column per example"
+                if rows_are_examples and x.shape[0] != w.shape[1]
+                else ""
+            )
+            raise ValueError(f"the shapes do not fit together{hint}")
         return w @ x + b
 
     def backward(self, g: Any, out: Any, x: Any, w: Any, b: Any) -> tuple[Any, ...]:

@@ -136,12 +136,13 @@ def check_data(X: Any, Y: Any, where: str) -> tuple[Tensor, Tensor]:
     X = check_features(X, where)
     labels = Y.data if isinstance(Y, Tensor) else np.asarray(Y)
     m = X.shape[1]
+    if labels.shape == (m,):  # one label per example, as PyTorch's targets: the course's row
+        labels = labels.reshape(1, m)
     if labels.ndim != 2 or labels.shape[1] != m:
-        hint = " (Y.reshape(1, -1) makes a row)" if labels.ndim == 1 else ""
         raise ValueError(
             f"{where}: X has shape {X.shape} (n_features={X.shape[0]}, m={m}) but Y has shape "
-            f"{labels.shape}; expected Y of shape (1, {m}), one label per column of X{hint}. "
-            "If your rows are examples, pass X.T and Y.T."
+            f"{labels.shape}; expected Y of shape (1, {m}) or ({m},), one label per column of "
+            f"X{_layout_advice(X.shape, labels.shape)}"
         )
     in_0_1 = labels.dtype.kind in "biuf" and np.all((labels >= 0) & (labels <= 1))
     class_indices = (
@@ -155,3 +156,16 @@ def check_data(X: Any, Y: Any, where: str) -> tuple[Tensor, Tensor]:
             "0, 1, 2, ... (1, m) for more classes, or one-hot columns (C, m)."
         )
     return X, Tensor(labels)
+
+
+def _layout_advice(x_shape: tuple[int, ...], y_shape: tuple[int, ...]) -> str:
+    """What to pass instead, when X or Y looks like one row per example: advice that works."""
+    if len(y_shape) == 2 and y_shape[0] == x_shape[1]:  # Y (m, 1) or one-hot rows (m, C)
+        return "; Y looks like one row per example: pass Y.T."
+    if len(y_shape) == 1 and y_shape[0] == x_shape[0]:  # labels (m,), X rows of examples
+        return "; X looks like one row per example: pass X.T (Y as it is)."
+    if len(y_shape) == 2 and y_shape[1] == x_shape[0]:  # Y a row (1, m), X rows of examples
+        return "; X looks like one row per example: pass X.T."
+    if len(y_shape) == 2 and y_shape[0] == x_shape[0]:
+        return "; X and Y look like one row per example: pass X.T and Y.T."
+    return "."
