@@ -76,3 +76,15 @@ def test_the_float32_steps_stay_float32_and_compute_the_tight_float32_update():
         # one step: the parameters (|p| <= ~1) move by lr·dW; the two orders of summation
         # differ by a few float32 roundings (eps 6e-8) of values of that size
         np.testing.assert_allclose(mlp[name], value, rtol=1e-6, atol=1e-6)
+
+
+def test_the_pytorch_anchor_is_checked_against_the_tight_update_before_timing(monkeypatch):
+    pytest.importorskip("torch")
+    problem = bench.make_problem("S1")
+    assert bench.torch_step_or_none(problem) is not None  # the check passed
+    wrong = bench.tight_step
+    monkeypatch.setattr(
+        bench, "tight_step", lambda p, X, Y: {k: v + 1 for k, v in wrong(p, X, Y).items()}
+    )
+    with pytest.raises(AssertionError):
+        bench.torch_step_or_none(problem)

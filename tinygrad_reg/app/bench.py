@@ -172,8 +172,9 @@ class RawTensorStep:
         self.params = {k: Tensor(t.data - LR * t.grad, requires_grad=True) for k, t in p.items()}
 
 
-def torch_step_or_none(problem: Problem) -> Callable[[], None] | None:
-    """The same step in PyTorch eager float64, if torch is importable (never required)."""
+def torch_step_or_none(problem: Problem) -> Callable[[], object] | None:
+    """The same step in PyTorch eager float64, if torch is importable (never required), checked
+    to compute the tight step's update before it is timed."""
     try:
         import torch
     except ImportError:
@@ -186,7 +187,7 @@ def torch_step_or_none(problem: Problem) -> Callable[[], None] | None:
     optimizer = torch.optim.SGD(list(tensors.values()), lr=LR)
     bce = torch.nn.functional.binary_cross_entropy_with_logits
 
-    def step() -> None:
+    def step() -> dict:
         optimizer.zero_grad()
         A = X
         for l in range(1, L + 1):
@@ -196,7 +197,13 @@ def torch_step_or_none(problem: Problem) -> Callable[[], None] | None:
         cost = bce(A, Y) + LAMBD / (2 * m) * weights
         cost.backward()
         optimizer.step()
+        return tensors
 
+    # The same check as tests/app/test_bench.py makes of the other steps, before any timing:
+    # one step from the same start computes the tight step's update.
+    expected = tight_step(params, problem.X, problem.Y)
+    for name, value in step().items():
+        np.testing.assert_allclose(value.detach().numpy(), expected[name], rtol=1e-12, atol=1e-15)
     return step
 
 
@@ -281,7 +288,7 @@ def compare(size: str, rounds: int, min_time: float) -> list[Row]:
             if l > 1:
                 np.dot(params[f"W{l}"].T, activations[l])
 
-    contenders: dict[str, Callable[[], None]] = {
+    contenders: dict[str, Callable[[], object]] = {
         REFERENCE: tight,
         "course's numpy code": course,
         "  its matmuls only": matmuls_only,
