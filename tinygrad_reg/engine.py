@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
+from .ops.broadcasting import sum_to, summed_axes, unbroadcast  # noqa: F401 (engine.unbroadcast: the API)
+
 if TYPE_CHECKING:
     from .tensor import Tensor
 
@@ -208,17 +210,16 @@ class Function:
         except AttributeError:  # numbers or numpy arrays among the inputs: constants
             inputs = as_tensors(self.name, inputs)
             arrays = tuple([x._data for x in inputs])
-        recorder = hooks.recorder  # compile's recorder (jit/compiler.py), or None
+        recorder, observer = hooks.recorder, hooks.observer  # compile's, anomaly's, or None
         if recorder is not None:
             arrays = recorder.arrays_of(inputs)
         try:
             out = self.forward(*arrays) if recorder is None else recorder.forward(self, arrays)
         except (ValueError, TypeError, IndexError) as error:
             raise type(error)(self._describe_failure(arrays, error)) from error
-        if not isinstance(out, np.ndarray):  # numpy reductions return scalars
+        if type(out) is not np.ndarray and not isinstance(out, np.ndarray):  # numpy scalars
             out = np.asarray(out)
         out.setflags(write=False)  # saved arrays must not change under a live graph
-        observer = hooks.observer  # anomaly detection (debug/anomaly.py), or None
         if observer is not None:
             observer.forward(self, arrays, out)
 
@@ -300,21 +301,6 @@ def as_tensors(op_name: str, inputs: Sequence[Any]) -> tuple[Tensor, ...]:
 # ---------------------------------------------------------------------------------------------
 
 
-def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
-    """Sum ``g`` over the axes that broadcasting added or stretched, so it has ``shape``.
-
-    If ``x`` of shape (3, 1) was broadcast against (2, 3, 4), each element of ``x`` was used
-    2·4 times, so its gradient is the sum of those 8 upstream gradients. (One sum over all
-    those axes at once: each numpy call costs microseconds on small arrays.)
-    """
-    if g.shape == shape:
-        return g
-    added = g.ndim - len(shape)
-    stretched = [added + i for i, n in enumerate(shape) if n == 1 and g.shape[added + i] != 1]
-    g = g.sum(axis=(*range(added), *stretched), keepdims=True)
-    return g.reshape(shape) if added else g
-
-
 class GradientRuleError(ValueError):
     """A ``backward`` rule returned something that cannot be the gradients of its inputs."""
 
@@ -328,13 +314,13 @@ def checked_gradient(fn: Function, i: int, gx: Any, shape: tuple[int, ...]) -> A
             f"{fn.name}.backward returned a {type(gx).__name__} for input {i}; expected None "
             f"or an array (or Tensor) of shape {shape}."
         )
-    added = gx.ndim - len(shape)
-    if added < 0 or any(n != 1 and n != m for n, m in zip(shape, gx.shape[added:])):
+    axes = summed_axes(gx.shape, shape)
+    if axes is None:
         raise GradientRuleError(
             f"{fn.name}.backward returned a gradient of shape {gx.shape} for input {i}, which "
             f"has shape {shape}; expected {shape} or a shape that broadcasting {shape} can give."
         )
-    return unbroadcast(gx, shape)
+    return sum_to(gx, axes, shape) if gx.shape != shape else gx
 
 
 def _bad_rule_result(fn: Function, grads: Any) -> Exception:

@@ -61,3 +61,30 @@ def test_api_md_lists_every_size_with_its_network_and_examples():
     section = api[api.index("- `bench`:") :].replace("\n  ", " ")
     for size, (layer_dims, m) in bench.SIZES.items():
         assert re.search(rf'`"{size}"` `{re.escape(str(layer_dims))}` with {m}\b', section), size
+
+
+def test_the_float32_steps_stay_float32_and_compute_the_tight_float32_update():
+    problem = bench.make_problem("S", dtype=np.float32)
+    start = bench.start_parameters(problem)
+    tight = bench.tight_step(start, problem.X, problem.Y)
+    autodiff = bench.AutodiffStep(problem)
+    autodiff()
+    mlp = autodiff.model.to_parameters()
+    for name, value in tight.items():
+        assert value.dtype == mlp[name].dtype == np.float32
+        assert not np.array_equal(value, start[name])
+        # one step: the parameters (|p| <= ~1) move by lr·dW; the two orders of summation
+        # differ by a few float32 roundings (eps 6e-8) of values of that size
+        np.testing.assert_allclose(mlp[name], value, rtol=1e-6, atol=1e-6)
+
+
+def test_the_pytorch_anchor_is_checked_against_the_tight_update_before_timing(monkeypatch):
+    pytest.importorskip("torch")
+    problem = bench.make_problem("S1")
+    assert bench.torch_step_or_none(problem) is not None  # the check passed
+    wrong = bench.tight_step
+    monkeypatch.setattr(
+        bench, "tight_step", lambda p, X, Y: {k: v + 1 for k, v in wrong(p, X, Y).items()}
+    )
+    with pytest.raises(AssertionError):
+        bench.torch_step_or_none(problem)

@@ -27,6 +27,7 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -56,12 +57,19 @@ class Problem:
     layer_dims: list[int]
 
 
-def make_problem(size: str, seed: int = 0) -> Problem:
+def make_problem(size: str, seed: int = 0, dtype: Any = np.float64) -> Problem:
+    """The size's data, drawn in float64 and rounded to ``dtype`` (float32 for the f32 rows)."""
     layer_dims, m = SIZES[size]
     rng = np.random.RandomState(seed)
-    X = rng.randn(layer_dims[0], m)
-    Y = (rng.rand(1, m) > 0.5).astype(np.float64)
+    X = rng.randn(layer_dims[0], m).astype(dtype)
+    Y = (rng.rand(1, m) > 0.5).astype(dtype)
     return Problem(X, Y, layer_dims)
+
+
+def start_parameters(problem: Problem) -> dict:
+    """The parameters every step starts from, in the problem's dtype."""
+    start = initialize_parameters(problem.layer_dims, seed=3)
+    return {name: value.astype(problem.X.dtype) for name, value in start.items()}
 
 
 # --- the steps -------------------------------------------------------------------------------
@@ -127,7 +135,7 @@ class AutodiffStep:
     """The same step with tinygrad_reg's public API."""
 
     def __init__(self, problem: Problem):
-        self.model = MLP(problem.layer_dims, seed=3)
+        self.model = MLP(problem.layer_dims, seed=3, dtype=problem.X.dtype)
         self.X, self.Y = Tensor(problem.X), Tensor(problem.Y)
         self.m = problem.X.shape[1]
         self.optimizer = SGD(self.model.parameters(), lr=LR)
@@ -164,8 +172,9 @@ class RawTensorStep:
         self.params = {k: Tensor(t.data - LR * t.grad, requires_grad=True) for k, t in p.items()}
 
 
-def torch_step_or_none(problem: Problem) -> Callable[[], None] | None:
-    """The same step in PyTorch eager float64, if torch is importable (never required)."""
+def torch_step_or_none(problem: Problem) -> Callable[[], object] | None:
+    """The same step in PyTorch eager float64, if torch is importable (never required), checked
+    to compute the tight step's update before it is timed."""
     try:
         import torch
     except ImportError:
@@ -178,7 +187,7 @@ def torch_step_or_none(problem: Problem) -> Callable[[], None] | None:
     optimizer = torch.optim.SGD(list(tensors.values()), lr=LR)
     bce = torch.nn.functional.binary_cross_entropy_with_logits
 
-    def step() -> None:
+    def step() -> dict:
         optimizer.zero_grad()
         A = X
         for l in range(1, L + 1):
@@ -188,7 +197,13 @@ def torch_step_or_none(problem: Problem) -> Callable[[], None] | None:
         cost = bce(A, Y) + LAMBD / (2 * m) * weights
         cost.backward()
         optimizer.step()
+        return tensors
 
+    # The same check as tests/app/test_bench.py makes of the other steps, before any timing:
+    # one step from the same start computes the tight step's update.
+    expected = tight_step(params, problem.X, problem.Y)
+    for name, value in step().items():
+        np.testing.assert_allclose(value.detach().numpy(), expected[name], rtol=1e-12, atol=1e-15)
     return step
 
 
@@ -227,25 +242,35 @@ class Row:
 
 REFERENCE = "hand-written numpy, tight"
 COMPILED = "tinygrad_reg, compiled"
+REFERENCE_F32 = "hand-written numpy, tight, float32"
+COMPILED_F32 = "tinygrad_reg, compiled, float32"
 MEASURE_MEMORY = (
     REFERENCE,
     "course's numpy code",
     "tinygrad_reg, MLP + SGD",
     COMPILED,
     "raw Tensors",
+    REFERENCE_F32,
+    "tinygrad_reg, MLP + SGD, float32",
+    COMPILED_F32,
 )
 
 
 def compare(size: str, rounds: int, min_time: float) -> list[Row]:
     """Interleave the steps for ``rounds`` rounds; report medians."""
     problem = make_problem(size)
+    problem32 = make_problem(size, dtype=np.float32)
     state = {
         "tight": initialize_parameters(problem.layer_dims, seed=3),
         "course": initialize_parameters(problem.layer_dims, seed=3),
+        "tight32": start_parameters(problem32),
     }
 
     def tight() -> None:
         state["tight"] = tight_step(state["tight"], problem.X, problem.Y)
+
+    def tight32() -> None:
+        state["tight32"] = tight_step(state["tight32"], problem32.X, problem32.Y)
 
     def course() -> None:
         state["course"] = handwritten_step(state["course"], problem.X, problem.Y)
@@ -263,13 +288,16 @@ def compare(size: str, rounds: int, min_time: float) -> list[Row]:
             if l > 1:
                 np.dot(params[f"W{l}"].T, activations[l])
 
-    contenders: dict[str, Callable[[], None]] = {
+    contenders: dict[str, Callable[[], object]] = {
         REFERENCE: tight,
         "course's numpy code": course,
         "  its matmuls only": matmuls_only,
         "tinygrad_reg, MLP + SGD": AutodiffStep(problem),
         COMPILED: compile_step(AutodiffStep(problem)),  # the same step, recorded and replayed
         "raw Tensors": RawTensorStep(problem),
+        REFERENCE_F32: tight32,
+        "tinygrad_reg, MLP + SGD, float32": AutodiffStep(problem32),
+        COMPILED_F32: compile_step(AutodiffStep(problem32)),
     }
     torch_step = torch_step_or_none(problem)
     if torch_step is not None:
@@ -281,16 +309,17 @@ def compare(size: str, rounds: int, min_time: float) -> list[Row]:
     for _ in range(rounds):
         for name, step in contenders.items():
             times[name].append(seconds_per_call(step, min_time))
-    base = times[REFERENCE]
     rows = []
     for name in contenders:
+        # float32 rows against the tight float32 step, the others against the float64 one
+        base = times[REFERENCE_F32 if name.endswith("float32") else REFERENCE]
         ratios = [t / b for t, b in zip(times[name], base)]
         rows.append(Row(name, statistics.median(times[name]), statistics.median(ratios)))
     for row in rows:
         if row.name in MEASURE_MEMORY:
             row.peak_bytes = peak_memory(contenders[row.name])
-        if row.name == COMPILED:  # its buffers were allocated once, when it recorded
-            compiled = contenders[COMPILED]
+        if row.name in (COMPILED, COMPILED_F32):  # its buffers were allocated when it recorded
+            compiled = contenders[row.name]
             traces = [t for paths in compiled.traces.values() for t in paths]  # type: ignore
             row.peak_bytes += sum(t.nbytes() for t in traces)
     return rows
@@ -379,11 +408,12 @@ def run(sizes: list[str], quick: bool, rounds: int | None = None) -> str:
     for size in sizes:
         dims, m = SIZES[size]
         rows = compare(size, rounds, min_time)
-        reference_bytes = rows[0].peak_bytes or 1
+        peaks = {row.name: row.peak_bytes or 1 for row in rows}
         for row in rows:
             memory = ""
             if row.peak_bytes is not None:
-                ratio = row.peak_bytes / reference_bytes
+                reference = REFERENCE_F32 if row.name.endswith("float32") else REFERENCE
+                ratio = row.peak_bytes / peaks[reference]
                 memory = f"{row.peak_bytes / 2**20:.1f} MiB ({ratio:.2f})"
             lines.append(
                 f"| {size}: {dims}, m={m} | {row.name.strip()} | {format_time(row.seconds)} "

@@ -16,7 +16,8 @@ from typing import IO, Any
 
 import numpy as np
 
-from ..engine import Function, backpropagate, seed_gradient, topological_order, unbroadcast
+from ..engine import Function, backpropagate, seed_gradient, topological_order
+from ..ops.broadcasting import unbroadcast
 from ..tensor import Tensor
 
 

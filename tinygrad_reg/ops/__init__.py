@@ -13,4 +13,5 @@
 - ``select.py``      maximum, minimum, where
 - ``softmax.py``     softmax, log_softmax
 - ``helpers.py``     the few functions rules use that take numpy arrays and Tensors alike
+- ``broadcasting.py`` unbroadcast: the engine sums a broadcast gradient back to its input's shape
 """
