@@ -1,5 +1,5 @@
 """The command line as a course student uses it: the course's own files (train_X ... test_Y in
-an .npz, X, y, Xval, yval in a .mat), train → predict, --resume, Ctrl-C, run folders, the hidden
+an .npz, X, y, Xval, yval in a .mat), train → predict, Ctrl-C, run folders, the hidden
 activation, a diverging learning rate, and the plots' contents.
 
 The data files are small ones written here with the course's array names and orientations.
@@ -182,40 +182,6 @@ def test_predict_without_labels_and_bad_predict_input(course, tmp_path, capsys):
         code, _, stderr = run(["predict", *options], capsys)
         assert code == 2, case
         assert message in stderr and stderr.count("\n") == 1, (case, stderr)
-
-
-def test_resume_goes_on_exactly_where_the_run_stopped(course, tmp_path, capsys):
-    """Adam's moments and step count travel in the checkpoint: 60 + 60 iterations give the
-    parameters of 120 in one go (full batch, no dropout: nothing else is random)."""
-    folder, _ = course
-    data = ["--data", str(folder / "football.npz"), "--optimizer", "adam", "--no-plots"]
-    assert (
-        run(["train", *data, "--iterations", "120", "--out", str(tmp_path / "once")], capsys)[0]
-        == 0
-    )
-    assert (
-        run(["train", *data, "--iterations", "60", "--out", str(tmp_path / "first")], capsys)[0]
-        == 0
-    )
-    resume = ["--resume", str(tmp_path / "first" / "model.npz")]
-    code, stdout, stderr = run(
-        ["train", *data, *resume, "--iterations", "60", "--out", str(tmp_path / "second")], capsys
-    )
-    assert code == 0, stderr
-    assert "after 60 iterations" in stdout
-    once = tinygrad_reg.load(tmp_path / "once" / "model.npz")
-    twice = tinygrad_reg.load(tmp_path / "second" / "model.npz")
-    assert twice.metadata["iterations_done"] == once.metadata["iterations_done"] == 120
-    for name, value in once.parameters.items():
-        np.testing.assert_array_equal(twice.parameters[name], value)
-
-    sgd = ["train", "--data", str(folder / "football.npz"), *resume, "--optimizer", "sgd"]
-    code, _, stderr = run([*sgd, "--out", str(tmp_path / "third")], capsys)
-    assert code == 2 and "trained with --optimizer adam, not sgd" in stderr
-    code, _, stderr = run(
-        ["train", "--dataset", "moons", "--resume", str(folder / "football.npz")], capsys
-    )
-    assert code == 2 and "not a checkpoint of train" in stderr
 
 
 def test_each_run_gets_its_own_folder_and_models_are_not_overwritten(

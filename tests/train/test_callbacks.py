@@ -1,6 +1,8 @@
 """fit's callback protocol: the hooks run in order, see what they are promised, can stop the
 training, and the callbacks fit builds from its keyword arguments do their one job."""
 
+import signal
+import threading
 import warnings
 
 import numpy as np
@@ -12,7 +14,9 @@ from tinygrad_reg.optim import SGD
 from tinygrad_reg.train.callbacks import (
     RISING_ITERATIONS,
     Callback,
+    DeferInterrupt,
     DivergenceWarning,
+    StopOnInterrupt,
     TrainingState,
     WarnOnDivergence,
 )
@@ -144,3 +148,53 @@ def test_the_divergence_warning_comes_after_rising_iterations_in_a_row():
         with pytest.raises(DivergenceWarning, match=f"for {RISING_ITERATIONS} "):
             for i in range(RISING_ITERATIONS + 1, 10**3):
                 see(i)
+
+
+def test_defer_interrupt_holds_the_first_ctrl_c_and_lets_the_second_through():
+    before = signal.getsignal(signal.SIGINT)
+    with DeferInterrupt() as interrupt:
+        assert not interrupt.received
+        signal.raise_signal(signal.SIGINT)  # held: the code goes on
+        assert interrupt.received
+        with pytest.raises(KeyboardInterrupt):  # the second: at once, as usual
+            signal.raise_signal(signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) is before
+    with DeferInterrupt():
+        pass
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_defer_interrupt_outside_the_main_thread_changes_nothing():
+    seen = []
+
+    def enter():
+        with DeferInterrupt() as interrupt:
+            seen.append(interrupt.previous)
+
+    thread = threading.Thread(target=enter)
+    thread.start()
+    thread.join()
+    assert seen == [None]
+
+
+def test_stop_on_interrupt_watches_a_deferral_held_beyond_fit(data, capsys):
+    """The caller's DeferInterrupt stays open after fit (to save the model first); a Ctrl-C
+    during fit stops it after that step and is still known to the caller afterwards."""
+
+    class CtrlCAfter(Callback):
+        def after_update(self, state):
+            if state.iteration == 4:
+                signal.raise_signal(signal.SIGINT)
+
+    model = MLP(LAYER_DIMS, seed=0)
+    with DeferInterrupt() as interrupt:
+        history = fit(
+            model,
+            *data,
+            iterations=50,
+            callbacks=[CtrlCAfter(), StopOnInterrupt(interrupt)],
+            progress=False,
+        )
+        assert history.interrupted and history.steps == 5
+    assert interrupt.received
+    assert "Ctrl-C: stopped after 5 iterations" in capsys.readouterr().err

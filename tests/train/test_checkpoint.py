@@ -20,6 +20,7 @@ from tinygrad_reg.nn import MLP
 from tinygrad_reg.optim import SGD, Adam
 from tinygrad_reg.train import checkpoint as checkpoint_module
 from tinygrad_reg.train.checkpoint import Checkpoint, CheckpointError, load, save
+from tinygrad_reg.train.generators import generator_state, set_generator_state
 from tinygrad_reg.train.loop import fit
 
 
@@ -97,6 +98,66 @@ def test_a_module_resumes_training_exactly_where_it_stopped(tmp_path):
     checkpoint.restore(resumed, resumed_optimizer)
     fit(resumed, X, Y, optimizer=resumed_optimizer, iterations=5, progress=False)
     assert_same(resumed.state_dict(), model.state_dict())
+
+
+RUNS = {
+    "sgd": {},
+    "adam": {"optimizer": Adam, "lr": 0.01},
+    "dropout": {"keep_prob": 0.7},
+    "mini-batches": {"batch_size": 7},
+    "all of them, compiled": {
+        "optimizer": Adam,
+        "lr": 0.01,
+        "keep_prob": 0.7,
+        "batch_size": 7,
+        "compiled": True,
+    },
+}
+
+
+@pytest.mark.parametrize("run", RUNS)
+@pytest.mark.parametrize("pause", [1, 9, 12])  # 9 and 12: mid-epoch and at its end (m = 24)
+def test_a_run_saved_and_resumed_is_bit_for_bit_the_run_never_stopped(tmp_path, run, pause):
+    """30 iterations in one call, or `pause` then save, load into new objects and go on to
+    30 from the saved parameters, optimizer state and generator states: the same parameters and
+    the same optimizer state, to the last bit."""
+    settings = dict(RUNS[run])
+    optimizer_class, lr = settings.pop("optimizer", SGD), settings.pop("lr", 0.3)
+    keep_prob = settings.pop("keep_prob", 1.0)
+    rng = np.random.RandomState(0)
+    X, Y = rng.randn(2, 24), (rng.rand(1, 24) < 0.5).astype(float)
+    fit_settings = {"penalty": "l2", "lambd": 0.7, "seed": 5, "progress": False, **settings}
+
+    def new_run(seed):
+        model = MLP([2, 6, 4, 1], seed=seed, keep_prob=keep_prob)
+        return model, optimizer_class(model.parameters(), lr=lr)
+
+    once, once_optimizer = new_run(1)
+    fit(once, X, Y, optimizer=once_optimizer, iterations=30, **fit_settings)
+
+    first, first_optimizer = new_run(1)
+    history = fit(first, X, Y, optimizer=first_optimizer, iterations=pause, **fit_settings)
+    generators = {"dropout": generator_state(first.rng), "batch_order": history.batch_order}
+    save(tmp_path / "run.npz", first, first_optimizer, metadata=generators)
+
+    checkpoint = load(tmp_path / "run.npz")
+    second, second_optimizer = new_run(2)  # other initial weights and masks: all restored
+    checkpoint.restore(second, second_optimizer)
+    set_generator_state(second.rng, checkpoint.metadata["dropout"], "test")
+    history = fit(
+        second,
+        X,
+        Y,
+        optimizer=second_optimizer,
+        iterations=30,
+        start_iteration=pause,
+        batch_order=checkpoint.metadata["batch_order"],
+        **fit_settings,
+    )
+    assert history.steps == 30 - pause and history.iterations == [29]  # the last is logged
+    assert_same(second.state_dict(), once.state_dict())
+    assert_same(second_optimizer.state_dict(), once_optimizer.state_dict())
+    assert generator_state(second.rng) == generator_state(once.rng)
 
 
 def test_a_module_that_does_not_fit_is_unchanged(tmp_path):

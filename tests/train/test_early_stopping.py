@@ -2,6 +2,8 @@
 validation iteration (found independently, from a run without validation), measuring does
 not change the training, and the arguments are checked up front."""
 
+import signal
+
 import numpy as np
 import pytest
 
@@ -84,6 +86,26 @@ def test_restore_best_false_keeps_the_last_parameters(data):
     fit(again, X, Y, iterations=history.steps, progress=False)
     for name, value in model.to_parameters().items():
         np.testing.assert_array_equal(value, again.to_parameters()[name], err_msg=name)
+
+
+def test_an_interrupted_run_keeps_its_last_update_not_the_best_one(data):
+    """Ctrl-C after 3 updates, between the first validation (iteration 0, so far the best) and
+    the second: the model holds the 3 updates, ready to be saved and continued."""
+    X, Y = data.train_X, data.train_Y
+
+    def press_ctrl_c(iteration, cost):
+        if iteration == 2:
+            signal.raise_signal(signal.SIGINT)
+
+    model = MLP(LAYER_DIMS, seed=3)
+    common = dict(iterations=100, validation_split=0.25, seed=3, progress=False)
+    history = fit(model, X, Y, log_every=1, callback=press_ctrl_c, interruptible=True, **common)
+    assert history.interrupted and history.steps == 3 and not history.restored
+    assert history.best_iteration is not None  # measured, and reported
+    again = MLP(LAYER_DIMS, seed=3)
+    fit(again, X, Y, log_every=50, restore_best=False, **{**common, "iterations": 3})
+    for name, value in again.to_parameters().items():
+        np.testing.assert_array_equal(model.to_parameters()[name], value, err_msg=name)
 
 
 @pytest.mark.parametrize("keep_prob", [1.0, 0.86])

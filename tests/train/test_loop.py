@@ -468,6 +468,11 @@ BAD_FIT_ARGUMENTS = [
     ({"penalty": "l1", "lambd": float("inf")}, ValueError, "λ"),
     ({"penalty": "elastic", "lambd": (0.1, 0.2, 0.3)}, ValueError, "lambd"),
     ({"penalty": "l2", "lambd": {"W9": 0.1}}, ValueError, "W9"),
+    ({"start_iteration": -1}, ValueError, "start_iteration"),
+    ({"start_iteration": 5}, ValueError, "start_iteration"),  # = iterations: nothing to do
+    ({"start_iteration": True}, ValueError, "start_iteration"),
+    ({"batch_order": {"position": 0}}, ValueError, "batch_order"),
+    ({"batch_size": 2, "batch_order": {"generator": {}, "position": 9}}, ValueError, "example 9"),
 ]
 
 
@@ -478,7 +483,7 @@ def test_fit_refuses_a_bad_argument_before_training(kwargs, error, named):
     X, Y = np.ones((2, 4)), np.array([[0.0, 1.0, 1.0, 0.0]])
     with pytest.raises(error, match=named) as raised:
         fit(model, X, Y, progress=False, **{"iterations": 5, **kwargs})
-    assert str(raised.value).startswith(("fit:", "penalty:", "l1_penalty:", "l2_penalty:"))
+    assert str(raised.value).startswith(("fit", "penalty:", "l1_penalty:", "l2_penalty:"))
     for name, value in model.state_dict().items():  # not one step was taken
         np.testing.assert_array_equal(value, before[name])
 

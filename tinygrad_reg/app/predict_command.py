@@ -17,6 +17,7 @@ from .options import (
     read_data,
     restore_checkpoint,
 )
+from .resume import saved_network
 
 PREDICT_EPILOG = """The data file is read as train reads it (the same formats, --layout, --x-key and
 --y-key); labels are optional. A file with a test split (train_X ... test_Y, or X, y, Xval,
@@ -46,10 +47,8 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_predict(args: argparse.Namespace) -> int:
     checkpoint = read_checkpoint(args.model)
-    if "layer_dims" not in checkpoint.metadata:
-        raise UsageError(f"{args.model}: not a checkpoint of train (no layer_dims)")
-    layer_dims = list(checkpoint.metadata["layer_dims"])
-    model = MLP(layer_dims, hidden=str(checkpoint.metadata.get("hidden", "relu")))
+    layer_dims, hidden = saved_network(checkpoint)
+    model = MLP(layer_dims, hidden=hidden)
     restore_checkpoint(checkpoint, model, None)
     data = read_data(args.data, args, n_features=layer_dims[0])
     has_test = data.test_X is not None

@@ -119,13 +119,24 @@ def main(args: argparse.Namespace, stdout: TextIO | None = None) -> int:
         progress=sys.stderr,
         on_row=lambda partial: partial.write_csv(csv_path),
     )
-    print("\n" + table.format() + "\n", file=stdout)
-    if table.rows:
+    try:
+        print("\n" + table.format() + "\n", file=stdout)
+        if not table.rows:
+            return 130
         written = [table.write_csv(csv_path)]
+        if not table.complete:
+            print(f"Written: {csv_path}, its {len(table.rows)} finished rows", file=stdout)
+            return 130
         if not args.no_plots:
             if plots.available():
                 written.append(plots.regularization_path(out / f"sweep_{args.penalty}.png", table))
             else:
                 print(f"For the plot, install matplotlib: {plots.INSTALL_HINT}", file=stdout)
         print("Written:\n" + "\n".join(f"  {path}" for path in written), file=stdout)
-    return 0 if table.complete else 130
+    except KeyboardInterrupt:  # on_row wrote the CSV after each row, atomically
+        print(
+            f"Interrupted (Ctrl-C) after the sweep; {csv_path} holds its {len(table.rows)} rows",
+            file=sys.stderr,
+        )
+        return 130
+    return 0

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +18,11 @@ import numpy as np
 from ..data import datasets
 from ..nn.modules import ACTIVATIONS, MLP
 from ..nn.regularizers import PENALTIES, ZERO_THRESHOLD, near_zero_fraction, weights_of
-from ..optim import SGD, Adam, AdamW, Optimizer
-from ..train.callbacks import DivergenceWarning
+from ..train.callbacks import DeferInterrupt, DivergenceWarning, StopOnInterrupt
 from ..train.checkpoint import Checkpoint, save
 from ..train.evaluate import accuracy, outputs_for_labels
 from ..train.loop import fit
-from . import demo, memory, plots
+from . import demo, memory, plots, resume
 from .options import (
     Command,
     UsageError,
@@ -39,7 +37,6 @@ from .options import (
     program_name,
     read_checkpoint,
     read_data,
-    restore_checkpoint,
     seed_int,
 )
 
@@ -60,10 +57,16 @@ examples:
   %(prog)s --data X.csv --layout features-first --penalty elastic --lambd 0.1,0.7
   %(prog)s --data football.npz --out runs/l2 --penalty l2
   %(prog)s --data football.npz --resume runs/l2/model.npz --out runs/l2_more
+  %(prog)s --data football.npz --resume runs/l2/model.npz --iterations 20000 --out runs/l2_20k
 
 Each run writes model.npz and its plots into a folder of its own (default: the next free
 tinygrad_reg_runs/run-N); an existing model.npz is only replaced with --force. Ctrl-C stops
-after the current step and saves the model trained so far.
+after the current step and saves the model trained so far, saying which iteration it holds.
+
+--resume continues the saved run: the same network, settings, optimizer state, dropout masks
+and batch order, up to the same total of iterations, exactly as if it had never stopped. An
+option given replaces the saved value (said in a line "changed: ..."); --layers, --hidden,
+--optimizer, --seed and --validation-split cannot change in a resumed run.
 
 Read the checkpoint back in Python:
   ckpt = tinygrad_reg.load("tinygrad_reg_runs/run-1/model.npz")
@@ -73,13 +76,6 @@ or predict with it:  tinygrad-reg predict --model tinygrad_reg_runs/run-1/model.
 """
 
 RUNS_FOLDER = "tinygrad_reg_runs"
-
-OPTIMIZERS: dict[str, tuple[Callable[..., Optimizer], float]] = {
-    # name: (class, default learning rate)
-    "sgd": (SGD, 0.3),  # the course's gradient descent
-    "adam": (Adam, 0.01),
-    "adamw": (AdamW, 0.01),
-}
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
@@ -95,7 +91,6 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--layers",
         type=hidden_sizes,
-        default=[20, 3],
         metavar="SIZES",
         help="hidden layer sizes (default 20,3), or none (logistic regression); the input and "
         "output sizes come from the data",
@@ -103,12 +98,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--hidden",
         choices=list(ACTIVATIONS),
-        default="relu",
         help="activation of the hidden layers (default relu)",
     )
-    parser.add_argument(
-        "--penalty", choices=PENALTIES, default="none", help="on the weights (default none)"
-    )
+    parser.add_argument("--penalty", choices=PENALTIES, help="on the weights (default none)")
     parser.add_argument(
         "--lambd",
         type=lambdas,
@@ -118,13 +110,12 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--keep-prob",
         type=probability,
-        default=1.0,
         metavar="P",
         help="dropout: keep each hidden unit with probability P (default 1: no dropout)",
     )
     parser.add_argument(
         "--optimizer",
-        choices=list(OPTIMIZERS),
+        choices=list(resume.OPTIMIZERS),
         help="(default sgd, or the one of the --resume checkpoint)",
     )
     parser.add_argument(
@@ -133,7 +124,11 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         help="learning rate (default 0.3 for sgd, 0.01 for adam and adamw)",
     )
     parser.add_argument(
-        "--iterations", type=positive_int, default=10_000, metavar="N", help="(default 10000)"
+        "--iterations",
+        type=positive_int,
+        metavar="N",
+        help="the run's total (default 10000; with --resume the checkpoint's, counting the "
+        "iterations it has done)",
     )
     parser.add_argument(
         "--batch-size",
@@ -144,7 +139,6 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed",
         type=seed_int,
-        default=3,
         help="for the initial weights, dropout masks and shuffling (default 3)",
     )
     parser.add_argument(
@@ -156,7 +150,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--resume",
         metavar="MODEL",
-        help="go on from a checkpoint of train (its network, parameters and optimizer state)",
+        help="continue the run of a checkpoint of train: its network, settings, optimizer state "
+        "and random streams, up to its total; the options given replace the saved values",
     )
     parser.add_argument("--no-plots", action="store_true", help="skip the PNGs")
     add_early_stopping_arguments(parser)
@@ -191,20 +186,14 @@ def add_early_stopping_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _early_stopping_settings(args: argparse.Namespace, log_every: int) -> dict[str, Any]:
-    """fit's validation_split, early_stopping and max_norm from the options."""
-    if args.patience is not None and args.validation_split is None:
+def _early_stopping_settings(settings: resume.Settings) -> dict[str, Any]:
+    """fit's validation_split, early_stopping and max_norm from the settings."""
+    if settings.patience is not None and settings.validation_split is None:
         raise UsageError("--patience needs a validation set: add --validation-split 0.2")
-    if args.patience is not None:
-        print(
-            f"early stopping: validation checked every {log_every} iterations, patience "
-            f"{args.patience} checks",
-            flush=True,
-        )
     return {
-        "validation_split": args.validation_split,
-        "early_stopping": args.patience,
-        "max_norm": args.max_norm,
+        "validation_split": settings.validation_split,
+        "early_stopping": settings.patience,
+        "max_norm": settings.max_norm,
     }
 
 
@@ -232,150 +221,178 @@ def _training_data(args: argparse.Namespace) -> tuple[str, np.ndarray, np.ndarra
     return args.data, X, Y, test
 
 
-def _penalty_strength(args: argparse.Namespace) -> Any:
-    """λ for fit: 0 without a penalty, one number, or a pair (λ1, λ2) for elastic."""
-    if args.penalty == "none":
-        if args.lambd is not None and any(args.lambd):
-            raise UsageError("--lambd needs a penalty: add --penalty l2 (or l1, elastic)")
-        return 0.0
-    strength: tuple[float, ...] = (0.7,) if args.lambd is None else args.lambd
-    if len(strength) == 2 and args.penalty != "elastic":
-        raise UsageError(f"--lambd {strength[0]},{strength[-1]}: a pair is only for elastic")
-    return strength if len(strength) == 2 else strength[0]
-
-
 def run_train(args: argparse.Namespace) -> int:
     file_options = args.test_data or args.layout or args.x_key or args.y_key
     if args.dataset is not None and file_options:
         raise UsageError("--test-data, --layout, --x-key and --y-key go with --data, not --dataset")
-    lambd = _penalty_strength(args)
     source, X, Y, test = _training_data(args)
-    if args.batch_size is not None and args.batch_size > X.shape[1]:
-        raise UsageError(f"--batch-size {args.batch_size} is more than the {X.shape[1]} examples")
     resumed = read_checkpoint(args.resume) if args.resume else None
-    out = _run_folder(args.out, args.force)
+    if resumed is None:
+        settings, done, changes = resume.new_settings(args), 0, []
+        layer_dims = [X.shape[0], *settings.layers, outputs_for_labels(Y)]  # K classes: K outputs
+    else:
+        settings, done, changes = resume.resumed_settings(resumed, args)
+        layer_dims = _resumed_network(resumed, X.shape[0])
+    _check_labels(layer_dims[-1], source, Y, test, resumed)
+    m = resume.training_examples(X, Y, settings)
+    if settings.batch_size is not None and settings.batch_size > m:
+        kept = " kept for training (the rest is the validation split)" if m < X.shape[1] else ""
+        raise UsageError(f"--batch-size {settings.batch_size} is more than the {m} examples{kept}")
+    validation = _early_stopping_settings(settings)
+    _check_memory(layer_dims, X.shape[1], settings)
+    hidden, keep_prob = settings.hidden, settings.keep_prob
+    model = MLP(layer_dims, hidden=hidden, seed=settings.seed, keep_prob=keep_prob)
+    optimizer = resume.OPTIMIZERS[settings.optimizer][0](model.parameters(), lr=settings.lr)
+    batch_order = None
+    if resumed is not None:
+        batch_order = resume.restore_run(resumed, model, optimizer, settings, m)
+    out = _run_folder(args.out, args.force)  # the last check: nothing is made before it
 
-    layer_dims = [X.shape[0], *args.layers, outputs_for_labels(Y)]  # K classes: K outputs
-    hidden = args.hidden
-    args.optimizer = args.optimizer or "sgd"
     if resumed is not None:
-        layer_dims, hidden = _resumed_network(resumed, args, X.shape[0])
-    _check_memory(layer_dims, X.shape[1], args)
-    model = MLP(layer_dims, hidden=hidden, seed=args.seed, keep_prob=args.keep_prob)
-    optimizer_class, default_lr = OPTIMIZERS[args.optimizer]
-    lr = default_lr if args.lr is None else args.lr
-    optimizer = optimizer_class(model.parameters(), lr=lr)
-    done_before = 0
-    if resumed is not None:
-        restore_checkpoint(resumed, model, optimizer)
-        done_before = int(resumed.metadata.get("iterations_done", 0))
-        print(f"Resuming from {resumed.path} after {done_before} iterations")
+        print(f"Resuming {resumed.path} after {done} of {settings.iterations} iterations")
+        if changes:
+            print("changed: " + "; ".join(changes))
+        if settings.validation_split is not None:
+            print(
+                f"note: the validation record starts anew at iteration {done}: the patience and "
+                "the best parameters put back at the end count from here"
+            )
     if not layer_dims[1:-1]:
         print("No hidden layer: logistic regression")
     if layer_dims[-1] > 1:
         print(f"{layer_dims[-1]} classes: one output each, softmax cross-entropy")
     print(
         f"Training {layer_dims} on {source}: {X.shape[1]} examples, {X.shape[0]} features; "
-        f"{hidden} hidden units, {args.optimizer} lr {lr:g}, penalty {args.penalty}"
-        + (f" λ {lambd}" if args.penalty != "none" else "")
-        + (f", keep_prob {args.keep_prob:g}" if args.keep_prob < 1 else "")
-        + f", {args.iterations} iterations",
+        f"{_settings_text(settings)}, {settings.iterations} iterations",
         flush=True,
     )
-    log_every = max(1, args.iterations // 200)
-    validation = _early_stopping_settings(args, log_every)
-    test_curve = demo.TestCost(model, test)
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", DivergenceWarning)
-            history = fit(
-                model,
-                X,
-                Y,
-                penalty=args.penalty,
-                lambd=lambd,
-                optimizer=optimizer,
-                iterations=args.iterations,
-                batch_size=args.batch_size,
-                seed=args.seed,
-                log_every=log_every,
-                callback=lambda i, cost: test_curve.record(i),
-                interruptible=True,
-                compiled=args.compile,
-                **validation,
-            )
-    except FloatingPointError as error:  # the cost became NaN or inf
-        print(f"{program_name()} train: error: {error}", file=sys.stderr)
-        return 1
-    for warning in caught:
-        print(f"{program_name()} train: warning: {warning.message}", file=sys.stderr)
-    print(f"trained in {history.wall_time:.1f} s", file=sys.stderr)
-    if history.val_costs:
-        _report_validation(history)
-    # With restored parameters, the cost that goes with them is the best iteration's.
-    final = history.iterations.index(history.best_iteration) if history.restored else -1
-    results = _evaluate(model, X, Y, test, history.costs[final])
-
-    settings = {k: v for k, v in vars(args).items() if k not in ("command", "run", "no_plots")}
-    metadata = {
-        **settings,
-        "layer_dims": layer_dims,
-        "hidden": hidden,
-        "lr": lr,
-        "lambd": lambd,
-        "iterations_done": done_before + history.steps,
-        **results,
-    }
-    status = 0
-    try:
-        checkpoint = save(out / "model.npz", model, optimizer, metadata=metadata)
-    except OSError as error:  # --out went away or filled up during training: keep the model
-        out, status = demo.fallback_folder(out, error, sys.stderr), 1
-        checkpoint = save(out / "model.npz", model, optimizer, metadata=metadata)
-    if history.interrupted:
+    log_every = max(1, settings.iterations // 200)
+    if settings.patience is not None:
         print(
-            f"Interrupted (Ctrl-C) after {history.steps} of {args.iterations} iterations; the "
-            f"model trained so far is saved in {checkpoint} (go on with --resume {checkpoint})",
-            file=sys.stderr,
+            f"early stopping: validation checked every {log_every} iterations, patience "
+            f"{settings.patience} checks",
+            flush=True,
         )
+    test_curve = demo.TestCost(model, test)
+    # From here until the model is saved, Ctrl-C only asks to stop after the current step.
+    with DeferInterrupt() as interrupt:
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", DivergenceWarning)
+                history = fit(
+                    model,
+                    X,
+                    Y,
+                    penalty=settings.penalty,
+                    lambd=settings.lambd,
+                    optimizer=optimizer,
+                    iterations=settings.iterations,
+                    batch_size=settings.batch_size,
+                    seed=settings.seed,
+                    log_every=log_every,
+                    callback=lambda i, cost: test_curve.record(i),
+                    callbacks=[StopOnInterrupt(interrupt)],
+                    compiled=args.compile,
+                    start_iteration=done,
+                    batch_order=batch_order,
+                    **validation,
+                )
+        except FloatingPointError as error:  # the cost became NaN or inf
+            print(f"{program_name()} train: error: {error}", file=sys.stderr)
+            return 1
+        for warning in caught:
+            print(f"{program_name()} train: warning: {warning.message}", file=sys.stderr)
+        print(f"trained in {history.wall_time:.1f} s", file=sys.stderr)
+        if history.val_costs:
+            _report_validation(history)
+        # With restored parameters, the cost that goes with them is the best iteration's.
+        final = history.iterations.index(history.best_iteration) if history.restored else -1
+        results = _evaluate(model, X, Y, test, history.costs[final])
+        done += history.steps
+        metadata = {
+            **{name: getattr(args, name) for name in FILE_SETTINGS},
+            **resume.run_metadata(settings, model, done, history.batch_order),
+            **results,
+        }
+        checkpoint, status = _save(out, model, optimizer, metadata)
+    if interrupt.received:
+        _report_interrupt(checkpoint, done, settings.iterations)
         return 130
     print(f"checkpoint     {checkpoint}")
     if not args.no_plots:
-        settings_text = _settings_text(args, hidden, lr, lambd)
-        _train_plots(model, X, Y, history, test_curve, results, out, source, settings_text)
+        try:
+            _train_plots(model, X, Y, history, test_curve, results, out, source, settings)
+        except KeyboardInterrupt:
+            print(
+                f"Interrupted (Ctrl-C) while drawing the plots; the model is saved in "
+                f"{checkpoint}, with iterations_done {done}",
+                file=sys.stderr,
+            )
+            return 130
     return status
 
 
-def _settings_text(args: argparse.Namespace, hidden: str, lr: float, lambd: Any) -> str:
-    """The run's settings in one line, for plot titles."""
-    text = f"{args.optimizer} lr {lr:g}, {hidden}, penalty {args.penalty}"
-    if args.penalty != "none":
-        text += f" λ {lambd}"
-    if args.keep_prob < 1:
-        text += f", keep_prob {args.keep_prob:g}"
-    return text + (f", batch {args.batch_size}" if args.batch_size else "")
+#: Saved in the checkpoint beside the run, to say what it was trained on.
+FILE_SETTINGS = ("data", "dataset", "test_data", "layout", "x_key", "y_key", "resume", "compile")
 
 
-def _resumed_network(
-    checkpoint: Checkpoint, args: argparse.Namespace, n_features: int
-) -> tuple[list[int], str]:
-    """The layer sizes and hidden activation saved in a checkpoint of train, checked."""
-    meta = checkpoint.metadata
-    if "layer_dims" not in meta:
-        raise UsageError(f"{checkpoint.path}: not a checkpoint of train (no layer_dims)")
-    layer_dims, hidden = list(meta["layer_dims"]), str(meta.get("hidden", "relu"))
+def _save(out: Path, model: MLP, optimizer: Any, metadata: dict) -> tuple[str, int]:
+    """Save the checkpoint in ``out``, or (exit status 1) in a fallback folder if ``out`` went
+    away or filled up during training: the model is kept."""
+    try:
+        return save(out / "model.npz", model, optimizer, metadata=metadata), 0
+    except OSError as error:
+        out = demo.fallback_folder(out, error, sys.stderr)
+        return save(out / "model.npz", model, optimizer, metadata=metadata), 1
+
+
+def _report_interrupt(checkpoint: str, done: int, total: int) -> None:
+    if done < total:
+        text = (
+            f"Interrupted (Ctrl-C) after {done} of {total} iterations; the model trained so far "
+            f"is saved in {checkpoint}, with iterations_done {done} (go on with --resume "
+            f"{checkpoint})"
+        )
+    else:
+        text = (
+            f"Interrupted (Ctrl-C) after the last of the {total} iterations; the trained model "
+            f"is saved in {checkpoint}, with iterations_done {done}; no plots were drawn"
+        )
+    print(text, file=sys.stderr)
+
+
+def _settings_text(settings: resume.Settings) -> str:
+    """The run's settings in one line, for the first line printed and the plot titles."""
+    text = f"{settings.hidden} hidden units, {settings.optimizer} lr {settings.lr:g}, "
+    text += f"penalty {settings.penalty}"
+    if settings.penalty != "none":
+        lambd = settings.lambd
+        text += f" λ {','.join(map(str, lambd)) if isinstance(lambd, tuple) else lambd}"
+    if settings.keep_prob < 1:
+        text += f", keep_prob {settings.keep_prob:g}"
+    return text + (f", batch {settings.batch_size}" if settings.batch_size else "")
+
+
+def _resumed_network(checkpoint: Checkpoint, n_features: int) -> list[int]:
+    """The layer sizes saved in a checkpoint of train, checked against the data."""
+    layer_dims, _ = resume.saved_network(checkpoint)
     if layer_dims[0] != n_features:
         raise UsageError(
             f"--resume {checkpoint.path}: the model takes {layer_dims[0]} features, but the "
             f"data has {n_features}"
         )
-    saved_optimizer = meta.get("optimizer", "sgd")
-    if args.optimizer != saved_optimizer:
-        raise UsageError(
-            f"--resume {checkpoint.path}: trained with --optimizer {saved_optimizer}, not "
-            f"{args.optimizer}; its optimizer state only fits {saved_optimizer}"
-        )
-    return layer_dims, hidden
+    return layer_dims
+
+
+def _check_labels(
+    outputs: int, source: str, Y: np.ndarray, test: Any, resumed: Checkpoint | None
+) -> None:
+    """The training and test labels fit the network's outputs."""
+    model = "the network" if resumed is None else f"the model of {resumed.path}"
+    resume.check_labels(Y, outputs, source, model)
+    if test is not None:
+        where = "the test data" if resumed is not None else f"the test data of {source}"
+        resume.check_labels(test[1], outputs, where, model)
 
 
 def _run_folder(out: str | None, force: bool) -> Path:
@@ -423,16 +440,16 @@ def _evaluate(model: MLP, X: np.ndarray, Y: np.ndarray, test: Any, cost: float) 
     return results
 
 
-def _check_memory(layer_dims: list[int], m: int, args: argparse.Namespace) -> None:
+def _check_memory(layer_dims: list[int], m: int, settings: resume.Settings) -> None:
     """Refuse, before allocating anything, a network that cannot fit in this machine's memory."""
     available = memory.physical_memory()
-    batch = m if args.batch_size is None else args.batch_size
-    slots = 0 if args.optimizer == "sgd" else 2  # Adam's two moments per parameter
+    batch = m if settings.batch_size is None else settings.batch_size
+    slots = 0 if settings.optimizer == "sgd" else 2  # Adam's two moments per parameter
     needed = memory.training_bytes(layer_dims, m, batch, slots)
     if available is not None and needed > available:
         raise UsageError(
-            f"--layers {','.join(map(str, args.layers))}: training {layer_dims} on {m} examples "
-            f"needs about {memory.human(needed)} of memory "
+            f"--layers {','.join(map(str, settings.layers))}: training {layer_dims} on {m} "
+            f"examples needs about {memory.human(needed)} of memory "
             f"({memory.parameter_count(layer_dims):,} parameters), more than this machine's "
             f"{memory.human(available)}; use smaller layers or a smaller --batch-size"
         )
@@ -447,11 +464,12 @@ def _train_plots(
     results: dict,
     out: Path,
     source: str,
-    settings: str,
+    run: resume.Settings,
 ) -> None:
     if not plots.available():
         print(f"For the plots, install matplotlib: {plots.INSTALL_HINT}")
         return
+    settings = _settings_text(run)
     curves = {"training": (history.iterations, history.costs)}
     tests = {"training": (test_curve.iterations, test_curve.costs)} if test_curve.costs else {}
     title = f"Cost during training on {source}\n{settings}"

@@ -316,7 +316,8 @@ class MLP(Module):
     Parameters are named W1, b1, ..., WL, bL, initialized (init="course") exactly as
     ``reference.initialize_parameters(layer_dims, seed)``. With keep_prob < 1 a Dropout follows
     every hidden activation; all draw their masks from ``rng`` (default RandomState(seed)),
-    layer by layer, in the order ``reference.forward_propagation_with_dropout`` does.
+    layer by layer, in the order ``reference.forward_propagation_with_dropout`` does; the
+    model keeps it as ``rng``, whose state a checkpoint saves to continue the same masks.
     ``layers`` is the Sequential of all of these, for stepping through the network.
     ``dtype``: of every parameter (float64 by default, as ``Linear``); ``print(model)`` shows
     the layers.
@@ -353,12 +354,12 @@ class MLP(Module):
         ]
         for l, layer in enumerate(self.linears, start=1):
             layer.W.name, layer.b.name = f"W{l}", f"b{l}"  # as in the course, for traces
-        mask_rng = np.random.RandomState(seed) if rng is None else rng
+        self.rng = np.random.RandomState(seed) if rng is None else rng  # the masks' stream
         modules: list[Module] = []
         for layer in self.linears[:-1]:
             modules += [layer, ACTIVATIONS[hidden]()]
             if keep_prob < 1:
-                modules.append(Dropout(keep_prob, mask_rng))
+                modules.append(Dropout(keep_prob, self.rng))
         modules.append(self.linears[-1])
         self.layers = Sequential(*modules)
 

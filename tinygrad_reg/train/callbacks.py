@@ -13,7 +13,9 @@ object with one job that the loop calls at fixed points of every iteration::
     on_train_end(state)         always, also after a stop or an error
 
 ``state`` is the ``TrainingState`` fit shares with every callback: the model, the optimizer,
-the ``History`` being written, the iteration, its cost, whether it is a logged one. Setting
+the ``History`` being written, the iteration, its cost, whether it is a logged one, and the
+``BatchOrder`` (with the model's and optimizer's states, what a checkpoint of the run needs;
+``generators.py``). Setting
 ``state.stop = True`` ends the training after the hook that set it (in ``before_update``: with
 no update for that iteration). ``state.error`` is the exception leaving ``fit`` in
 ``on_train_end``, else None.
@@ -55,7 +57,9 @@ class TrainingState:
     model: Any
     optimizer: Any
     history: Any
-    iterations: int  # the number of iterations asked for
+    iterations: int  # the number of iterations asked for: the run's total
+    start_iteration: int = 0  # where this call started (> 0: a resumed run)
+    batch_order: Any = None  # the BatchOrder handing out the mini-batches
     iteration: int = 0
     cost: float = math.nan  # this iteration's cost (loss + penalty), before its update
     logged: bool = False  # this iteration records its cost in the history
@@ -108,7 +112,7 @@ class WarnOnDivergence(Callback):
 
     def after_update(self, state: TrainingState) -> None:
         cost = state.cost
-        if state.iteration == 0:
+        if state.iteration == state.start_iteration:
             self.first = cost
         self.streak = self.streak + 1 if cost > self.first else 0
         if self.streak >= RISING_ITERATIONS and not self.warned:
@@ -131,7 +135,7 @@ class Progress(Callback):
 
     def __init__(self, stream: TextIO, interval: float, in_place: bool):
         self.stream, self.interval, self.in_place = stream, interval, in_place
-        self.total, self.done, self.cost, self.width = 0, 0, math.nan, 0
+        self.total, self.begun, self.done, self.cost, self.width = 0, 0, 0, math.nan, 0
         self.start = self.last = time.perf_counter()
 
     @classmethod
@@ -149,7 +153,8 @@ class Progress(Callback):
         return cls(stream, interval=float(progress), in_place=False)
 
     def on_train_begin(self, state: TrainingState) -> None:
-        self.total = state.iterations
+        self.total, self.begun = state.iterations, state.start_iteration
+        self.done = state.start_iteration
         self.start = self.last = time.perf_counter()
 
     def after_update(self, state: TrainingState) -> None:
@@ -160,7 +165,7 @@ class Progress(Callback):
             self.render(now)
 
     def render(self, now: float) -> None:
-        rate = self.done / (now - self.start) if now > self.start else 0.0
+        rate = (self.done - self.begun) / (now - self.start) if now > self.start else 0.0
         line = f"iteration {self.done}/{self.total}  cost {self.cost:.6g}  {rate:,.0f} it/s"
         if self.in_place:
             self.stream.write("\r" + line.ljust(self.width))  # pad over a longer previous line
@@ -195,34 +200,59 @@ class LogFunction(Callback):
             state.stop = True
 
 
-class StopOnInterrupt(Callback):
-    """Ctrl-C (SIGINT) ends the training after the step in progress, so the model holds the last
-    completed update (``History.interrupted``). While training, the handler only sets a flag and
-    puts the previous handler back, so a second Ctrl-C interrupts at once. Only in the main
-    thread, where Python receives signals."""
+class DeferInterrupt:
+    """Ctrl-C (SIGINT) held back, to be acted on at a safe point: inside
+    ``with DeferInterrupt() as interrupt:`` the first Ctrl-C only sets ``interrupt.received``
+    and puts the previous handler back, so that a second one interrupts at once, as usual.
+    The handler does nothing else (printing from it could collide with a print in progress).
+    Only in the main thread, where Python receives signals; elsewhere it does nothing."""
 
     def __init__(self) -> None:
         self.received = False
         self.previous: Any = None
 
-    def on_train_begin(self, state: TrainingState) -> None:
+    def __enter__(self) -> DeferInterrupt:
         if threading.current_thread() is threading.main_thread():
             self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
 
     def _handle(self, signum: int, frame: Any) -> None:
         self.received = True
         self._restore()
-        print("\nCtrl-C: stopping after this step", file=sys.stderr, flush=True)
 
-    def after_update(self, state: TrainingState) -> None:
-        if self.received:
-            state.history.interrupted = True
-            state.stop = True
-
-    def on_train_end(self, state: TrainingState) -> None:
+    def __exit__(self, *exc_info: Any) -> None:
         self._restore()
 
     def _restore(self) -> None:
         if self.previous is not None:
             signal.signal(signal.SIGINT, self.previous)
             self.previous = None
+
+
+class StopOnInterrupt(Callback):
+    """Ctrl-C (SIGINT) ends the training after the step in progress, so the model holds the last
+    completed update (``History.interrupted``); a second Ctrl-C interrupts at once. It watches
+    ``interrupt``, a ``DeferInterrupt`` the caller holds open beyond ``fit`` (to save the model
+    before Ctrl-C can stop anything, as ``train`` does), or its own, open during ``fit``."""
+
+    def __init__(self, interrupt: DeferInterrupt | None = None) -> None:
+        self.own = interrupt is None
+        self.interrupt = DeferInterrupt() if interrupt is None else interrupt
+
+    def on_train_begin(self, state: TrainingState) -> None:
+        if self.own:
+            self.interrupt.__enter__()
+
+    def after_update(self, state: TrainingState) -> None:
+        if self.interrupt.received:
+            print(
+                f"\nCtrl-C: stopped after {state.iteration + 1} iterations",
+                file=sys.stderr,
+                flush=True,
+            )
+            state.history.interrupted = True
+            state.stop = True
+
+    def on_train_end(self, state: TrainingState) -> None:
+        if self.own:
+            self.interrupt.__exit__()

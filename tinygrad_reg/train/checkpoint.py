@@ -32,8 +32,9 @@ import socket
 import stat
 import uuid
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -128,7 +129,7 @@ def save(
         for key, value in optimizer.state_dict().items():
             arrays[OPTIMIZER + key] = value
     arrays["metadata"] = np.array(_metadata_json(metadata))
-    _write_atomically(path, arrays)
+    write_atomically(path, lambda file: np.savez(file, **arrays))  # type: ignore[arg-type]
     return path
 
 
@@ -226,16 +227,18 @@ def _metadata_json(metadata: dict[str, Any] | None) -> str:
         raise TypeError(f"save: metadata is not JSON-serializable ({error}).") from None
 
 
-def _write_atomically(path: str, arrays: dict[str, np.ndarray]) -> None:
-    """Write the archive to a new file beside ``path``, then rename it over ``path``.
+def write_atomically(path: PathLike, write: Callable[[BinaryIO], Any]) -> None:
+    """Call ``write(file)`` on a new file beside ``path``, flush it to disk, then rename it over
+    ``path``: whenever it stops (an error, Ctrl-C, a kill), ``path`` holds either its old
+    content or the new one, never part of it. Checkpoints and the sweep's CSV are written so.
 
     A symlink is written through: its target is replaced, the link stays. A file that is
     replaced keeps its permission bits.
     """
-    target = os.path.realpath(path)  # through symlinks, to the file they point at
+    target = os.path.realpath(os.fspath(path))  # through symlinks, to the file they point at
     directory = os.path.dirname(target)
     if not os.path.isdir(directory):
-        raise FileNotFoundError(f"save: the directory {directory} does not exist.")
+        raise FileNotFoundError(f"cannot write {path}: the directory {directory} does not exist.")
     try:
         mode: int | None = stat.S_IMODE(os.stat(target).st_mode)
     except FileNotFoundError:
@@ -244,7 +247,7 @@ def _write_atomically(path: str, arrays: dict[str, np.ndarray]) -> None:
     temporary, fd = _new_temporary(directory, os.path.basename(target))
     try:
         with os.fdopen(fd, "wb") as file:
-            np.savez(file, **arrays)  # type: ignore[arg-type]  # stubs mix allow_pickle in
+            write(file)
             file.flush()
             os.fsync(file.fileno())
         if mode is not None:

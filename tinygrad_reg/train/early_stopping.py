@@ -18,7 +18,8 @@ was computed with. ``early_stopping=patience`` stops the training once the valid
 not improved (strictly decreased) for ``patience`` evaluations in a row, i.e.
 patience·log_every iterations. ``restore_best=True`` (the default) then puts back the parameters
 with the lowest validation cost (the first such, on ties); the optimizer's state (momentum, Adam's
-moments) is not rewound. Measuring never changes the training itself: no random numbers are
+moments) is not rewound. A training stopped by Ctrl-C keeps its last update instead, so that it
+can be saved and continued. Measuring never changes the training itself: no random numbers are
 drawn, so the parameters follow the same path as without validation.
 """
 
@@ -146,6 +147,7 @@ class ValidationMonitor(Callback):
         history = state.history
         history.best_iteration = self.best_iteration
         history.best_val_cost = float(self.best_cost) if self.best_iteration is not None else None
-        if self.restore_best and self.best_state is not None:
+        # Interrupted, the model keeps its last update: the run can go on from there.
+        if self.restore_best and self.best_state is not None and not history.interrupted:
             state.model.load_state_dict(self.best_state)
             history.restored = True

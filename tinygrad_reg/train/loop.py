@@ -41,6 +41,7 @@ from .callbacks import (
     WarnOnDivergence,
 )
 from .evaluate import accuracy, check_data, in_model_dtype
+from .generators import BatchOrder
 
 #: The course's learning rate for plain gradient descent, used when no optimizer is given.
 DEFAULT_LR = 0.3
@@ -86,7 +87,9 @@ class History:
 
     ``costs[k]`` is the cost (loss + penalty) computed at iteration ``iterations[k]``, before
     that iteration's update, as the course records it. ``steps`` is the number of updates made
-    and ``wall_time`` their duration in seconds.
+    (by this call: a resumed run counts from its ``start_iteration``) and ``wall_time`` their
+    duration in seconds. ``batch_order`` is where the run is in its order of mini-batches when
+    ``fit`` returned (``BatchOrder.state_dict()``): save it to continue the run later.
 
     With a validation set (see ``early_stopping``), at the same iterations and on the same
     parameters: ``accuracies[k]`` on the whole training set, ``val_costs[k]`` (the loss alone)
@@ -106,6 +109,7 @@ class History:
     best_iteration: int | None = None
     best_val_cost: float | None = None
     restored: bool = False
+    batch_order: dict[str, Any] | None = None
 
     @property
     def iterations_per_second(self) -> float:
@@ -136,6 +140,8 @@ def fit(
     max_norm: float | None = None,
     dtype: Any = None,
     compiled: bool = False,
+    start_iteration: int = 0,
+    batch_order: dict[str, Any] | None = None,
 ) -> History:
     """Train ``model`` (a Module returning logits) on X (n_features, m), Y (1, m).
 
@@ -153,6 +159,12 @@ def fit(
       time (the course); otherwise each epoch visits the examples in an order shuffled by
       ``np.random.RandomState(seed)``, in batches of ``batch_size`` (the last may be smaller).
       Dropout masks come from the model's own rng, not from ``seed``.
+    - ``start_iteration``, ``batch_order``: continue a saved run. ``iterations`` stays the
+      run's total; the loop goes from ``start_iteration`` (the updates already made) to it, and
+      the mini-batches continue from ``batch_order`` (the ``History.batch_order`` of the run so
+      far). With the model's parameters, the optimizer's state and the dropout generator's
+      state restored as well (``generators.py``), the run ends bit for bit where one call
+      without the pause would have.
     - ``log_every``: the cost is recorded at iterations 0, log_every, 2·log_every, ... and at
       the last one; ``callback(iteration, cost)`` is called at each of them and stops the
       training by returning a true value (``History.stopped_early`` then says so).
@@ -205,6 +217,14 @@ def fit(
         validation = (X_val, Y_val)
     m = X.shape[1]
     _check_arguments(model, m, iterations, batch_size, seed, log_every, callback, callbacks)
+    if not (_is_integer(start_iteration) and 0 <= start_iteration < iterations):
+        raise ValueError(
+            f"fit: start_iteration = {start_iteration!r}; expected an integer from 0 (a new run) "
+            f"to iterations - 1 = {iterations - 1} (the updates a resumed run has made)."
+        )
+    order = BatchOrder(m, batch_size, seed)
+    if batch_order is not None:
+        order.load_state_dict(batch_order, "fit (batch_order)")
     loss_fn = _loss_function(loss)
     penalty_fn = _penalty_function(penalty, lambd)
     if penalty_fn is not None and not callable(penalty):
@@ -240,17 +260,17 @@ def fit(
         watchers.append(StopOnInterrupt())
 
     compiled_step = None if not compiled else _compiled_step(model, loss_fn, penalty_fn, optimizer)
-    batches = _batches(X, Y, batch_size, np.random.RandomState(seed))
     history = History()
-    state = TrainingState(model, optimizer, history, iterations)
+    state = TrainingState(model, optimizer, history, iterations, start_iteration, order)
+    state.iteration = start_iteration
     was_training = model.training
     model.train()
     start = time.perf_counter()
     try:
         for hook in watchers:
             hook.on_train_begin(state)
-        for i in range(iterations):
-            X_batch, Y_batch = next(batches)
+        for i in range(start_iteration, iterations):
+            X_batch, Y_batch = _batch(X, Y, order.next_columns())
             state.iteration, state.logged = i, i % log_every == 0 or i == iterations - 1
             eager = compiled_step is None or any(hook.eager_step(state) for hook in watchers)
             if eager:
@@ -271,7 +291,7 @@ def fit(
                 model.zero_grad()
                 cost.backward()
                 optimizer.step()
-            history.steps = i + 1
+            history.steps = i + 1 - start_iteration
             for hook in watchers:
                 hook.after_update(state)
             if state.stop:
@@ -284,6 +304,7 @@ def fit(
         raise
     finally:
         history.wall_time = time.perf_counter() - start
+        history.batch_order = order.state_dict()
         try:
             for hook in watchers:
                 hook.on_train_end(state)
@@ -412,14 +433,8 @@ def _check_optimizer(optimizer: Any, model: Any) -> None:
         )
 
 
-def _batches(X: Tensor, Y: Tensor, batch_size: int | None, rng: np.random.RandomState):
-    """Endless (X_batch, Y_batch): the whole set each time, or shuffled mini-batches."""
-    if batch_size is None:
-        while True:
-            yield X, Y
-    m = X.shape[1]
-    while True:
-        order = rng.permutation(m)
-        for start in range(0, m, batch_size):
-            columns = order[start : start + batch_size]
-            yield Tensor(X.data[:, columns]), Tensor(Y.data[:, columns])
+def _batch(X: Tensor, Y: Tensor, columns: np.ndarray | None) -> tuple[Tensor, Tensor]:
+    """The examples ``columns`` of X and Y (None: all of them)."""
+    if columns is None:
+        return X, Y
+    return Tensor(X.data[:, columns]), Tensor(Y.data[:, columns])

@@ -22,6 +22,7 @@ Interrupting (Ctrl-C) keeps the rows finished so far: ``sweep`` returns them wit
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 import time
@@ -36,6 +37,7 @@ from ..engine import no_grad
 from ..nn.modules import MLP
 from ..nn.regularizers import ZERO_THRESHOLD, near_zero_fraction, weights_of
 from ..optim.optimizers import SGD
+from .checkpoint import write_atomically
 from .evaluate import accuracy, outputs_for_labels
 from .loop import DEFAULT_LR, auto_loss, fit
 
@@ -104,12 +106,14 @@ class SweepTable:
         return [self.parameter, *[f.name for f in fields(Row)][1:]]
 
     def write_csv(self, path: str | os.PathLike[str]) -> str:
-        """The table as CSV, one row per value, with a header; returns the path."""
-        with open(path, "w", newline="", encoding="utf-8") as file:
-            writer = csv.writer(file)
-            writer.writerow(self.columns())
-            for row in self.rows:
-                writer.writerow([f"{x:.6g}" for x in asdict(row).values()])
+        """The table as CSV, one row per value, with a header; returns the path. Written
+        atomically: interrupted, the file keeps its previous rows, whole."""
+        text = io.StringIO(newline="")
+        writer = csv.writer(text)
+        writer.writerow(self.columns())
+        for row in self.rows:
+            writer.writerow([f"{x:.6g}" for x in asdict(row).values()])
+        write_atomically(path, lambda file: file.write(text.getvalue().encode("utf-8")))
         return os.fspath(path)
 
     def format(self) -> str:
