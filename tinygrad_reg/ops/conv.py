@@ -97,7 +97,9 @@ def fold(g: Any, shape: tuple[int, ...], kernel: Pair, stride: Pair, dilation: P
 
 def as_pair(value: Any, name: str, where: str, smallest: int = 1) -> Pair:
     """An int or a pair of ints, each >= smallest, as (for rows, for columns)."""
-    pair = (value, value) if is_axis(value) else tuple(value) if isinstance(value, (tuple, list)) else ()
+    if is_axis(value):
+        value = (value, value)
+    pair = tuple(value) if isinstance(value, (tuple, list)) else ()
     if len(pair) != 2 or not all(is_axis(v) and v >= smallest for v in pair):
         raise ValueError(
             f"{where}: {name}={value!r}; expected an int >= {smallest} or a pair of them."
@@ -152,10 +154,16 @@ def conv2d(
     x, weight = as_tensor(x), as_tensor(weight)
     where = "conv2d"
     if weight.ndim != 4:
-        raise ValueError(f"{where}: weight has shape {weight.shape}; expected (O, C/groups, kh, kw).")
+        raise ValueError(
+            f"{where}: weight has shape {weight.shape}; expected (O, C/groups, kh, kw)."
+        )
     out_channels, per_group, kh, kw = weight.shape
-    if not is_axis(groups) or groups < 1 or out_channels % groups or x.ndim != 4 or (
-        x.shape[1] != per_group * groups
+    if (
+        not is_axis(groups)
+        or groups < 1
+        or out_channels % groups
+        or x.ndim != 4
+        or (x.shape[1] != per_group * groups)
     ):
         raise ValueError(
             f"{where}: input {x.shape}, weight {weight.shape}, groups={groups!r}; expected input "

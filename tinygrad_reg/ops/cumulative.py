@@ -1,12 +1,12 @@
 """Running reductions along an axis, beside ``cumsum`` (in reduce.py): cumprod, logcumsumexp,
 cummax and cummin.
 
-The rules of cumprod and logcumsumexp are written with numpy functions (``np.where``,
-``np.exp``, ``np.cumprod``, ``np.moveaxis``): on arrays they are numpy's, on Tensors numpy
-hands each call to the op that records it (``ops/interop.py``), so the same rule gives the
-second derivative. cummax and cummin find their indices with numpy and gather the values, so
-each running extreme's gradient goes to the element it is (PyTorch's tie policy: on a tie the
-later element, the one the running comparison ``>=`` picks).
+The rules of cumprod and logcumsumexp are written with operators and the helpers
+(``where``, ``exp``, ``moveaxis`` below, and ``cumprod`` itself), so the same rule runs on
+arrays and records on Tensors: it gives the second derivative. cummax and cummin find their
+indices with numpy and gather the values, so each running extreme's gradient goes to the
+element it is (PyTorch's tie policy: on a tie the later element, the one the running
+comparison ``>=`` picks).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 
 from ..engine import Function
 from ..tensor import Tensor
-from .helpers import is_axis
+from .helpers import exp, is_axis, where
 from .index import gather
 from .shape import as_tensor
 from .sort import ValuesIndices, one_axis
@@ -38,12 +38,18 @@ class CumulativeBase(Function):
         """Each array (flattened for axis=None) with the axis moved last."""
         if self.axis is None:
             return [a.reshape(-1) for a in arrays]
-        return [np.moveaxis(a, self.axis, -1) for a in arrays]
+        return [moveaxis(a, self.axis, -1) for a in arrays]
 
     def put_back(self, gradient: Any) -> Any:
         if self.axis is None:
             return gradient.reshape(self.shape)
-        return np.moveaxis(gradient, -1, self.axis)
+        return moveaxis(gradient, -1, self.axis)
+
+
+def moveaxis(x: Any, source: int, destination: int) -> Any:
+    if isinstance(x, Tensor):
+        return x.moveaxis(source, destination)
+    return np.moveaxis(x, source, destination)
 
 
 def upper_triangle(n: int) -> np.ndarray:
@@ -71,8 +77,9 @@ class CumProd(CumulativeBase):
         # slice with x_i replaced by 1, so its running product at j is Π_{k<=j, k≠i} x_k.
         # Costs n² per slice (n = the axis' length).
         n = x.shape[-1]
-        rows = np.where(np.eye(n, dtype=bool), 1, x[..., None, :])
-        products = np.cumprod(rows, axis=-1) * upper_triangle(n)
+        rows = where(np.eye(n, dtype=bool), 1.0, x[..., None, :])
+        running = cumprod(rows, -1) if isinstance(rows, Tensor) else np.cumprod(rows, axis=-1)
+        products = running * upper_triangle(n)
         return (self.put_back((products * g[..., None, :]).sum(axis=-1)),)
 
 
@@ -92,8 +99,8 @@ class LogCumSumExp(CumulativeBase):
         dx_i = Σ_{j>=i} g_j·e^(x_i − out_j). An n x n matrix per slice: costs n²."""
         g, out, x = self.along_last(g, out, x)
         later = upper_triangle(x.shape[-1])
-        exponents = np.where(later, x[..., :, None] - out[..., None, :], -np.inf)
-        return (self.put_back((np.exp(exponents) * g[..., None, :]).sum(axis=-1)),)
+        exponents = where(later, x[..., :, None] - out[..., None, :], -np.inf)
+        return (self.put_back((exp(exponents) * g[..., None, :]).sum(axis=-1)),)
 
 
 def cumprod(x: Any, axis: int | None = None) -> Tensor:

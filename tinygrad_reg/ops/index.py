@@ -49,8 +49,15 @@ def along_axis(
     (axis,) = normalize_axes(axis, x.ndim, name, x.shape)
     index = integer_index(index, name)
     others = [x] if src is None else [x, src]
-    if any(t.ndim != x.ndim for t in others) or index.ndim != x.ndim or any(
-        index.shape[d] > t.shape[d] for t in others for d in range(x.ndim) if d != axis or t is src
+    if (
+        any(t.ndim != x.ndim for t in others)
+        or index.ndim != x.ndim
+        or any(
+            index.shape[d] > t.shape[d]
+            for t in others
+            for d in range(x.ndim)
+            if d != axis or t is src
+        )
     ):
         sizes = f" and src {src.shape}" if src is not None else ""
         raise ValueError(

@@ -353,7 +353,7 @@ class Asin(Function):
 
     def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
         """d asin(x)/dx = g/√(1 − x²)"""
-        return (g / np.sqrt(1 - x * x),)
+        return (g * (1 - x * x) ** -0.5,)
 
 
 class Acos(Function):
@@ -366,7 +366,7 @@ class Acos(Function):
 
     def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
         """d acos(x)/dx = -g/√(1 − x²)"""
-        return (-g / np.sqrt(1 - x * x),)
+        return (-g * (1 - x * x) ** -0.5,)
 
 
 class Atan(Function):
@@ -392,7 +392,7 @@ class Asinh(Function):
 
     def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
         """d asinh(x)/dx = g/√(x² + 1)"""
-        return (g / np.sqrt(x * x + 1),)
+        return (g * (x * x + 1) ** -0.5,)
 
 
 class Acosh(Function):
@@ -405,7 +405,7 @@ class Acosh(Function):
 
     def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
         """d acosh(x)/dx = g/√(x² − 1)"""
-        return (g / np.sqrt(x * x - 1),)
+        return (g * (x * x - 1) ** -0.5,)
 
 
 class Atanh(Function):
