@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .tensor_methods import MoreTensorMethods
+from .ops.tensor_methods import MoreTensorMethods
 
 if TYPE_CHECKING:
     from .engine import Function
@@ -712,7 +712,7 @@ def _compare(symbol: str, t: Tensor, other: Any) -> np.ndarray:
 from . import engine  # noqa: E402
 from .ops import arithmetic, arrange, cast, linalg, reduce, unary  # noqa: E402
 
-# The modules MoreTensorMethods' methods look up in ``ops`` (tensor_methods.py).
+# The modules MoreTensorMethods' methods look up in ``ops`` (ops/tensor_methods.py).
 from .ops import cumulative as cumulative_ops  # noqa: E402, F401
 from .ops import index as index_ops  # noqa: E402, F401
 from .ops import select as select_ops  # noqa: E402, F401

@@ -1,9 +1,9 @@
 """More of Tensor's methods: the ops a PyTorch user reaches for, each a one-liner that calls an op.
 
 Tensor inherits them from ``MoreTensorMethods`` so that tensor.py stays one readable class.
-The ``ops`` package is imported here before its modules exist; tensor.py imports them at its
-end (``ops.index``, ``ops.sort``, ...), once Tensor exists, and each method looks its module up
-when it runs.
+This module is imported by tensor.py before Tensor exists, so it cannot import the ops yet; it
+holds the ``ops`` package, tensor.py imports the op modules at its end (``ops.index``,
+``ops.sort``, ...), and each method looks its module up when it runs.
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from . import ops
+from .. import ops
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from .ops.sort import ValuesIndices
-    from .tensor import Tensor
+    from ..tensor import Tensor
+    from .sort import ValuesIndices
 
 
 class MoreTensorMethods:
