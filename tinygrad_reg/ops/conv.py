@@ -97,9 +97,8 @@ def fold(g: Any, shape: tuple[int, ...], kernel: Pair, stride: Pair, dilation: P
 
 def as_pair(value: Any, name: str, where: str, smallest: int = 1) -> Pair:
     """An int or a pair of ints, each >= smallest, as (for rows, for columns)."""
-    if is_axis(value):
-        value = (value, value)
-    pair = tuple(value) if isinstance(value, (tuple, list)) else ()
+    pair = (value, value) if is_axis(value) else value
+    pair = tuple(pair) if isinstance(pair, (tuple, list)) else ()
     if len(pair) != 2 or not all(is_axis(v) and v >= smallest for v in pair):
         raise ValueError(
             f"{where}: {name}={value!r}; expected an int >= {smallest} or a pair of them."
