@@ -76,7 +76,7 @@ def cut_to(src: Tensor, shape: tuple[int, ...]) -> Tensor:
 
 
 def gather(x: Any, axis: int, index: Any) -> Tensor:
-    """out[i][j][k] = x[i][index[i][j][k]][k] for axis=1 (any axis alike), as ``torch.gather``:
+    """``out[i][j][k] = x[i][index[i][j][k]][k]`` for axis=1 (any axis alike), as ``torch.gather``:
     the result has index's shape. d out/dx = g scatter-added back to the gathered places."""
     x = as_tensor(x)
     _, positions = along_axis(x, axis, index, "gather")
@@ -84,7 +84,7 @@ def gather(x: Any, axis: int, index: Any) -> Tensor:
 
 
 def scatter_add(x: Any, axis: int, index: Any, src: Any) -> Tensor:
-    """x with src[i][j][k] added at x[i][index[i][j][k]][k] for axis=1, as
+    """x with ``src[i][j][k]`` added at ``x[i][index[i][j][k]][k]`` for axis=1, as
     ``torch.scatter_add``; repeated indices add up. dx = g,  dsrc = g gathered at index."""
     x = as_tensor(x)
     src = x._operand(src)
@@ -93,7 +93,7 @@ def scatter_add(x: Any, axis: int, index: Any, src: Any) -> Tensor:
 
 
 def scatter(x: Any, axis: int, index: Any, src: Any) -> Tensor:
-    """x with x[i][index[i][j][k]][k] = src[i][j][k] for axis=1, as ``torch.scatter``; src may
+    """x with ``x[i][index[i][j][k]][k] = src[i][j][k]`` for axis=1, as ``torch.scatter``; src may
     be a number. Each place may be written once (PyTorch leaves the winner of a repeated index
     undefined: here it is an error). dx = g where not written,  dsrc = g gathered at index."""
     x = as_tensor(x)
