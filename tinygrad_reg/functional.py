@@ -95,6 +95,41 @@ def ceil(x: Any) -> Tensor:
     return as_tensor(x).ceil()
 
 
+def asin(x: Any) -> Tensor:
+    """arcsin x, for -1 <= x <= 1."""
+    return as_tensor(x).asin()
+
+
+def acos(x: Any) -> Tensor:
+    """arccos x, for -1 <= x <= 1."""
+    return as_tensor(x).acos()
+
+
+def atan(x: Any) -> Tensor:
+    """arctan x."""
+    return as_tensor(x).atan()
+
+
+def rsqrt(x: Any) -> Tensor:
+    """1/√x, as ``torch.rsqrt``."""
+    return as_tensor(x).rsqrt()
+
+
+def round(x: Any, decimals: int = 0) -> Tensor:
+    """x rounded to ``decimals`` places, halves to even; its gradient is 0."""
+    return as_tensor(x).round(decimals)
+
+
+def atan2(a: Any, b: Any) -> Tensor:
+    """The angle of the point (b, a), as ``torch.atan2`` and ``np.arctan2``."""
+    return as_tensor(a).atan2(b)
+
+
+def logaddexp(a: Any, b: Any) -> Tensor:
+    """ln(e^a + e^b) without overflow, as ``torch.logaddexp``."""
+    return as_tensor(a).logaddexp(b)
+
+
 # --- activations (ops/activations.py) ---------------------------------------------------------
 
 

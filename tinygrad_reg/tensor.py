@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .ops.tensor_methods import MoreTensorMethods
+
 if TYPE_CHECKING:
     from .engine import Function
 
@@ -71,7 +73,7 @@ def as_float_array(data: ArrayLike, where: str = "Tensor") -> np.ndarray:
     return array
 
 
-class Tensor:
+class Tensor(MoreTensorMethods):
     """An n-dimensional array that can record the ops applied to it and backpropagate.
 
     >>> w = Tensor([[1.0, 2.0]], requires_grad=True)
@@ -422,6 +424,8 @@ class Tensor:
     def abs(self) -> Tensor:
         return unary.Abs()(self)
 
+    __abs__ = abs
+
     def relu(self) -> Tensor:
         return unary.Relu()(self)
 
@@ -706,5 +710,11 @@ def _compare(symbol: str, t: Tensor, other: Any) -> np.ndarray:
 # The ops make Tensors and Tensor's methods call the ops: imported at the end, once Tensor exists.
 from . import engine  # noqa: E402
 from .ops import arithmetic, arrange, cast, linalg, reduce, unary  # noqa: E402
+
+# The modules MoreTensorMethods' methods look up in ``ops`` (ops/tensor_methods.py).
+from .ops import cumulative as cumulative_ops  # noqa: E402, F401
+from .ops import index as index_ops  # noqa: E402, F401
+from .ops import select as select_ops  # noqa: E402, F401
 from .ops import shape as shape_ops  # noqa: E402
 from .ops import softmax as softmax_ops  # noqa: E402
+from .ops import sort as sort_ops  # noqa: E402, F401

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import math
 from decimal import Decimal, localcontext
+from functools import partial
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from torch_twin import assert_matches_torch
 
 from tinygrad_reg import Tensor, grad
 from tinygrad_reg.nn.losses import (
@@ -22,7 +25,12 @@ from tinygrad_reg.nn.losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
+    huber_loss,
+    kl_div,
+    l1_loss,
     mse_loss,
+    nll_loss,
+    smooth_l1_loss,
 )
 from tinygrad_reg.ops.helpers import stable_sigmoid
 from tinygrad_reg.testing.gradcheck import gradcheck
@@ -525,3 +533,125 @@ def test_mse_of_different_shapes_is_an_error_naming_both():
 def test_mse_of_nothing_is_an_error():
     with pytest.raises(ValueError, match="mse_loss: the prediction is empty"):
         mse_loss(np.zeros((1, 0)), np.zeros((1, 0)))
+
+
+# --- PyTorch's losses and options, against PyTorch (course layout: torch gets transposes) ----
+
+
+@st.composite
+def logits_and_labels(draw):
+    C, m = draw(st.integers(2, 4)), draw(st.integers(1, 5))
+    logits = draw(hnp.arrays(np.float64, (C, m), elements=st.floats(-3, 3)))
+    labels = np.array(draw(st.lists(st.integers(0, C - 1), min_size=m, max_size=m)))
+    ignored = np.array(draw(st.lists(st.booleans(), min_size=m, max_size=m)))
+    weight = draw(hnp.arrays(np.float64, (C,), elements=st.floats(0.5, 2)))
+    return logits, labels, ignored, weight
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@given(case=logits_and_labels(), use_weight=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_nll_loss_and_cross_entropy_options_as_torch(reduction, case, use_weight, seed):
+    logits, labels, ignored, weight = case
+    if reduction == "mean" and ignored.all():
+        ignored[0] = False  # torch's weighted mean of nothing is 0/0
+    labels = np.where(ignored, 7, labels)
+    options = {"weight": weight if use_weight else None, "ignore_index": 7}
+    t_options = {**options, "weight": torch.tensor(weight) if use_weight else None}
+    t_labels = torch.tensor(labels)
+    for ours, theirs, prepare in [
+        (nll_loss, torch.nn.functional.nll_loss, lambda z: z.log_softmax(axis=0)),
+        (cross_entropy, torch.nn.functional.cross_entropy, lambda z: z),
+    ]:
+        assert_matches_torch(
+            lambda z, ours=ours, prepare=prepare: ours(
+                prepare(z), labels, reduction=reduction, **options
+            ),
+            lambda z, theirs=theirs: theirs(
+                z.T if theirs is torch.nn.functional.cross_entropy else z.T.log_softmax(1),
+                t_labels,
+                reduction=reduction,
+                **t_options,
+            ),
+            [logits],
+            seed,
+        )
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@given(case=logits_and_labels(), seed=st.integers(0, 2**32 - 1))
+def test_cross_entropy_with_probabilities_weight_and_reduction_as_torch(reduction, case, seed):
+    logits, _, _, weight = case
+    targets = np.exp(logits[::-1]) / np.exp(logits[::-1]).sum(axis=0)
+    assert_matches_torch(
+        lambda z, y: cross_entropy(z, y, weight=weight, reduction=reduction),
+        lambda z, y: torch.nn.functional.cross_entropy(
+            z.T, y.T, weight=torch.tensor(weight), reduction=reduction
+        ),
+        [logits, targets],
+        seed,
+    )
+
+
+def pairs_away_from_the_kink(beta):
+    """prediction and target whose differences are >= 0.01 from 0 and from ±beta."""
+    steps = st.integers(-200, 200).filter(
+        lambda k: k != 0 and abs(abs(k) * 0.01 - beta) >= 0.01 - 1e-12
+    )
+    shape = st.tuples(st.integers(1, 3), st.integers(1, 4))
+    return shape.flatmap(
+        lambda s: st.tuples(
+            hnp.arrays(np.float64, s, elements=st.floats(-2, 2)),
+            hnp.arrays(np.int64, s, elements=steps).map(lambda k: k * 0.01),
+        )
+    ).map(lambda pd: (pd[0], pd[0] - pd[1]))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@given(case=pairs_away_from_the_kink(0.7), seed=st.integers(0, 2**32 - 1))
+def test_regression_losses_as_torch(reduction, case, seed):
+    F = torch.nn.functional
+    for ours, theirs in [
+        (mse_loss, F.mse_loss),
+        (l1_loss, F.l1_loss),
+        (partial(huber_loss, delta=0.7), partial(F.huber_loss, delta=0.7)),
+        (partial(smooth_l1_loss, beta=0.7), partial(F.smooth_l1_loss, beta=0.7)),
+        (partial(smooth_l1_loss, beta=0.0), partial(F.smooth_l1_loss, beta=0.0)),
+    ]:
+        assert_matches_torch(
+            partial(ours, reduction=reduction), partial(theirs, reduction=reduction), case, seed
+        )
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none", "batchmean"])
+@pytest.mark.filterwarnings("ignore::UserWarning")  # torch: its "mean" will change; .T of 0-d
+@given(case=logits_and_labels(), log_target=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_kl_div_as_torch(reduction, case, log_target, seed):
+    logits, _, ignored, _ = case
+    target = np.exp(logits[::-1]) / np.exp(logits[::-1]).sum(axis=0)
+    target = np.where(ignored, 0.0, target)  # zeros: terms of 0
+    if log_target:
+        target = np.log(target + 0.1)
+    log_probs = logits - np.log(np.exp(logits).sum(axis=0))
+    assert_matches_torch(
+        lambda x, y: kl_div(x, y, reduction=reduction, log_target=log_target),
+        lambda x, y: (
+            torch.nn.functional.kl_div(x.T, y.T, reduction=reduction, log_target=log_target).T
+        ),
+        [log_probs, target],
+        seed,
+        differentiable=[True, log_target or not ignored.any()],
+    )
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: mse_loss([1.0], [1.0], reduction="avg"), "mse_loss: reduction='avg'"),
+        (lambda: nll_loss([[0.0], [0.0]], [2]), r"nll_loss: labels range over \[2, 2\]"),
+        (lambda: nll_loss([[0.0], [0.0]], [0], weight=[1.0]), r"nll_loss: weight has shape"),
+        (lambda: huber_loss([1.0], [1.0], delta=0), "huber_loss: delta=0"),
+    ],
+)
+def test_bad_loss_options_are_errors_naming_the_loss(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()

@@ -5,11 +5,14 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from strategies import SHAPE_LIMITS, away_from_zero, floats, positive, seeds, shapes
+from torch_twin import assert_matches_torch
 
+import tinygrad_reg
 from tinygrad_reg import Tensor, grad
 from tinygrad_reg.testing.gradcheck import gradcheck
 
@@ -183,3 +186,21 @@ def test_second_derivatives_of_power_with_zero_exponents(data, shape, seed):
             # central differences err by O(eps²·|f'''|) + O(1e-16·|f'|/eps): about 1e-10 on
             # these ranges (a in [0.1, 2], b in [0, 2]), far inside the allowance
             assert abs(analytic[k][i] - numerical) <= 1e-6 + 1e-5 * abs(numerical)
+
+
+# --- atan2, logaddexp, lerp: against PyTorch ------------------------------------------------
+
+
+@given(data=st.data(), shapes_=broadcast_pairs, seed=seeds)
+def test_atan2_logaddexp_and_lerp_as_torch(data, shapes_, seed):
+    (a_shape, b_shape), _ = shapes_
+    a, b = data.draw(away_from_zero(a_shape)), data.draw(away_from_zero(b_shape))
+    assert_matches_torch(lambda x, y: x.atan2(y), torch.atan2, [a, b], seed)
+    assert_matches_torch(tinygrad_reg.logaddexp, torch.logaddexp, [a * 5, b * 5], seed)
+    weight = data.draw(floats(b_shape))
+    assert_matches_torch(tinygrad_reg.lerp, torch.lerp, [a, b, weight], seed)
+
+
+def test_logaddexp_does_not_overflow():
+    out = tinygrad_reg.logaddexp(Tensor([1000.0, -1000.0]), Tensor([1000.0, 0.0]))
+    np.testing.assert_allclose(out.data, [1000 + np.log(2), 0.0], rtol=1e-15)

@@ -2,10 +2,12 @@
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from strategies import SHAPE_LIMITS, floats, grid, seeds, shapes
+from torch_twin import assert_matches_torch
 
 from tinygrad_reg import Tensor, maximum, minimum, where
 from tinygrad_reg.testing.gradcheck import gradcheck
@@ -103,3 +105,21 @@ def test_select_shape_errors_name_the_op_and_the_shapes():
         maximum(Tensor(np.ones((2, 3))), Tensor(np.ones(2)))
     with pytest.raises(ValueError, match=r"Where.*\(2,\), \(3,\)"):
         where(np.array([True, False]), Tensor(np.ones(2)), Tensor(np.ones(3)))
+
+
+# --- clamp with tensor bounds: against PyTorch ------------------------------------------------
+
+
+@given(
+    data=st.data(),
+    shapes_=hnp.mutually_broadcastable_shapes(num_shapes=3, **SHAPE_LIMITS),
+    seed=seeds,
+)
+def test_clamp_with_tensor_bounds_as_torch(data, shapes_, seed):
+    (_, lo_shape, hi_shape), x_shape = shapes_  # bounds broadcast to x's shape, as torch's
+    # x, lo and hi on disjoint grids (0.03 k, 0.03 k + 0.01, 0.03 k + 0.02): no ties
+    x = data.draw(grid(x_shape)) * 3
+    lo, hi = data.draw(grid(lo_shape)) * 3 + 0.01, data.draw(grid(hi_shape)) * 3 + 0.02
+    assert_matches_torch(lambda *t: t[0].clamp(t[1], t[2]), torch.clamp, [x, lo, hi], seed)
+    assert_matches_torch(lambda t, b: t.clamp(max=b), lambda t, b: t.clamp(max=b), [x, hi], seed)
+    assert_matches_torch(lambda t: t.clamp(-0.5, None), lambda t: t.clamp(-0.5), [x], seed)

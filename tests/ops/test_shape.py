@@ -3,10 +3,12 @@ moveaxis split chunk: values against numpy, gradients and errors."""
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from strategies import check_forward_and_gradient, floats, seeds, shapes
+from torch_twin import assert_matches_torch
 
 from tinygrad_reg import (
     Tensor,
@@ -23,6 +25,7 @@ from tinygrad_reg import (
     stack,
     swapaxes,
 )
+from tinygrad_reg.ops import shape as shape_ops
 from tinygrad_reg.testing.gradcheck import gradcheck
 
 # --- reshape, transpose, broadcast_to -------------------------------------------------------
@@ -462,3 +465,18 @@ def test_a_ragged_index_list_is_an_index_error_naming_getitem():
     t = Tensor(np.ones((2, 3)))
     with pytest.raises(IndexError, match=r"GetItem: the index \[\[0, 1\], \[0\]\]"):
         t[[[0, 1], [0]]]
+
+
+@given(data=st.data(), shape=shapes(min_dims=1), seed=seeds)
+def test_unbind_hstack_vstack_as_torch(data, shape, seed):
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1))
+    x = data.draw(floats(shape))
+    for i in range(shape[axis]):
+        assert_matches_torch(
+            lambda t, i=i: t.unbind(axis)[i], lambda t, i=i: t.unbind(axis)[i], [x], seed
+        )
+    y = data.draw(floats(shape))
+    for ours, theirs in [(shape_ops.hstack, torch.hstack), (shape_ops.vstack, torch.vstack)]:
+        assert_matches_torch(
+            lambda a, b, f=ours: f([a, b]), lambda a, b, f=theirs: f([a, b]), [x, y], seed
+        )

@@ -6,10 +6,12 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from strategies import away_from_zero, floats, off_integers, positive, seeds, shapes
+from torch_twin import assert_matches_torch
 
 import tinygrad_reg
 from tinygrad_reg import Tensor, grad
@@ -271,3 +273,32 @@ def test_steps_have_zero_gradient_at_their_jumps_too(name, data, shape):
     # Recorded for higher order too: d(step(t)·t)/dt = step(t) + 0·t.
     (recorded,) = grad((getattr(t, name)() * t).sum(), t, create_graph=True)
     np.testing.assert_array_equal(recorded.data, STEPS[name](x))
+
+
+# --- inverse trigonometric and hyperbolic functions, rsqrt, round: against PyTorch --------
+
+INVERSE_OPS = {  # (method, torch twin, inputs inside the domain, away from its ends)
+    "asin": (Tensor.asin, torch.asin, lambda s: floats(s, -0.9, 0.9)),
+    "acos": (Tensor.acos, torch.acos, lambda s: floats(s, -0.9, 0.9)),
+    "atan": (Tensor.atan, torch.atan, floats),
+    "asinh": (Tensor.asinh, torch.asinh, floats),
+    "acosh": (Tensor.acosh, torch.acosh, lambda s: floats(s, 1.1, 3.0)),
+    "atanh": (Tensor.atanh, torch.atanh, lambda s: floats(s, -0.9, 0.9)),
+    "rsqrt": (Tensor.rsqrt, torch.rsqrt, positive),
+}
+
+
+@pytest.mark.parametrize("name", INVERSE_OPS)
+@given(data=st.data(), shape=shapes(), seed=seeds)
+def test_inverse_functions_and_rsqrt_as_torch(name, data, shape, seed):
+    method, twin, inputs = INVERSE_OPS[name]
+    assert_matches_torch(method, twin, [data.draw(inputs(shape))], seed)
+
+
+@given(data=st.data(), shape=shapes(), decimals=st.integers(0, 2), seed=seeds)
+def test_round_as_torch_with_zero_gradient(data, shape, decimals, seed):
+    x = data.draw(off_integers(shape)) / 10**decimals  # away from the jumps
+    assert_matches_torch(
+        lambda t: t.round(decimals), lambda t: torch.round(t, decimals=decimals), [x], seed
+    )
+    np.testing.assert_array_equal(round(Tensor(x)).data, np.round(x))

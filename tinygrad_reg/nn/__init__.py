@@ -7,7 +7,17 @@ over the weight matrices. Everything here is built from the core (``Tensor``, ``
 ``ops/``) and nothing else: read it after the engine.
 """
 
-from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
+from .losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+    smooth_l1_loss,
+)
 from .modules import ACTIVATIONS, MLP, Dropout, Linear, Module, ReLU, Sequential, Sigmoid, Tanh
 from .regularizers import elastic_net_penalty, l1_penalty, l2_penalty
 
@@ -25,7 +35,12 @@ __all__ = [
     "binary_cross_entropy_with_logits",
     "cross_entropy",
     "elastic_net_penalty",
+    "huber_loss",
+    "kl_div",
+    "l1_loss",
     "l1_penalty",
     "l2_penalty",
     "mse_loss",
+    "nll_loss",
+    "smooth_l1_loss",
 ]

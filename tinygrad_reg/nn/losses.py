@@ -1,5 +1,9 @@
 """Losses: binary cross-entropy (the course's formula and the stable fused version training
-uses), cross-entropy over K classes, and mean squared error.
+uses), cross-entropy over K classes, nll_loss and kl_div; mean squared error, l1_loss,
+huber_loss and smooth_l1_loss. The losses named as PyTorch's take its options (``reduction=``
+"mean", "sum" or "none"; ``weight=`` and ``ignore_index=`` for the class losses) with its
+semantics, in the course layout: classes on axis 0 and examples on the last axis, where torch
+takes the transpose (m, C).
 
 Course layout: one column per example, so m, the number of examples, is the size of the last
 axis. The binary losses take targets Y of the prediction's shape (both (1, m)), or labels
@@ -16,6 +20,7 @@ import numpy as np
 
 from ..engine import Function
 from ..ops.helpers import sigmoid
+from ..ops.select import where
 from ..ops.softmax import LogSoftmax
 from ..tensor import Tensor
 
@@ -248,7 +253,13 @@ class OneHot(Function):
         return (None,)
 
 
-def cross_entropy(logits: Any, labels: Any) -> Tensor:
+def cross_entropy(
+    logits: Any,
+    labels: Any,
+    weight: Any = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> Tensor:
     """Mean cross-entropy of softmax(logits) over K classes, computed stably in one node.
 
     ``logits`` is (C, m): C >= 2 classes on axis 0, one column per example (course layout).
@@ -260,6 +271,10 @@ def cross_entropy(logits: Any, labels: Any) -> Tensor:
 
     Finite for every finite logit (log softmax is computed as z - max - log Σ e^(z - max)).
     Differentiable twice and more: the rule is written so that it records a graph too.
+
+    ``weight`` (C,), ``ignore_index`` and ``reduction`` as PyTorch's: with index labels it is
+    ``nll_loss(log_softmax(logits, axis=0), ...)``; with probability columns, term i is
+    −Σ_c weight_c·y_ci·log softmax(z)_ci, "mean" divides by m, and ignore_index does not apply.
     """
     where = "cross_entropy"
     logits = logits if isinstance(logits, Tensor) else Tensor(logits)
@@ -269,7 +284,15 @@ def cross_entropy(logits: Any, labels: Any) -> Tensor:
             "axis 0 and at least one example (m >= 1). For one output per example (two "
             "classes) use binary_cross_entropy_with_logits."
         )
-    return CrossEntropy()(logits, _class_targets(where, logits, labels))
+    if weight is None and ignore_index == -100 and reduction == "mean":
+        return CrossEntropy()(logits, _class_targets(where, logits, labels))
+    log_probs = logits.log_softmax(axis=0)
+    if np.shape(getattr(labels, "data", labels)) != logits.shape:
+        return nll_loss(log_probs, labels, weight, ignore_index, reduction)
+    targets = _class_targets(where, logits, labels)
+    if weight is not None:
+        targets = targets * np.reshape(getattr(weight, "data", weight), (-1, 1))
+    return reduce_loss(-(targets * log_probs).sum(axis=0), reduction, where)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -277,14 +300,7 @@ def cross_entropy(logits: Any, labels: Any) -> Tensor:
 # ---------------------------------------------------------------------------------------------
 
 
-def mse_loss(prediction: Any, target: Any) -> Tensor:
-    """Mean squared error over all elements, as PyTorch's default: 1/N·Σ(prediction - target)².
-
-    Both arguments are differentiable: ∂/∂prediction = 2(prediction - target)/N and
-    ∂/∂target = -2(prediction - target)/N. They must have the same shape: (1, m) against (m,)
-    would broadcast to (m, m) and give a wrong loss without any error.
-    """
-    where = "mse_loss"
+def _pair_of_same_shape(where: str, prediction: Any, target: Any) -> tuple[Tensor, Tensor]:
     prediction = prediction if isinstance(prediction, Tensor) else Tensor(prediction)
     target = prediction._operand(target)
     if target.shape != prediction.shape:
@@ -294,5 +310,121 @@ def mse_loss(prediction: Any, target: Any) -> Tensor:
         )
     if prediction.size == 0:
         raise ValueError(f"{where}: the prediction is empty; expected at least one element.")
+    return prediction, target
+
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def reduce_loss(terms: Tensor, reduction: str, where: str, total_weight: Any = None) -> Tensor:
+    """The terms averaged ("mean": over all of them, or divided by ``total_weight``), summed
+    ("sum") or kept ("none"), as PyTorch's ``reduction=``."""
+    if reduction == "none":
+        return terms
+    if reduction == "sum":
+        return terms.sum()
+    if reduction == "mean":
+        return terms.sum() / (terms.size if total_weight is None else total_weight)
+    raise ValueError(f"{where}: reduction={reduction!r}; expected one of {REDUCTIONS}.")
+
+
+def mse_loss(prediction: Any, target: Any, reduction: str = "mean") -> Tensor:
+    """Mean squared error over all elements, as PyTorch's default: 1/N·Σ(prediction - target)².
+
+    Both arguments are differentiable: ∂/∂prediction = 2(prediction - target)/N and
+    ∂/∂target = -2(prediction - target)/N. They must have the same shape: (1, m) against (m,)
+    would broadcast to (m, m) and give a wrong loss without any error.
+    """
+    prediction, target = _pair_of_same_shape("mse_loss", prediction, target)
     difference = prediction - target
-    return (difference * difference).sum() / prediction.size
+    return reduce_loss(difference * difference, reduction, "mse_loss")
+
+
+def l1_loss(prediction: Any, target: Any, reduction: str = "mean") -> Tensor:
+    """Mean absolute error, as ``torch.nn.functional.l1_loss``: 1/N·Σ|prediction − target|
+    (its derivative at a zero difference is 0, abs's kink policy)."""
+    prediction, target = _pair_of_same_shape("l1_loss", prediction, target)
+    return reduce_loss((prediction - target).abs(), reduction, "l1_loss")
+
+
+def huber_loss(prediction: Any, target: Any, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """As ``torch.nn.functional.huber_loss``: for d = prediction − target, ½d² where |d| < delta,
+    else delta·(|d| − ½delta): quadratic near 0, linear (robust to outliers) beyond delta."""
+    prediction, target = _pair_of_same_shape("huber_loss", prediction, target)
+    if not delta > 0:
+        raise ValueError(f"huber_loss: delta={delta!r}; expected a number > 0.")
+    return reduce_loss(_huber_terms(prediction - target, delta), reduction, "huber_loss")
+
+
+def smooth_l1_loss(
+    prediction: Any, target: Any, reduction: str = "mean", beta: float = 1.0
+) -> Tensor:
+    """As ``torch.nn.functional.smooth_l1_loss``: ½d²/beta where |d| < beta, else |d| − ½beta,
+    that is huber_loss(delta=beta)/beta; beta = 0 is l1_loss."""
+    prediction, target = _pair_of_same_shape("smooth_l1_loss", prediction, target)
+    if not beta >= 0:
+        raise ValueError(f"smooth_l1_loss: beta={beta!r}; expected a number >= 0.")
+    difference = prediction - target
+    terms = difference.abs() if beta == 0 else _huber_terms(difference, beta) / beta
+    return reduce_loss(terms, reduction, "smooth_l1_loss")
+
+
+def _huber_terms(difference: Tensor, delta: float) -> Tensor:
+    size = difference.abs()
+    return where(size.data < delta, 0.5 * difference * difference, delta * (size - 0.5 * delta))
+
+
+def nll_loss(
+    log_probs: Any,
+    labels: Any,
+    weight: Any = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> Tensor:
+    """The negative log-likelihood of the labels, as ``torch.nn.functional.nll_loss`` in the
+    course layout: ``log_probs`` is (C, m), classes on axis 0 (torch's input is its transpose,
+    (m, C)), ``labels`` class indices (m,). Term i is −weight[y_i]·log_probs[y_i, i]; examples
+    labelled ``ignore_index`` count for nothing; "mean" divides by Σ weight[y_i] over the
+    examples kept (PyTorch's weighted mean). ``weight`` (C,) is a constant."""
+    where_ = "nll_loss"
+    log_probs = log_probs if isinstance(log_probs, Tensor) else Tensor(log_probs)
+    if log_probs.ndim != 2:
+        raise ValueError(f"{where_}: log_probs have shape {log_probs.shape}; expected (C, m).")
+    C, m = log_probs.shape
+    indices = np.asarray(labels.data if isinstance(labels, Tensor) else labels).reshape(-1)
+    if indices.shape != (m,) or indices.dtype.kind not in "iuf" or np.any(indices % 1 != 0):
+        raise ValueError(
+            f"{where_}: labels of shape {np.shape(indices)} and dtype {indices.dtype} for "
+            f"log_probs {log_probs.shape}; expected {m} class indices (whole numbers)."
+        )
+    kept = indices != ignore_index
+    if np.any((indices[kept] < 0) | (indices[kept] >= C)):
+        raise ValueError(
+            f"{where_}: labels range over [{indices[kept].min():g}, {indices[kept].max():g}]; "
+            f"expected class indices 0..{C - 1} or ignore_index={ignore_index}."
+        )
+    classes = np.where(kept, indices, 0).astype(np.intp)
+    per_class = np.ones(C) if weight is None else np.asarray(getattr(weight, "data", weight))
+    if per_class.shape != (C,):
+        raise ValueError(f"{where_}: weight has shape {per_class.shape}; expected ({C},).")
+    weights = (per_class[classes] * kept).astype(log_probs.dtype)
+    terms = -log_probs.gather(0, classes[None, :]).reshape(m) * weights
+    return reduce_loss(terms, reduction, where_, total_weight=weights.sum())
+
+
+def kl_div(
+    log_probs: Any, target: Any, reduction: str = "mean", log_target: bool = False
+) -> Tensor:
+    """The Kullback-Leibler divergence of ``log_probs`` from ``target``, as
+    ``torch.nn.functional.kl_div``: terms target·(log target − log_probs), 0 where target = 0
+    (``log_target=True``: target is given as logs). reduction "batchmean" divides the sum by
+    m, the number of examples, which is the LAST axis in the course layout (torch's first)."""
+    log_probs, target = _pair_of_same_shape("kl_div", log_probs, target)
+    if log_target:
+        terms = target.exp() * (target - log_probs)
+    else:
+        positive = target.data > 0
+        terms = where(positive, target * (where(positive, target, 1.0).log() - log_probs), 0.0)
+    if reduction == "batchmean":
+        return terms.sum() / terms.shape[-1] if terms.ndim else terms.sum()
+    return reduce_loss(terms, reduction, "kl_div")

@@ -1,6 +1,9 @@
-"""Ops that pick, element by element, from one tensor or another: maximum, minimum, where.
+"""Ops that pick, element by element, from one tensor or another: maximum, minimum, where, and
+clamp with tensor bounds.
 
-Tie policy: where a == b, maximum and minimum give each side half of the gradient.
+Tie policy: where a == b, maximum and minimum give each side half of the gradient. clamp, as
+PyTorch's: x gets the gradient where lo <= x <= hi (boundaries included), lo where x < lo, hi
+where x > hi; where lo > hi the result is hi, and hi gets the gradient.
 """
 
 from __future__ import annotations
@@ -94,3 +97,35 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
             "e.g. where(x > 0, x, 0)."
         )
     return Where(condition)(*pair(a, b))
+
+
+class Clamp(Function):
+    """min(max(x, lo), hi), element by element: x limited to [lo, hi] by tensors of bounds"""
+
+    save_inputs, save_out = True, False
+
+    def forward(self, x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        return np.minimum(np.maximum(x, lo), hi)
+
+    def backward(self, g: Any, out: Any, x: Any, lo: Any, hi: Any) -> tuple[Any, ...]:
+        """dx = g where lo <= x <= hi;  dlo = g where x < lo < hi;  dhi = g where x > hi or
+        lo > hi"""
+        x, lo, hi = value(x), value(lo), value(hi)
+        return (
+            g * ((x >= lo) & (x <= hi)),
+            g * ((x < lo) & (lo < hi)),
+            g * ((x > hi) | (lo > hi)),
+        )
+
+
+def clamp(x: Any, min: Any = None, max: Any = None) -> Tensor:
+    """x limited to [min, max], as ``torch.clamp``: each bound a number, a tensor (which gets a
+    gradient where it is the result) or None (no bound). Number bounds are ``Clip``."""
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    if not isinstance(min, (Tensor, np.ndarray, list)) and not isinstance(
+        max, (Tensor, np.ndarray, list)
+    ):
+        return x.clip(min, max)
+    lo = x._operand(-np.inf if min is None else min)
+    hi = x._operand(np.inf if max is None else max)
+    return Clamp()(x, lo, hi)

@@ -387,3 +387,24 @@ def chunk(x: Any, chunks: int, axis: int = 0) -> list[Tensor]:
     size = x.shape[axis]
     step = max(-(-size // int(chunks)), 1)
     return [_slice_along(x, axis, a, a + step) for a in range(0, max(size, 1), step)]
+
+
+def unbind(x: Any, axis: int = 0) -> list[Tensor]:
+    """The slices of ``x`` along ``axis``, each without that axis, as ``torch.unbind``."""
+    x = as_tensor(x)
+    if x.ndim == 0:
+        raise ValueError("unbind: a 0-d tensor has no axis to unbind; expected at least 1-D.")
+    (axis,) = normalize_axes(axis, x.ndim, "unbind", x.shape)
+    return [GetItem((slice(None),) * axis + (i,))(x) for i in range(x.shape[axis])]
+
+
+def hstack(tensors: Sequence[Any]) -> Tensor:
+    """Joined along axis 1 (axis 0 for 1-D tensors), as ``np.hstack``; 0-d become 1-D."""
+    tensors = [t.reshape(1) if t.ndim == 0 else t for t in _as_tensors(tensors, "hstack")]
+    return concatenate(tensors, axis=0 if tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors: Sequence[Any]) -> Tensor:
+    """Joined along axis 0, 1-D (and 0-d) tensors first made rows, as ``np.vstack``."""
+    tensors = [t.reshape(1, -1) if t.ndim < 2 else t for t in _as_tensors(tensors, "vstack")]
+    return concatenate(tensors, axis=0)

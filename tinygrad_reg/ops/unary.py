@@ -2,8 +2,8 @@
 
 Kink policy (derivatives where the function has a corner): relu'(0) = 0, abs'(0) = 0, and
 clip passes the gradient where lo <= x <= hi, boundaries included (as PyTorch's clamp).
-sign, floor and ceil are piecewise constant: their gradient is 0 everywhere, jumps included
-(as PyTorch).
+sign, floor, ceil and round are piecewise constant: their gradient is 0 everywhere, jumps
+included (as PyTorch).
 """
 
 from __future__ import annotations
@@ -325,3 +325,111 @@ class Ceil(PiecewiseConstant):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.ceil(x)
+
+
+class Round(PiecewiseConstant):
+    """x rounded to ``decimals`` places, halves to even (as numpy and PyTorch)"""
+
+    __slots__ = ("decimals",)
+
+    def __init__(self, decimals: int = 0):
+        self.decimals = decimals
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.round(x, self.decimals)
+
+
+# --- inverse trigonometric and hyperbolic functions, rsqrt ------------------------------------
+# Kink policy: none of these has a corner inside its domain; at the ends of it (asin and acos
+# at ±1, acosh at 1, atanh at ±1) the derivative is infinite, and so is the gradient.
+
+
+class Asin(Function):
+    """arcsin x, for -1 <= x <= 1"""
+
+    save_inputs, save_out = True, False
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.arcsin(x)
+
+    def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
+        """d asin(x)/dx = g/√(1 − x²)"""
+        return (g * (1 - x * x) ** -0.5,)
+
+
+class Acos(Function):
+    """arccos x, for -1 <= x <= 1"""
+
+    save_inputs, save_out = True, False
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.arccos(x)
+
+    def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
+        """d acos(x)/dx = -g/√(1 − x²)"""
+        return (-g * (1 - x * x) ** -0.5,)
+
+
+class Atan(Function):
+    """arctan x"""
+
+    save_inputs, save_out = True, False
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.arctan(x)
+
+    def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
+        """d atan(x)/dx = g/(1 + x²)"""
+        return (g / (1 + x * x),)
+
+
+class Asinh(Function):
+    """arsinh x = ln(x + √(x² + 1))"""
+
+    save_inputs, save_out = True, False
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.arcsinh(x)
+
+    def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
+        """d asinh(x)/dx = g/√(x² + 1)"""
+        return (g * (x * x + 1) ** -0.5,)
+
+
+class Acosh(Function):
+    """arcosh x = ln(x + √(x² − 1)), for x >= 1"""
+
+    save_inputs, save_out = True, False
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.arccosh(x)
+
+    def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
+        """d acosh(x)/dx = g/√(x² − 1)"""
+        return (g * (x * x - 1) ** -0.5,)
+
+
+class Atanh(Function):
+    """artanh x = ½ ln((1 + x)/(1 − x)), for -1 < x < 1"""
+
+    save_inputs, save_out = True, False
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.arctanh(x)
+
+    def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
+        """d atanh(x)/dx = g/(1 − x²)"""
+        return (g / (1 - x * x),)
+
+
+class Rsqrt(Function):
+    """1/√x"""
+
+    save_inputs, save_out = True, True
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return 1 / np.sqrt(x)
+
+    def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
+        """d x^(-1/2)/dx = -g/(2x√x) = -g·out/(2x)"""
+        return (-g * out / (2 * x),)

@@ -1,0 +1,205 @@
+"""2-D convolution and pooling over image batches (N, C, H, W), as PyTorch's.
+
+Everything is built on one pair of ops. ``Unfold`` (im2col) lays every kh x kw window of the
+image out on axes of its own, (N, C, H, W) → (N, C, kh, kw, oh, ow): out[n, c, i, j, p, q] =
+x[n, c, p·stride + i·dilation, q·stride + j·dilation]. Its gradient is ``Fold``, which adds
+each window's gradient back onto the pixels it was read from (a pixel in several windows gets
+the sum), and Fold's gradient is Unfold, so second derivatives come from the same two ops.
+
+Then a convolution is one ``einsum`` of the windows with the weights, summing over channels
+and window positions; max pooling gathers the largest element of each window (the gradient
+goes to it, the first one on a tie, as PyTorch); average pooling is a mean over the window.
+
+Cost: the windows hold kh·kw copies of the image, N·C·kh·kw·oh·ow numbers (9x the input for
+a 3 x 3 kernel at stride 1), and the einsum does N·O·oh·ow·C·kh·kw multiply-adds, as the
+convolution itself; numpy hands it to BLAS (``np.einsum(optimize=True)``). Readable rather
+than fast: a direct or FFT convolution avoids the copies.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..engine import Function
+from ..tensor import Tensor
+from .arrange import pad
+from .helpers import is_axis
+from .index import gather
+from .linalg import einsum
+from .shape import as_tensor
+
+Pair = tuple[int, int]
+
+
+class Unfold(Function):
+    """the kh x kw windows of x (N, C, H, W), every stride-th, dilated: (N, C, kh, kw, oh, ow)"""
+
+    __slots__ = ("dilation", "kernel", "shape", "stride")
+    save_inputs, save_out = False, False
+    expects = "an image batch (N, C, H, W) at least as large as the dilated kernel"
+
+    def __init__(self, kernel: Pair, stride: Pair, dilation: Pair):
+        self.kernel, self.stride, self.dilation = kernel, stride, dilation
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        (kh, kw), (sh, sw), (dh, dw) = self.kernel, self.stride, self.dilation
+        self.shape = x.shape
+        span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)  # the window, dilation's gaps included
+        windows = np.lib.stride_tricks.sliding_window_view(x, span, axis=(2, 3))
+        windows = windows[:, :, ::sh, ::sw, ::dh, ::dw]  # (N, C, oh, ow, kh, kw): a view
+        return windows.transpose(0, 1, 4, 5, 2, 3)
+
+    def backward(self, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
+        """d unfold(x)/dx = fold(g): each window's gradient added back onto its pixels"""
+        return (fold(g, self.shape, self.kernel, self.stride, self.dilation),)
+
+
+class Fold(Function):
+    """the adjoint of Unfold: windows (N, C, kh, kw, oh, ow) added onto an image of ``shape``"""
+
+    __slots__ = ("dilation", "kernel", "shape", "stride")
+    save_inputs, save_out = False, False
+
+    def __init__(self, shape: tuple[int, ...], kernel: Pair, stride: Pair, dilation: Pair):
+        self.shape, self.kernel, self.stride, self.dilation = shape, kernel, stride, dilation
+
+    def forward(self, windows: np.ndarray) -> np.ndarray:
+        (kh, kw), (sh, sw), (dh, dw) = self.kernel, self.stride, self.dilation
+        oh, ow = windows.shape[-2:]
+        image = np.zeros_like(windows, shape=self.shape, order="C")  # compile records it
+        for i in range(kh):  # one strided slice of the image per kernel position
+            for j in range(kw):
+                rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
+                cols = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
+                np.add(image[:, :, rows, cols], windows[:, :, i, j], out=image[:, :, rows, cols])
+        return image
+
+    def backward(self, gg: Any, out: Any, windows: Any) -> tuple[Any, ...]:
+        """d fold(w)/dw = unfold(gg): each window reads back the gradient of its pixels"""
+        return (unfold(gg, self.kernel, self.stride, self.dilation),)
+
+
+def unfold(x: Any, kernel: Pair, stride: Pair, dilation: Pair) -> Any:
+    """Unfold for numpy arrays and Tensors alike (Fold's rule runs on either)."""
+    if isinstance(x, Tensor):
+        return Unfold(kernel, stride, dilation)(x)
+    return Unfold(kernel, stride, dilation).forward(x)
+
+
+def fold(g: Any, shape: tuple[int, ...], kernel: Pair, stride: Pair, dilation: Pair) -> Any:
+    """Fold for numpy arrays and Tensors alike (Unfold's rule runs on either)."""
+    if isinstance(g, Tensor):
+        return Fold(shape, kernel, stride, dilation)(g)
+    return Fold(shape, kernel, stride, dilation).forward(g)
+
+
+def as_pair(value: Any, name: str, where: str, smallest: int = 1) -> Pair:
+    """An int or a pair of ints, each >= smallest, as (for rows, for columns)."""
+    pair = (value, value) if is_axis(value) else value
+    pair = tuple(pair) if isinstance(pair, (tuple, list)) else ()
+    if len(pair) != 2 or not all(is_axis(v) and v >= smallest for v in pair):
+        raise ValueError(
+            f"{where}: {name}={value!r}; expected an int >= {smallest} or a pair of them."
+        )
+    return int(pair[0]), int(pair[1])
+
+
+def windows_of(
+    x: Tensor, kernel: Any, stride: Any, padding: Any, dilation: Any, where: str, fill: float
+) -> Tensor:
+    """x (N, C, H, W) padded with ``fill`` and unfolded: (N, C, kh, kw, oh, ow)."""
+    if x.ndim != 4:
+        raise ValueError(f"{where}: the input has shape {x.shape}; expected (N, C, H, W).")
+    kernel = as_pair(kernel, "kernel_size", where)
+    stride = kernel if stride is None else as_pair(stride, "stride", where)
+    dilation = as_pair(dilation, "dilation", where)
+    if padding == "valid":
+        widths = ((0, 0), (0, 0))
+    elif padding == "same":
+        if stride != (1, 1):
+            raise ValueError(f"{where}: padding='same' needs stride 1, not {stride}.")
+        total = [d * (k - 1) for d, k in zip(dilation, kernel)]
+        widths = tuple((t // 2, t - t // 2) for t in total)
+    else:
+        widths = tuple((p, p) for p in as_pair(padding, "padding", where, smallest=0))
+    height, width = (n + a + b for n, (a, b) in zip(x.shape[2:], widths))
+    spans = [d * (k - 1) + 1 for d, k in zip(dilation, kernel)]
+    if height < spans[0] or width < spans[1]:
+        raise ValueError(
+            f"{where}: the padded input is {height} x {width}, smaller than the dilated kernel "
+            f"{spans[0]} x {spans[1]}; expected a larger image, more padding or a smaller kernel."
+        )
+    if any(a or b for a, b in widths):
+        x = pad(x, ((0, 0), (0, 0), *widths), value=fill)
+    return Unfold(kernel, stride, dilation)(x)
+
+
+def conv2d(
+    x: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
+    """The 2-D cross-correlation of x (N, C, H, W) with weight (O, C/groups, kh, kw), plus bias
+    (O,), as ``torch.nn.functional.conv2d``: out (N, O, oh, ow) with
+    oh = ⌊(H + 2·padding − dilation·(kh − 1) − 1)/stride⌋ + 1 (ow alike). ``padding`` is an
+    int, a pair, "valid" (0) or "same" (stride 1); with groups = G, each of G groups of C/G
+    input channels makes O/G output channels. Gradients flow through Unfold and einsum."""
+    x, weight = as_tensor(x), as_tensor(weight)
+    where = "conv2d"
+    if weight.ndim != 4:
+        raise ValueError(
+            f"{where}: weight has shape {weight.shape}; expected (O, C/groups, kh, kw)."
+        )
+    out_channels, per_group, kh, kw = weight.shape
+    if (
+        not is_axis(groups)
+        or groups < 1
+        or out_channels % groups
+        or x.ndim != 4
+        or (x.shape[1] != per_group * groups)
+    ):
+        raise ValueError(
+            f"{where}: input {x.shape}, weight {weight.shape}, groups={groups!r}; expected input "
+            "(N, C, H, W) and weight (O, C/groups, kh, kw) with groups dividing C and O."
+        )
+    windows = windows_of(x, (kh, kw), stride, padding, dilation, where, 0.0)
+    n, _, _, _, oh, ow = windows.shape
+    if groups == 1:  # no group axis: numpy's einsum can then use one BLAS product
+        out = einsum("ncijpq,ocij->nopq", windows, weight)
+    else:
+        windows = windows.reshape(n, groups, per_group, kh, kw, oh, ow)
+        kernels = weight.reshape(groups, out_channels // groups, per_group, kh, kw)
+        out = einsum("ngcijpq,gocij->ngopq", windows, kernels).reshape(n, out_channels, oh, ow)
+    if bias is None:
+        return out
+    bias = out._operand(bias)
+    if bias.shape != (out_channels,):
+        raise ValueError(f"{where}: bias has shape {bias.shape}; expected ({out_channels},).")
+    return out + bias.reshape(1, out_channels, 1, 1)
+
+
+def max_pool2d(
+    x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1
+) -> Tensor:
+    """The largest element of each window, as ``torch.nn.functional.max_pool2d`` (stride
+    defaults to the kernel size; padding adds -inf). The gradient goes to that element, the
+    first in the window on a tie."""
+    x = as_tensor(x)
+    windows = windows_of(x, kernel_size, stride, padding, dilation, "max_pool2d", -np.inf)
+    n, c, kh, kw, oh, ow = windows.shape
+    flat = windows.reshape(n, c, kh * kw, oh, ow)
+    largest = np.argmax(flat.data, axis=2)[:, :, None]
+    return gather(flat, 2, largest).reshape(n, c, oh, ow)
+
+
+def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
+    """The mean of each window, as ``torch.nn.functional.avg_pool2d`` (stride defaults to the
+    kernel size; zero padding counts in the mean, PyTorch's count_include_pad=True)."""
+    x = as_tensor(x)
+    return windows_of(x, kernel_size, stride, padding, 1, "avg_pool2d", 0.0).mean(axis=(2, 3))
