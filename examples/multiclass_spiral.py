@@ -13,6 +13,7 @@ outputs is (softmax(Z) − Y)/m, the multiclass twin of the course's (σ(Z) − 
 Run:  python examples/multiclass_spiral.py                          (8 000 iterations, ~30 s)
       python examples/multiclass_spiral.py --seed 3               (another draw of the data)
       TINYGRAD_REG_QUICK=1 python examples/multiclass_spiral.py     (800 iterations)
+      python examples/multiclass_spiral.py --out pictures           (the PNG's folder)
 """
 
 import argparse
@@ -36,7 +37,11 @@ KEEP_PROB = 0.7
 
 parser = argparse.ArgumentParser(description="Three classes on the spiral: none, L2, dropout.")
 parser.add_argument("--seed", type=int, default=0, help="the dataset's seed (default 0)")
-seed = parser.parse_args().seed
+parser.add_argument(
+    "--out", default="tinygrad_reg_out", help="folder for the PNG (default tinygrad_reg_out)"
+)
+arguments = parser.parse_args()
+seed = arguments.seed
 
 data = datasets.load("spiral", seed=seed)  # 3 classes; 150 training and 600 test examples
 X, labels = data.train_X, data.train_Y  # labels: class indices 0, 1, 2 as a row (1, m)
@@ -80,12 +85,17 @@ print(f"Best on the test set: {best}.")
 
 # --- 3. the decision regions ------------------------------------------------------------------
 if plots.available():
+    os.makedirs(arguments.out, exist_ok=True)
     panels = [
         plots.Panel(f"{name}: train {train:.0%}, test {test:.0%}", model)
         for name, (model, train, test) in models.items()
     ]
     path = plots.decision_boundaries(
-        "multiclass_spiral.png", panels, X, labels, title="Three classes on the spiral"
+        os.path.join(arguments.out, "multiclass_spiral.png"),
+        panels,
+        X,
+        labels,
+        title="Three classes on the spiral",
     )
     print(f"Decision regions: {path}")
 else:

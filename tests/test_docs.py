@@ -3,8 +3,10 @@
 Blocks of one page run top to bottom in one namespace, the way a reader would type them.
 """
 
+import contextlib
 import importlib
 import inspect
+import io
 import pathlib
 import pkgutil
 import re
@@ -23,8 +25,22 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
+# A ```text title="Output" block right after a python block shows what that block prints; the
+# test checks it, so the page cannot go stale.
+BLOCK = re.compile(r'^```python\n(.*?)^```\n(?:\n```text title="Output"\n(.*?)^```$)?', re.S | re.M)
+
+
 def python_blocks(page: pathlib.Path) -> list[str]:
-    return re.findall(r"^```python\n(.*?)^```", page.read_text(), flags=re.S | re.M)
+    return [code for code, _ in python_blocks_and_outputs(page)]
+
+
+def python_blocks_and_outputs(page: pathlib.Path) -> list[tuple[str, str | None]]:
+    """Each python block with the output the page shows for it (None: the page shows none)."""
+    return [(code, output or None) for code, output in BLOCK.findall(page.read_text())]
+
+
+def lines_of(text: str) -> list[str]:
+    return [line.rstrip() for line in text.rstrip("\n").split("\n")]
 
 
 def test_the_pages_exist_and_some_have_code():
@@ -36,11 +52,25 @@ def test_the_pages_exist_and_some_have_code():
 def test_every_python_block_runs(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # blocks that write files write them here
     namespace: dict = {"__name__": "__docs__"}
-    for number, block in enumerate(python_blocks(page), start=1):
+    for number, (block, shown) in enumerate(python_blocks_and_outputs(page), start=1):
+        printed = io.StringIO()
         try:
-            exec(compile(block, f"{page.name}[block {number}]", "exec"), namespace)
+            with contextlib.redirect_stdout(printed):
+                exec(compile(block, f"{page.name}[block {number}]", "exec"), namespace)
         except Exception as error:
             pytest.fail(f"{page.name}, python block {number} raised {error!r}:\n{block}")
+        if shown is not None:
+            assert lines_of(shown) == lines_of(printed.getvalue()), (
+                f"{page.name}, python block {number}: the Output block below it is stale; "
+                f"the block now prints:\n{printed.getvalue()}"
+            )
+
+
+def test_the_tutorial_shows_what_explain_backward_prints():
+    outputs = [shown for code, shown in python_blocks_and_outputs(ROOT / "docs" / "tutorial.md")]
+    codes = python_blocks(ROOT / "docs" / "tutorial.md")
+    explained = [shown for code, shown in zip(codes, outputs) if "explain_backward(" in code]
+    assert len(explained) >= 2 and None not in explained
 
 
 # --- docs/api.md keeps up with the code ---------------------------------------------------------

@@ -5,6 +5,10 @@ import inspect
 import pathlib
 import pkgutil
 import re
+from html.parser import HTMLParser
+from urllib.parse import unquote, urlsplit
+
+import pytest
 
 import tinygrad_reg
 
@@ -46,3 +50,105 @@ def test_every_page_is_in_the_navigation():
     nav = (ROOT / "mkdocs.yml").read_text()
     pages = [p.relative_to(ROOT / "docs").as_posix() for p in (ROOT / "docs").rglob("*.md")]
     assert [p for p in pages if p not in nav] == []
+
+
+# --- the built site ------------------------------------------------------------------------------
+
+
+class PageParser(HTMLParser):
+    """The links (href, src) of one HTML page, the text of its <pre> blocks, and whether it
+    has a <blockquote> (what a doctest becomes when Markdown reads it as prose)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.pre_texts: list[str] = []
+        self.blockquotes = 0
+        self._pre_depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.links += [value for name, value in attrs if name in ("href", "src") and value]
+        if tag == "pre":
+            if self._pre_depth == 0:
+                self.pre_texts.append("")
+            self._pre_depth += 1
+        self.blockquotes += tag == "blockquote"
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "pre" and self._pre_depth:
+            self._pre_depth -= 1
+
+    def handle_data(self, data: str) -> None:
+        if self._pre_depth:
+            self.pre_texts[-1] += data
+
+
+def parse(page: pathlib.Path) -> PageParser:
+    parser = PageParser()
+    parser.feed(page.read_text(encoding="utf-8"))
+    return parser
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> pathlib.Path:
+    """The site, built once from mkdocs.yml into a scratch folder."""
+    for package in ("mkdocs", "material", "mkdocstrings_handlers.python"):
+        pytest.importorskip(
+            package, reason='the docs extra is not installed: pip install -e ".[docs]"'
+        )
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+
+    folder = tmp_path_factory.mktemp("site")
+    build(load_config(str(ROOT / "mkdocs.yml"), site_dir=str(folder)))
+    return folder
+
+
+def test_every_internal_link_of_the_built_site_resolves_to_a_file(site):
+    """Opened from disk (file://), a link to a folder shows a directory listing, not a page."""
+    # 404.html is the one page a server sends from any folder, so its links start at the root.
+    pages = sorted(set(site.rglob("*.html")) - {site / "404.html"})
+    assert len(pages) > 20
+    broken = []
+    for page in pages:
+        for link in parse(page).links:
+            address = urlsplit(link)
+            if address.scheme or address.netloc or not address.path:  # external, or #anchor
+                continue
+            target = (page.parent / unquote(address.path)).resolve()
+            if not target.is_file():
+                broken.append(f"{page.relative_to(site)}: {link}")
+    assert not broken, f"{len(broken)} internal links lead to no file: {broken[:10]}"
+
+
+def test_every_page_loads_the_sites_stylesheet(site):
+    """docs/stylesheets/extra.css wraps long code lines; every page must load it."""
+    missing = [
+        page.relative_to(site).as_posix()
+        for page in site.rglob("*.html")
+        if not any(link.endswith("stylesheets/extra.css") for link in parse(page).links)
+    ]
+    assert not missing
+    assert "pre-wrap" in (site / "stylesheets" / "extra.css").read_text()
+
+
+def test_docstring_examples_render_as_code_one_line_each(site):
+    """Every ``>>>`` line of a docstring appears as a line of a code block in the API
+    reference, and no reference page has a blockquote (Markdown's reading of ``>>>``)."""
+    source_lines = {
+        line.strip()
+        for path in (ROOT / "tinygrad_reg").rglob("*.py")
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip().startswith(">>> ")
+    }
+    assert len(source_lines) > 5
+    rendered: set[str] = set()
+    quoted = []
+    for page in (site / "reference").glob("*.html"):
+        parsed = parse(page)
+        rendered.update(line.strip() for text in parsed.pre_texts for line in text.splitlines())
+        if parsed.blockquotes:
+            quoted.append(page.name)
+    assert not quoted, f"reference pages with a blockquote (a doctest read as prose?): {quoted}"
+    missing = sorted(source_lines - rendered)
+    assert not missing, f"docstring examples not rendered as code lines: {missing}"

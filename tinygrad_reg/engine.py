@@ -86,8 +86,8 @@ class _SetGradMode:
 class no_grad(_SetGradMode):
     """Context manager and decorator: ops inside it record no graph.
 
-    >>> with no_grad():
-    ...     y = w * 2          # y.requires_grad is False
+        >>> with no_grad():
+        ...     y = w * 2          # y.requires_grad is False
 
     As a decorator, bare or called: ``@no_grad`` and ``@no_grad()`` are the same.
     """
@@ -524,9 +524,9 @@ def grad(
     itself recorded, so the returned gradients can be differentiated again (second derivatives).
     ``retain_graph`` defaults to ``create_graph``, as in PyTorch.
 
-    >>> x = Tensor(3.0, requires_grad=True)
-    >>> (dx,) = grad(x**3, x, create_graph=True)   # 3x² = 27
-    >>> (dxx,) = grad(dx, x)                        # 6x = 18
+        >>> x = Tensor(3.0, requires_grad=True)
+        >>> (dx,) = grad(x**3, x, create_graph=True)   # 3x² = 27
+        >>> (dxx,) = grad(dx, x)                        # 6x = 18
     """
     if isinstance(outputs, Tensor):  # one output: grad_outputs is its one gradient
         outputs, grad_outputs = [outputs], [grad_outputs]

@@ -76,11 +76,13 @@ def as_float_array(data: ArrayLike, where: str = "Tensor") -> np.ndarray:
 class Tensor(MoreTensorMethods):
     """An n-dimensional array that can record the ops applied to it and backpropagate.
 
-    >>> w = Tensor([[1.0, 2.0]], requires_grad=True)
-    >>> loss = (w * w).sum()
-    >>> loss.backward()
-    >>> w.grad
-    array([[2., 4.]])
+    A backward pass leaves each leaf's gradient in ``.grad``:
+
+        >>> w = Tensor([[1.0, 2.0]], requires_grad=True)
+        >>> loss = (w * w).sum()
+        >>> loss.backward()
+        >>> w.grad
+        array([[2., 4.]])
     """
 
     __slots__ = (

@@ -232,15 +232,17 @@ def _cycle(colours: Sequence[str]) -> Any:
 
 
 def regularization_path(path: str | os.PathLike[str], table: Any, title: str = "") -> str:
-    """Three panels against the regularization strength, from a ``sweep.SweepTable``: train
-    and validation accuracy, train and validation cost, and the weights' norm with the share
-    of near-zero weights. The best value (lowest validation cost) is marked by a dashed line.
-    λ is drawn on a log scale that is linear near 0 (so λ = 0 has a place); keep_prob from 1
-    down, so regularization grows to the right on every plot. Returns the path written."""
+    """Three panels, one above the other, against the regularization strength, from a
+    ``sweep.SweepTable``: train and validation accuracy, train and validation cost, and the
+    weights' norm with the share of near-zero weights. The best value (lowest validation cost)
+    is marked by a dashed line. λ is drawn on a log scale that is linear near 0 (so λ = 0 has a
+    place); keep_prob from 1 down, so regularization grows to the right on every plot. Returns
+    the path written."""
     rows = table.rows
     values = np.array([row.value for row in rows])
-    figure = _figure(14.0, 4.2)
-    accuracy_ax, cost_ax, weight_ax = figure.subplots(1, 3)
+    # One panel above the other: at a page's width (about 7 inches) each stays readable.
+    figure = _figure(7.0, 11.0)
+    accuracy_ax, cost_ax, weight_ax = figure.subplots(3, 1)
     train_colour, val_colour = RUN_COLOURS[1], RUN_COLOURS[2]
     name = "keep_prob" if table.penalty == "dropout" else "λ"
     for ax in (accuracy_ax, cost_ax, weight_ax):  # scales first: the twin axis below shares x

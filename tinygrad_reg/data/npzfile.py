@@ -12,8 +12,8 @@ bytes the archive holds for it, and only then its data. Every failure is an ``Np
 message says what is wrong; callers put the file's name in front (``checkpoint.load`` as a
 ``CheckpointError``, ``datasets.load_file`` as a ``DataError``).
 
->>> with NpzReader("data.npz") as archive:
-...     X = archive["X"] if "X" in archive.files else None
+    >>> with NpzReader("data.npz") as archive:
+    ...     X = archive["X"] if "X" in archive.files else None
 """
 
 from __future__ import annotations

@@ -6,9 +6,9 @@ the shapes of its inputs, which value went bad, and the line of *your* code that
 op. It attaches to the engine through ``engine.hooks.observer`` (per thread); outside it, the
 engine only finds that hook empty, once per op.
 
->>> with detect_anomaly():
-...     loss = model(X).log().sum()   # raises at the log if an output is 0
-...     loss.backward()
+    >>> with detect_anomaly():
+    ...     loss = model(X).log().sum()   # raises at the log if an output is 0
+    ...     loss.backward()
 """
 
 from __future__ import annotations

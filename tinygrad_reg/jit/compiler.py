@@ -336,8 +336,8 @@ def compile(step_fn: Callable[..., Any]) -> Callable[..., Any]:
     Parameters live in the trace's buffers from the first call on and are updated in place.
     See ``docs/compile.md`` for what cannot be traced.
 
-    >>> step = compile(lambda X, Y: train_step(model, optimizer, X, Y))
-    >>> cost = step(X, Y)    # records
-    >>> cost = step(X, Y)    # replays
+        >>> step = compile(lambda X, Y: train_step(model, optimizer, X, Y))
+        >>> cost = step(X, Y)    # records
+        >>> cost = step(X, Y)    # replays
     """
     return Compiled(step_fn)

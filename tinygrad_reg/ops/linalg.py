@@ -191,8 +191,8 @@ def einsum(subscripts: Any, *operands: Any) -> Tensor:
     form, operands each followed by a list of axis numbers (0-51, or Ellipsis) and maybe an
     output list at the end, works too.
 
-    >>> einsum("ij,j->i", A, x)   # A @ x
-    >>> einsum(A, [0, 1], x, [1], [0])   # the same
+        >>> einsum("ij,j->i", A, x)   # A @ x
+        >>> einsum(A, [0, 1], x, [1], [0])   # the same
     """
     if not isinstance(subscripts, str):
         subscripts, operands = from_sublists((subscripts, *operands))

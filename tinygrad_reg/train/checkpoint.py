@@ -18,9 +18,9 @@ Safe by construction:
 Layout of the archive: ``format`` (``FORMAT``), ``metadata`` (a JSON string), ``param/<name>``
 for each parameter and ``optimizer/<key>`` for each entry of the optimizer's ``state_dict()``.
 
->>> save("run.npz", model, optimizer, metadata={"iteration": 30000})
->>> checkpoint = load("run.npz")
->>> checkpoint.restore(model, optimizer)       # or: model.load_state_dict(checkpoint.parameters)
+    >>> save("run.npz", model, optimizer, metadata={"iteration": 30000})
+    >>> checkpoint = load("run.npz")
+    >>> checkpoint.restore(model, optimizer)   # or: model.load_state_dict(checkpoint.parameters)
 """
 
 from __future__ import annotations
