@@ -52,7 +52,7 @@ def test_a_pass_cut_short_does_not_shift_the_next():
 
 
 def test_a_lone_dropout_repeats_its_mask():
-    drop = Dropout(0.5, rng=CourseMasks(seed=4))
+    drop = Dropout(keep_prob=0.5, rng=CourseMasks(seed=4))
     x = np.ones((6, 9))
     first = drop(x).data.copy()
     np.testing.assert_array_equal(drop(x).data, first)
