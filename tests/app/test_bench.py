@@ -86,5 +86,5 @@ def test_the_pytorch_anchor_is_checked_against_the_tight_update_before_timing(mo
     monkeypatch.setattr(
         bench, "tight_step", lambda p, X, Y: {k: v + 1 for k, v in wrong(p, X, Y).items()}
     )
-    with pytest.raises(AssertionError):
+    with pytest.raises(RuntimeError, match=r"bench: PyTorch's step .* update of W1"):
         bench.torch_step_or_none(problem)
