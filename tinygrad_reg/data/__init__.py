@@ -3,9 +3,11 @@
 ``datasets.py`` draws seeded 2-D datasets (X of shape (2, m), Y of shape (1, m)) and loads
 ``.npz``, ``.mat`` and ``.csv`` files, checking shapes, labels and layout; ``npzfile.py`` reads
 ``.npz`` archives safely (headers checked before any data is read, one error type for every
-damaged file), for the loaders here and for checkpoints (``train/checkpoint.py``).
+damaged file), for the loaders here and for checkpoints (``train/checkpoint.py``);
+``digits.py`` loads scikit-learn's 8×8 handwritten digits (the optional ``digits`` extra).
 """
 
 from .datasets import DataError, Dataset, load, load_file, names
+from .digits import load_digits
 
-__all__ = ["DataError", "Dataset", "load", "load_file", "names"]
+__all__ = ["DataError", "Dataset", "load", "load_digits", "load_file", "names"]
