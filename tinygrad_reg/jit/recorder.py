@@ -421,9 +421,9 @@ class Recorder(Tape):
         settings = [Settings(*source) for source in optimizer.hyperparameter_sources()]
         swapped = [s.swap() for s in settings]
         try:
-            for p, state in zip(params, optimizer.state):
+            for p, state, group in zip(params, optimizer.state, optimizer.group_of):
                 if p.grad is not None:
-                    new = optimizer.update(self.arrays_of((p,))[0], p.grad, state)
+                    new = optimizer.update(self.arrays_of((p,))[0], p.grad, state, group)
                     self.write_back(p, new if new.dtype == p.dtype else new.astype(p.dtype))
         except TypeError as error:
             if not any(swapped):

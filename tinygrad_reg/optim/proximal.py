@@ -22,13 +22,14 @@ biases get the plain SGD step. Given a list of Tensors, exactly those, all of th
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ..engine import hooks
 from ..nn.regularizers import is_weight
-from .optimizers import SGD, _check_hyperparameter
+from .optimizer import NON_NEGATIVE, Optimizer
+from .optimizers import SGD
 
 
 def soft_threshold(v: np.ndarray, threshold: float) -> np.ndarray:
@@ -37,7 +38,7 @@ def soft_threshold(v: np.ndarray, threshold: float) -> np.ndarray:
 
 
 def _thresholded(params: Any, count: int) -> list[bool]:
-    """For each parameter, in ``parameter_list`` order: does the L1 prox apply to it?"""
+    """For each of the ``count`` parameters of ``params``: does the L1 prox apply to it?"""
     if hasattr(params, "named_parameters") and callable(params.named_parameters):
         return [is_weight(name) for name, _ in params.named_parameters()]
     if isinstance(params, dict):
@@ -53,27 +54,36 @@ class ProximalSGD(SGD):
 
     ``l1`` is the coefficient c of the penalty c·Σ|W|: for the course's λ/m·Σ|W|, pass
     ``l1 = λ/m`` and leave the L1 penalty out of the cost (the prox replaces it). With
-    ``l1 = 0`` this is SGD, step for step.
+    ``l1 = 0`` this is SGD, step for step. ``l1`` is per parameter group, as ``lr``: a group
+    given as a Module or a dict of Tensors has its weights thresholded, one given as a list
+    every tensor of it.
     """
 
-    hyperparameters = (*SGD.hyperparameters, "l1")
+    hyperparameters: ClassVar[dict[str, str]] = {**SGD.hyperparameters, "l1": NON_NEGATIVE}
 
     def __init__(
         self,
         params: Any,
-        lr: float,
+        lr: float = 1e-3,
         l1: float = 0.0,
         momentum: float = 0.0,
-        nesterov: bool = False,
+        dampening: float = 0.0,
         weight_decay: float = 0.0,
+        nesterov: bool = False,
     ):
-        if isinstance(params, Iterator):
-            params = list(params)  # a generator would be used up by the first reading
-        super().__init__(
-            params, lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay
+        self.thresholded: list[bool] = []  # for each of params: does the prox apply?
+        defaults = {"lr": lr, "momentum": momentum, "dampening": dampening, "l1": l1}
+        Optimizer.__init__(
+            self, params, {**defaults, "weight_decay": weight_decay, "nesterov": nesterov}
         )
-        self.l1 = _check_hyperparameter("ProximalSGD", "l1", l1)
-        self.thresholded = _thresholded(params, len(self.params))
+
+    def _add(self, group: Any, where: str, named: bool) -> None:
+        raw = group.get("params") if isinstance(group, dict) else None
+        if isinstance(raw, Iterator):  # a generator would be used up by the first reading
+            group = {**group, "params": list(raw)}
+        count = len(self.params)
+        super()._add(group, where, named)
+        self.thresholded += _thresholded(group["params"], len(self.params) - count)
 
     def replays_update(self) -> bool:
         return False  # the prox after SGD's update is a step of its own
@@ -81,14 +91,15 @@ class ProximalSGD(SGD):
     def step(self) -> None:
         """SGD's step on every parameter with a gradient, then the prox on those weights."""
         if hooks.recorder is not None:  # compile records it
+            self.check_param_groups()
             return hooks.recorder.optimizer_step(self)
         stepped = [p.grad is not None for p in self.params]
         super().step()
-        threshold = self.lr * self.l1
-        if threshold == 0:
-            return
-        for p, did_step, shrink in zip(self.params, stepped, self.thresholded, strict=True):
-            if did_step and shrink:
+        for p, did_step, shrink, group in zip(
+            self.params, stepped, self.thresholded, self.group_of, strict=True
+        ):
+            threshold = group["lr"] * group["l1"]
+            if did_step and shrink and threshold != 0:
                 new = soft_threshold(p.data, threshold).astype(p.dtype, copy=False)
                 new.setflags(write=False)
                 p.data = new
