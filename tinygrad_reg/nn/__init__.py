@@ -7,6 +7,7 @@ over the weight matrices. Everything here is built from the core (``Tensor``, ``
 ``ops/``) and nothing else: read it after the engine.
 """
 
+from . import init
 from .losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -31,6 +32,7 @@ __all__ = [
     "Sequential",
     "Sigmoid",
     "Tanh",
+    "init",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "cross_entropy",

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import Function, hooks, no_grad
+from ..factories import default_generator
 from ..ops.cast import float_dtype
 from ..ops.linalg import linear
 from ..tensor import Tensor
@@ -186,7 +187,8 @@ class Linear(Module):
     init: "course" W = randn / √in (the course's scheme), "he" W = randn·√(2/in) (for ReLU),
     "zeros" W = 0 (every unit then learns the same thing: the classic symmetry lesson).
     b starts at 0. ``rng`` is a np.random.RandomState (or Generator); the course's randn
-    stream is ``rng.standard_normal``. ``dtype``: of W and b (float64 by default; np.float32
+    stream is ``rng.standard_normal``. Without one, the thread's default generator
+    (``tinygrad_reg.manual_seed``). ``dtype``: of W and b (float64 by default; np.float32
     halves the memory, the draws being the same numbers rounded). The input must have the same
     float dtype: numpy would otherwise silently compute a float32 layer in float64.
     """
@@ -208,8 +210,7 @@ class Linear(Module):
         if init == "zeros":
             W = np.zeros(shape)
         elif init in ("course", "he"):
-            rng = np.random.RandomState() if rng is None else rng
-            W = rng.standard_normal(shape)
+            W = (default_generator() if rng is None else rng).standard_normal(shape)
             W = W / np.sqrt(in_features) if init == "course" else W * np.sqrt(2 / in_features)
         else:
             raise ValueError(f"Linear: unknown init {init!r}; expected 'course', 'he' or 'zeros'.")
@@ -272,7 +273,7 @@ class Dropout(Module):
         self.keep_prob = dropout_keep_prob("Dropout", positional, p, keep_prob, default=0.5)
         self.p = 1 - self.keep_prob if p is None else float(p)
         self._given = "keep_prob" if keep_prob is not None else "p"
-        self.rng = np.random.RandomState() if rng is None else rng
+        self.rng = default_generator() if rng is None else rng
         self.mask: np.ndarray | None = None
 
     def extra_repr(self) -> str:
