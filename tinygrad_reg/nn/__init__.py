@@ -1,13 +1,17 @@
 """The network and its cost: layers that own their parameters, the losses, the penalties.
 
 ``modules.py`` holds ``Module`` and the layers (``Linear``, the activations, ``Dropout``,
-``Sequential``) and ``MLP``, the course network; ``losses.py`` the cross-entropies and the mean
+``Sequential``) and ``MLP``, the course network; ``conv.py`` the image layers (``Conv2d``,
+``MaxPool2d``, ``AvgPool2d``), ``normalization.py`` ``LayerNorm`` and the BatchNorms,
+``embedding.py`` ``Embedding``; ``losses.py`` the cross-entropies and the mean
 squared error, each one fused node; ``regularizers.py`` the L2, L1 and elastic-net penalties
 over the weight matrices. Everything here is built from the core (``Tensor``, ``Function``,
 ``ops/``) and nothing else: read it after the engine.
 """
 
 from . import init
+from .conv import AvgPool2d, Conv2d, MaxPool2d
+from .embedding import Embedding
 from .losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -20,13 +24,21 @@ from .losses import (
     smooth_l1_loss,
 )
 from .modules import ACTIVATIONS, MLP, Dropout, Linear, Module, ReLU, Sequential, Sigmoid, Tanh
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .regularizers import elastic_net_penalty, l1_penalty, l2_penalty
 
 __all__ = [
     "ACTIVATIONS",
     "MLP",
+    "AvgPool2d",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Conv2d",
     "Dropout",
+    "Embedding",
+    "LayerNorm",
     "Linear",
+    "MaxPool2d",
     "Module",
     "ReLU",
     "Sequential",
