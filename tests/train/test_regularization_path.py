@@ -296,3 +296,30 @@ def test_bad_executors_seeds_and_diverging_values_are_refused_before_training(
     monkeypatch.setattr(sweep, "train_one", None)  # no training may start
     with pytest.raises(ValueError, match=message):
         sweep.sweep(**{"penalty": "l2", "values": [1.0], "iterations": 5, **options})
+
+
+# --- the table of techniques -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sweep.PENALTIES)
+def test_every_technique_is_a_choice_of_the_command_and_refuses_values_outside_its_range(name):
+    technique = sweep.TECHNIQUES[name]
+    assert technique.name == name and technique.values
+    assert sweep.check_values(name, technique.values) == list(technique.values)
+    assert all(technique.valid(v) for v in technique.values)
+    for bad in (-1.0, float("nan")):
+        with pytest.raises(ValueError, match=technique.expected.replace("(", r"\(")):
+            sweep.check_values(name, [bad])
+    parser = next(
+        action for action in cli.build_parser()._actions if action.choices and action.dest
+    ).choices["sweep"]
+    penalty = next(action for action in parser._actions if action.dest == "penalty")
+    assert name in penalty.choices
+    table = sweep.SweepTable(name, "test set", 10)
+    assert table.columns()[0] == technique.parameter
+    assert table.format().split()[0] == technique.symbol
+
+
+def test_an_unknown_technique_without_values_is_refused_naming_the_known_ones():
+    with pytest.raises(ValueError, match=r"unknown penalty 'l3'.*'dropout'"):
+        sweep.sweep("l3", iterations=5)
