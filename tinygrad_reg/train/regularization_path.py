@@ -51,6 +51,7 @@ from ..engine import no_grad
 from ..nn.modules import MLP
 from ..nn.regularizers import ZERO_THRESHOLD, near_zero_fraction, weights_of
 from ..optim.optimizers import SGD
+from ..optim.proximal import ProximalSGD
 from .checkpoint import write_atomically
 from .evaluate import accuracy, outputs_for_labels
 from .loop import DEFAULT_LR, auto_loss, fit
@@ -116,6 +117,13 @@ def _penalty(kind: str) -> Callable[[float, MLP, int], Keywords]:
     return keywords
 
 
+def _group_lasso(value: float, model: MLP, m: int) -> Keywords:
+    """ProximalSGD's block soft thresholding of the units' incoming weights (rows), c = λ/m."""
+    if value == 0:
+        return {}
+    return {"optimizer": ProximalSGD(model, lr=LEARNING_RATE, group_lasso=value / m)}
+
+
 #: The techniques, by the name ``sweep(penalty=...)`` and ``sweep --penalty`` take.
 TECHNIQUES: dict[str, Technique] = {
     technique.name: technique
@@ -162,6 +170,16 @@ TECHNIQUES: dict[str, Technique] = {
             "keep_prob values in (0, 1]",
             model_keywords=lambda value: {"keep_prob": value},
             decreasing=True,
+        ),
+        Technique(
+            "group_lasso",
+            "lambd",
+            "λ",
+            "group lasso λ/m·Σ √p·‖W[j]‖ on each unit's weights, by its proximal step",
+            log_grid(-1, 1),
+            _strength,
+            "λ values >= 0",
+            fit_keywords=_group_lasso,
         ),
     ]
 }
