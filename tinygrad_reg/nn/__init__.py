@@ -5,8 +5,9 @@
 ``MaxPool2d``, ``AvgPool2d``), ``normalization.py`` ``LayerNorm`` and the BatchNorms,
 ``embedding.py`` ``Embedding``; ``losses.py`` the cross-entropies and the mean
 squared error, each one fused node; ``regularizers.py`` the L2, L1 and elastic-net penalties
-over the weight matrices. Everything here is built from the core (``Tensor``, ``Function``,
-``ops/``) and nothing else: read it after the engine.
+over the weight matrices; ``group_lasso.py`` the penalty on whole rows or columns of them.
+Everything here is built from the core (``Tensor``, ``Function``, ``ops/``) and nothing else:
+read it after the engine.
 """
 
 from . import init
@@ -26,6 +27,11 @@ from .losses import (
 from .modules import ACTIVATIONS, MLP, Dropout, Linear, Module, ReLU, Sequential, Sigmoid, Tanh
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .regularizers import elastic_net_penalty, l1_penalty, l2_penalty
+
+# isort: split
+# After the modules above, which load the core through engine.py: ops/helpers.py, which
+# group_lasso.py imports, cannot be the core's first module.
+from .group_lasso import group_lasso_penalty
 
 __all__ = [
     "ACTIVATIONS",
@@ -49,6 +55,7 @@ __all__ = [
     "binary_cross_entropy_with_logits",
     "cross_entropy",
     "elastic_net_penalty",
+    "group_lasso_penalty",
     "huber_loss",
     "kl_div",
     "l1_loss",
