@@ -6,17 +6,18 @@ import io
 import math
 import signal
 import warnings
+from functools import partial
 
 import numpy as np
 import pytest
 
 from tinygrad_reg import Tensor, datasets
 from tinygrad_reg import reference as ref
-from tinygrad_reg.nn import MLP, Module, binary_cross_entropy_with_logits
+from tinygrad_reg.nn import MLP, Module, binary_cross_entropy_with_logits, cross_entropy
 from tinygrad_reg.optim import SGD, Adam
 from tinygrad_reg.train.callbacks import DivergenceWarning
 from tinygrad_reg.train.evaluate import accuracy, predict
-from tinygrad_reg.train.loop import COST_OVERFLOW, History, fit
+from tinygrad_reg.train.loop import COST_OVERFLOW, History, auto_loss, fit
 
 LAYER_DIMS = [2, 20, 3, 1]
 LR = 0.3
@@ -207,6 +208,22 @@ def test_adam_and_a_callable_loss_and_penalty(data):
         progress=False,
     )
     assert calls[:2] == ["loss", X.shape[1]] and len(calls) == 100
+    assert history.costs[-1] < history.costs[0]
+
+
+@pytest.mark.parametrize("outputs", [1, 2])
+def test_auto_loss_with_label_smoothing_is_a_loss_fit_trains_with(data, outputs):
+    X, Y = data
+    epsilon = 0.2
+    loss = partial(auto_loss, label_smoothing=epsilon)
+    model = MLP([2, 20, 3, outputs])
+    if outputs == 1:
+        first = binary_cross_entropy_with_logits(model(X), Y, label_smoothing=epsilon)
+    else:
+        first = cross_entropy(model(X), Y, label_smoothing=epsilon)
+    plain = auto_loss(model(X), Y).item()
+    history = fit(model, X, Y, loss=loss, iterations=30, log_every=10, progress=False)
+    assert history.costs[0] == first.item() != plain
     assert history.costs[-1] < history.costs[0]
 
 

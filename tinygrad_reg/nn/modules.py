@@ -234,6 +234,10 @@ class Linear(Module):
         return text if self.W.dtype == np.float64 else f"{text}, dtype={self.W.dtype}"
 
     def forward(self, x: Any) -> Tensor:
+        return linear(self.checked_input(x), self.W, self.b)
+
+    def checked_input(self, x: Any) -> Tensor:
+        """x as a Tensor, refused if its float dtype is not the parameters'."""
         x = _as_tensor(x)
         if x.dtype.kind == "f" and x.dtype != self.W.dtype:
             raise TypeError(
@@ -242,7 +246,7 @@ class Linear(Module):
                 f"the input (X.astype(np.{self.W.dtype})) or build the layer or model with "
                 f"dtype=np.{x.dtype}; fit, predict and accuracy convert the data themselves."
             )
-        return linear(x, self.W, self.b)
+        return x
 
 
 class ReLU(Module):

@@ -47,11 +47,12 @@ from .generators import BatchOrder
 DEFAULT_LR = 0.3
 
 
-def auto_loss(logits: Tensor, Y: Any) -> Tensor:
+def auto_loss(logits: Tensor, Y: Any, label_smoothing: float = 0.0) -> Tensor:
     """The default: cross-entropy over the classes for a model with C >= 2 outputs, the stable
-    binary cross-entropy for a model with one."""
+    binary cross-entropy for a model with one. ``fit(loss=functools.partial(auto_loss,
+    label_smoothing=ε))`` trains either with smoothed labels (see ``nn/losses.py``)."""
     if logits.shape[0] > 1:
-        return cross_entropy(logits, Y)
+        return cross_entropy(logits, Y, label_smoothing=label_smoothing)
     labels = Y.data if isinstance(Y, Tensor) else np.asarray(Y)
     if labels.ndim == 2 and labels.shape[0] == 1 and labels.size and labels.max() > 1:
         classes = int(labels.max()) + 1
@@ -59,7 +60,7 @@ def auto_loss(logits: Tensor, Y: Any) -> Tensor:
             f"fit: the labels go up to {classes - 1} ({classes} classes) but the model has one "
             f"output; give it one output per class, e.g. MLP([..., {classes}])."
         )
-    return binary_cross_entropy_with_logits(logits, Y)
+    return binary_cross_entropy_with_logits(logits, Y, label_smoothing=label_smoothing)
 
 
 LOSSES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
