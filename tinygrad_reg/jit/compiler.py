@@ -69,23 +69,6 @@ def grad_changed_outside(tensor: Tensor) -> TraceError:
     )
 
 
-def without_cleared_grads(entries: list[Any]) -> list[Any]:
-    """The tape without each ``p.grad = None`` (from ``zero_grad``) that a later entry
-    overwrites before an optimizer's Python step could read it: a dead store."""
-    overwritten: set[int] = set()
-    kept = []
-    for function, args in reversed(entries):
-        if function is setattr:
-            if args[1] == "grad" and args[2] is None and id(args[0]) in overwritten:
-                continue
-            if args[1] == "grad":
-                overwritten.add(id(args[0]))
-        elif function is step_in_place:
-            overwritten.clear()
-        kept.append((function, args))
-    return kept[::-1]
-
-
 def mirror(recorder: Recorder) -> tuple[Views, list[np.ndarray]]:
     """How the second run differs from the first: each updated parameter's two buffers
     swapped (it reads the one the first run writes, and writes the other), and new memory for
@@ -120,7 +103,8 @@ class Trace:
     """A recorded step, ready to replay."""
 
     def __init__(self, recorder: Recorder, outputs: Any):
-        entries = without_cleared_grads(recorder.entries)
+        entries = recorder.entries  # optimized (tape_optimizer.py), memory shared
+        self.recorded_calls = recorder.recorded_calls
         views, memory = mirror(recorder)
         self.runs = (
             Run(recorder.syncs, entries, outputs),
@@ -148,6 +132,12 @@ class Trace:
     def entries(self) -> list[Any]:
         """The recorded entries (the second run's are the same calls on other memory)."""
         return self.runs[0].entries
+
+    @property
+    def calls(self) -> int:
+        """The calls a replay makes (its entries), after ``tape_optimizer.optimize``; the
+        recording made ``recorded_calls``."""
+        return len(self.entries)
 
     @property
     def syncs(self) -> list[Any]:

@@ -33,6 +33,7 @@ import numpy as np
 from ..engine import Function, hooks
 from ..tensor import Tensor
 from .tape import GuardFailed, Setting, Tape, Traced, TraceError, plain
+from .tape_optimizer import optimize
 
 
 class Retrace(Exception):
@@ -240,6 +241,7 @@ class Recorder(Tape):
         self.module_states: dict[int, tuple[Any, dict[str, Any]]] = {}
         self.input_ids: set[int] = set()
         self.inputs: list[np.ndarray] = []
+        self.recorded_calls = 0  # entries before tape_optimizer.optimize (see finish)
 
     def take_inputs(self, inputs: list[Tensor]) -> None:
         """The step's arguments: each gets an input buffer, copied into on every call."""
@@ -488,7 +490,10 @@ class Recorder(Tape):
         )
         outside = [e.buffer for e in self.externals.values()]
         outside += [e.next for e in self.externals.values() if e.next is not None]
-        after = self.share_memory(outside, [*self.views.values(), *returned])
+        read_after = [*self.views.values(), *returned]
+        self.recorded_calls = len(self.entries)
+        self.entries = optimize(self.entries, self.buffers, outside, read_after)
+        after = self.share_memory(outside, read_after)
         self.views = dict(zip(self.views, after))
         returned = after[len(self.views) :]
         if outputs is not None:
