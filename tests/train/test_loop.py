@@ -12,6 +12,7 @@ import pytest
 
 from tinygrad_reg import Tensor, datasets
 from tinygrad_reg import reference as ref
+from tinygrad_reg.data.loader import DataLoader
 from tinygrad_reg.nn import MLP, Module, binary_cross_entropy_with_logits
 from tinygrad_reg.optim import SGD, Adam
 from tinygrad_reg.train.callbacks import DivergenceWarning
@@ -244,6 +245,28 @@ def test_mini_batches_visit_every_example_once_per_epoch_in_a_seeded_order(data)
     again = Recorder(MLP(LAYER_DIMS))
     fit(again, X, Y, iterations=2 * per_epoch, batch_size=batch_size, seed=7, progress=False)
     np.testing.assert_array_equal(np.hstack(again.seen), np.hstack(recorder.seen))
+
+
+def test_fits_mini_batches_are_a_seeded_data_loaders(data):
+    X, Y = data
+    recorder = Recorder(MLP(LAYER_DIMS))
+    history = fit(recorder, X, Y, iterations=11, batch_size=50, seed=9, progress=False)
+    loader = DataLoader(X, Y, batch_size=50, shuffle=True, seed=9)
+    for seen in recorder.seen:
+        np.testing.assert_array_equal(seen, loader.next_batch()[0].numpy())
+    assert history.batch_order == loader.state_dict()
+    assert history.batch_order["epoch"] == 11 // len(loader)
+
+
+def test_whole_set_training_passes_a_saved_batch_order_on_unchanged(data):
+    """A mini-batch run continued on the whole set, then again with mini-batches, goes on
+    with the batches it would have had."""
+    X, Y = data
+    loader = DataLoader(X, Y, batch_size=60, shuffle=True, seed=2)
+    loader.next_batch()
+    saved = loader.state_dict()
+    history = fit(MLP(LAYER_DIMS), X, Y, iterations=3, progress=False, batch_order=saved)
+    assert history.batch_order == saved
 
 
 def test_one_batch_of_everything_is_full_batch_training(data):

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ..data.loader import DataLoader
 from ..engine import no_grad
 from ..jit.compiler import compile as compile_step
 from ..nn import regularizers
@@ -41,7 +42,6 @@ from .callbacks import (
     WarnOnDivergence,
 )
 from .evaluate import accuracy, check_data, in_model_dtype
-from .generators import BatchOrder
 
 #: The course's learning rate for plain gradient descent, used when no optimizer is given.
 DEFAULT_LR = 0.3
@@ -89,7 +89,7 @@ class History:
     that iteration's update, as the course records it. ``steps`` is the number of updates made
     (by this call: a resumed run counts from its ``start_iteration``) and ``wall_time`` their
     duration in seconds. ``batch_order`` is where the run is in its order of mini-batches when
-    ``fit`` returned (``BatchOrder.state_dict()``): save it to continue the run later.
+    ``fit`` returned (its ``DataLoader``'s ``state_dict()``): save it to continue the run later.
 
     With a validation set (see ``early_stopping``), at the same iterations and on the same
     parameters: ``accuracies[k]`` on the whole training set, ``val_costs[k]`` (the loss alone)
@@ -156,14 +156,16 @@ def fit(
       computed on.
     - ``optimizer``: default ``SGD(model.parameters(), lr=0.3)``, the course's gradient descent.
     - ``iterations``: number of updates. ``batch_size=None`` uses the whole training set each
-      time (the course); otherwise each epoch visits the examples in an order shuffled by
-      ``np.random.RandomState(seed)``, in batches of ``batch_size`` (the last may be smaller).
+      time (the course); otherwise the batches are those of
+      ``DataLoader(X, Y, batch_size=batch_size, shuffle=True, seed=seed)`` (``data/loader.py``):
+      each epoch visits the examples in an order shuffled by ``np.random.RandomState(seed)``,
+      in batches of ``batch_size`` (the last may be smaller).
       Dropout masks come from the model's own rng, not from ``seed``.
     - ``start_iteration``, ``batch_order``: continue a saved run. ``iterations`` stays the
       run's total; the loop goes from ``start_iteration`` (the updates already made) to it, and
       the mini-batches continue from ``batch_order`` (the ``History.batch_order`` of the run so
       far). With the model's parameters, the optimizer's state and the dropout generator's
-      state restored as well (``generators.py``), the run ends bit for bit where one call
+      state restored as well (``data/generators.py``), the run ends bit for bit where one call
       without the pause would have.
     - ``log_every``: the cost is recorded at iterations 0, log_every, 2·log_every, ... and at
       the last one; ``callback(iteration, cost)`` is called at each of them and stops the
@@ -222,9 +224,13 @@ def fit(
             f"fit: start_iteration = {start_iteration!r}; expected an integer from 0 (a new run) "
             f"to iterations - 1 = {iterations - 1} (the updates a resumed run has made)."
         )
-    order = BatchOrder(m, batch_size, seed)
+    # Whole-set training (batch_size=None) draws no batches, but carries a loader's state on
+    # (a run saved mid-epoch goes on from there when resumed with mini-batches).
+    loader = DataLoader(
+        X, Y, batch_size=batch_size or m, shuffle=True, generator=np.random.RandomState(seed)
+    )
     if batch_order is not None:
-        order.load_state_dict(batch_order, "fit (batch_order)")
+        loader.load_state_dict(batch_order, "fit (batch_order)")
     loss_fn = _loss_function(loss)
     penalty_fn = _penalty_function(penalty, lambd)
     if penalty_fn is not None and not callable(penalty):
@@ -261,7 +267,7 @@ def fit(
 
     compiled_step = None if not compiled else _compiled_step(model, loss_fn, penalty_fn, optimizer)
     history = History()
-    state = TrainingState(model, optimizer, history, iterations, start_iteration, order)
+    state = TrainingState(model, optimizer, history, iterations, start_iteration, loader)
     state.iteration = start_iteration
     was_training = model.training
     model.train()
@@ -270,7 +276,7 @@ def fit(
         for hook in watchers:
             hook.on_train_begin(state)
         for i in range(start_iteration, iterations):
-            X_batch, Y_batch = _batch(X, Y, order.next_columns())
+            X_batch, Y_batch = (X, Y) if batch_size is None else loader.next_batch()
             state.iteration, state.logged = i, i % log_every == 0 or i == iterations - 1
             eager = compiled_step is None or any(hook.eager_step(state) for hook in watchers)
             if eager:
@@ -304,7 +310,7 @@ def fit(
         raise
     finally:
         history.wall_time = time.perf_counter() - start
-        history.batch_order = order.state_dict()
+        history.batch_order = loader.state_dict()
         try:
             for hook in watchers:
                 hook.on_train_end(state)
@@ -431,10 +437,3 @@ def _check_optimizer(optimizer: Any, model: Any) -> None:
             "fit: the optimizer holds tensors that are not parameters of this model; build it "
             "from model.parameters()."
         )
-
-
-def _batch(X: Tensor, Y: Tensor, columns: np.ndarray | None) -> tuple[Tensor, Tensor]:
-    """The examples ``columns`` of X and Y (None: all of them)."""
-    if columns is None:
-        return X, Y
-    return Tensor(X.data[:, columns]), Tensor(Y.data[:, columns])
