@@ -269,6 +269,44 @@ def test_whole_set_training_passes_a_saved_batch_order_on_unchanged(data):
     assert history.batch_order == saved
 
 
+def test_fit_on_a_loader_trains_on_its_batches_and_leaves_it_where_it_stopped(data):
+    X, Y = data
+    by_arguments, by_loader = MLP(LAYER_DIMS), MLP(LAYER_DIMS)
+    expected = fit(by_arguments, X, Y, iterations=7, batch_size=40, seed=5, progress=False)
+    loader = DataLoader(X, Y.ravel(), batch_size=40, shuffle=True, seed=5)  # (m,) labels too
+    history = fit(by_loader, loader, iterations=7, progress=False)
+    for name, value in by_arguments.to_parameters().items():
+        np.testing.assert_array_equal(by_loader.to_parameters()[name], value)
+    assert history.costs == expected.costs
+    assert loader.state_dict() == history.batch_order == expected.batch_order
+    recorder = Recorder(MLP(LAYER_DIMS))  # a second fit goes on with the next batches
+    fit(recorder, loader, iterations=1, progress=False)
+    again = DataLoader(X, Y, batch_size=40, shuffle=True, seed=5)
+    for _ in range(7):
+        again.next_batch()
+    np.testing.assert_array_equal(recorder.seen[0], again.next_batch()[0].numpy())
+
+
+@pytest.mark.parametrize(
+    "make, options, message",
+    [
+        (lambda X, Y: DataLoader(X, Y, batch_size=8), {"batch_size": 8}, "and batch_size"),
+        (lambda X, Y: DataLoader(X, Y), {"validation_split": 0.2}, "and validation_split"),
+        (lambda X, Y: DataLoader(X.T, Y.ravel(), examples_axis=0), {}, "course layout"),
+        (lambda X, Y: DataLoader(X[:, :5], Y[:, :5], batch_size=8, drop_last=True), {}, "0 batch"),
+    ],
+)
+def test_fit_on_a_loader_refuses_what_the_loader_decides(data, make, options, message):
+    X, Y = data
+    with pytest.raises(ValueError, match=message):
+        fit(MLP(LAYER_DIMS), make(X, Y), iterations=2, progress=False, **options)
+
+
+def test_fit_without_labels_says_what_it_expects(data):
+    with pytest.raises(TypeError, match=r"fit: Y is missing; expected fit\(model, X, Y\)"):
+        fit(MLP(LAYER_DIMS), data[0], iterations=2, progress=False)
+
+
 def test_one_batch_of_everything_is_full_batch_training(data):
     X, Y = data
     full, shuffled = MLP(LAYER_DIMS), MLP(LAYER_DIMS)

@@ -107,6 +107,11 @@ class DataLoader:
 
     def next_batch(self) -> tuple[Tensor, Tensor]:
         """The next batch, going on into the next epoch after the last of this one."""
+        if len(self) == 0:
+            raise ValueError(
+                f"DataLoader: no batch to give: drop_last=True and the {self.m} examples are "
+                f"fewer than batch_size = {self.batch_size}."
+            )
         if self.position == 0 and self.shuffle:  # a new epoch: draw its order
             self._epoch_start = raw_state(self.generator)
             self._order = self.generator.permutation(self.m)

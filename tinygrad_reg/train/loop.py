@@ -119,7 +119,7 @@ class History:
 def fit(
     model: Any,
     X: Any,
-    Y: Any,
+    Y: Any = None,
     *,
     loss: str | Callable[[Tensor, Tensor], Tensor] = "auto",
     penalty: str | Callable[[Any, int], Tensor] | None = None,
@@ -143,7 +143,8 @@ def fit(
     start_iteration: int = 0,
     batch_order: dict[str, Any] | None = None,
 ) -> History:
-    """Train ``model`` (a Module returning logits) on X (n_features, m), Y (1, m).
+    """Train ``model`` (a Module returning logits) on X (n_features, m), Y (1, m), or on the
+    batches of a ``DataLoader``: ``fit(model, loader)``.
 
     - ``loss``: ``"auto"`` (default: ``"cross_entropy"`` for a model with C >= 2 outputs, else
       ``"bce_with_logits"``), ``"bce_with_logits"`` (stable), ``"cross_entropy"`` (C classes,
@@ -160,7 +161,9 @@ def fit(
       ``DataLoader(X, Y, batch_size=batch_size, shuffle=True, seed=seed)`` (``data/loader.py``):
       each epoch visits the examples in an order shuffled by ``np.random.RandomState(seed)``,
       in batches of ``batch_size`` (the last may be smaller).
-      Dropout masks come from the model's own rng, not from ``seed``.
+      Dropout masks come from the model's own rng, not from ``seed``. ``fit(model, loader)``
+      takes the loader's data, batch size, shuffling, drop_last and generator instead, and
+      goes on from the loader's place; the loader is left where the training stopped.
     - ``start_iteration``, ``batch_order``: continue a saved run. ``iterations`` stays the
       run's total; the loop goes from ``start_iteration`` (the updates already made) to it, and
       the mini-batches continue from ``batch_order`` (the ``History.batch_order`` of the run so
@@ -209,6 +212,11 @@ def fit(
     eagerly. A non-finite cost is then reported after its step's update was applied.
     The model is in training mode during ``fit`` and back in its previous mode afterwards.
     """
+    given = X if isinstance(X, DataLoader) else None
+    if given is not None:
+        X, Y = _loader_data(given, Y, batch_size, batch_order, validation_split)
+    elif Y is None:
+        raise TypeError("fit: Y is missing; expected fit(model, X, Y) or fit(model, loader).")
     X, Y = check_data(X, Y, "fit")
     X, Y = in_model_dtype(model, X, Y, dtype, "fit")
     early_stopping_module.check_arguments(
@@ -224,13 +232,10 @@ def fit(
             f"fit: start_iteration = {start_iteration!r}; expected an integer from 0 (a new run) "
             f"to iterations - 1 = {iterations - 1} (the updates a resumed run has made)."
         )
-    # Whole-set training (batch_size=None) draws no batches, but carries a loader's state on
-    # (a run saved mid-epoch goes on from there when resumed with mini-batches).
-    loader = DataLoader(
-        X, Y, batch_size=batch_size or m, shuffle=True, generator=np.random.RandomState(seed)
-    )
+    loader = _loader(X, Y, batch_size, seed, given)
     if batch_order is not None:
         loader.load_state_dict(batch_order, "fit (batch_order)")
+    mini_batches = batch_size is not None or given is not None
     loss_fn = _loss_function(loss)
     penalty_fn = _penalty_function(penalty, lambd)
     if penalty_fn is not None and not callable(penalty):
@@ -276,7 +281,7 @@ def fit(
         for hook in watchers:
             hook.on_train_begin(state)
         for i in range(start_iteration, iterations):
-            X_batch, Y_batch = (X, Y) if batch_size is None else loader.next_batch()
+            X_batch, Y_batch = loader.next_batch() if mini_batches else (X, Y)
             state.iteration, state.logged = i, i % log_every == 0 or i == iterations - 1
             eager = compiled_step is None or any(hook.eager_step(state) for hook in watchers)
             if eager:
@@ -311,6 +316,8 @@ def fit(
     finally:
         history.wall_time = time.perf_counter() - start
         history.batch_order = loader.state_dict()
+        if given is not None:
+            given.load_state_dict(history.batch_order)
         try:
             for hook in watchers:
                 hook.on_train_end(state)
@@ -318,6 +325,52 @@ def fit(
             if not was_training:
                 model.eval()
     return history
+
+
+def _loader_data(
+    loader: DataLoader, Y: Any, batch_size: Any, batch_order: Any, validation_split: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """The X and Y of ``fit(model, loader)``, whose loader says what the arguments would."""
+    for name, value in [
+        ("Y", Y),
+        ("batch_size", batch_size),
+        ("batch_order", batch_order),
+        ("validation_split", validation_split),
+    ]:
+        if value is not None:
+            raise ValueError(
+                f"fit: given a DataLoader and {name}; the loader holds the labels, the batch "
+                "size and its place (load_state_dict), and a split of it is validation=(X, Y)."
+            )
+    if loader.examples_axis != 1 or loader.X.ndim != 2 or len(loader) == 0:
+        raise ValueError(
+            f"fit: the loader is {loader!r} with {len(loader)} batches per epoch; expected "
+            "X in the course layout (n_features, m), one column per example, and at least one "
+            "batch."
+        )
+    return loader.X, loader.Y
+
+
+def _loader(X: Tensor, Y: Tensor, batch_size: Any, seed: int, given: Any) -> DataLoader:
+    """fit's loader: ``DataLoader(X, Y, batch_size, shuffle=True, seed=seed)``, or one with the
+    settings, generator and place of the loader given. Whole-set training (batch_size=None)
+    draws no batches, but carries a loader's state on (a run saved mid-epoch goes on from
+    there when resumed with mini-batches)."""
+    if given is None:
+        generator = np.random.RandomState(seed)
+        return DataLoader(
+            X, Y, batch_size=batch_size or X.shape[1], shuffle=True, generator=generator
+        )
+    loader = DataLoader(
+        X,
+        Y,
+        batch_size=given.batch_size,
+        shuffle=given.shuffle,
+        drop_last=given.drop_last,
+        generator=given.generator,
+    )
+    loader.load_state_dict(given.state_dict())
+    return loader
 
 
 def _checked_cost(value: float, iteration: int, loss_fn: Any) -> float:
