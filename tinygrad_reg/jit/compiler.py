@@ -51,10 +51,9 @@ from .recorder import (
     random_state,
     set_optimizer_state,
     set_random_state,
-    step_in_place,
     sync,
 )
-from .tape import GuardFailed, TraceError
+from .tape import GuardFailed, TraceError, step_in_place
 
 __all__ = ["TraceError", "compile"]
 
