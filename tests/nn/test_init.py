@@ -70,8 +70,6 @@ NORMAL = {
     "kaiming_normal_(fan_out, relu)": _fills(
         "kaiming_normal_", mode="fan_out", nonlinearity="relu"
     ),
-        "kaiming_normal_", mode="fan_out", nonlinearity="relu"
-    ),
     "kaiming_normal_(a=0.1, tanh)": _fills("kaiming_normal_", a=0.1, nonlinearity="tanh"),
 }
 
