@@ -105,11 +105,6 @@ class ProximalSGD(SGD):
         group_lasso: float = 0.0,
         groups: str = "rows",
     ):
-        self.thresholded: list[bool] = []  # for each of params: does the prox apply?
-        defaults = {"lr": lr, "momentum": momentum, "dampening": dampening, "l1": l1}
-        Optimizer.__init__(
-            self, params, {**defaults, "weight_decay": weight_decay, "nesterov": nesterov}
-        )
         self.groups = check_groups(groups, "ProximalSGD")
         self.thresholded: list[bool] = []  # for each of params: does the prox apply?
         defaults = {"lr": lr, "momentum": momentum, "dampening": dampening, "l1": l1}
