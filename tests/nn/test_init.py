@@ -67,7 +67,9 @@ NORMAL = {
     "normal_(mean=1, std=3)": _fills("normal_", mean=1.0, std=3.0),
     "xavier_normal_(gain=5/3)": _fills("xavier_normal_", gain=5 / 3),
     "kaiming_normal_()": _fills("kaiming_normal_"),
-    "kaiming_normal_(fan_out, relu)": _fills("kaiming_normal_", mode="fan_out", nonlinearity="relu"),
+    "kaiming_normal_(fan_out, relu)": _fills(
+        "kaiming_normal_", mode="fan_out", nonlinearity="relu"
+    ),
     "kaiming_normal_(a=0.1, tanh)": _fills("kaiming_normal_", a=0.1, nonlinearity="tanh"),
 }
 

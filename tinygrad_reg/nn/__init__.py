@@ -3,8 +3,9 @@
 ``modules.py`` holds ``Module`` and the layers (``Linear``, the activations, ``Dropout``,
 ``Sequential``) and ``MLP``, the course network; ``losses.py`` the cross-entropies and the mean
 squared error, each one fused node; ``regularizers.py`` the L2, L1 and elastic-net penalties
-over the weight matrices. Everything here is built from the core (``Tensor``, ``Function``,
-``ops/``) and nothing else: read it after the engine.
+over the weight matrices; ``init.py`` PyTorch's ``nn.init`` (Xavier, Kaiming, constants).
+Everything here is built from the core (``Tensor``, ``Function``, ``ops/``) and nothing else:
+read it after the engine.
 """
 
 from . import init
@@ -32,12 +33,12 @@ __all__ = [
     "Sequential",
     "Sigmoid",
     "Tanh",
-    "init",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
     "elastic_net_penalty",
     "huber_loss",
+    "init",
     "kl_div",
     "l1_loss",
     "l1_penalty",
