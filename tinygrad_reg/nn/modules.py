@@ -80,6 +80,8 @@ class Module:
     sub-modules (Module attributes), both found in the order they were assigned."""
 
     training = True
+    #: Attributes holding state that is saved but not learned (BatchNorm's running statistics).
+    buffer_names: tuple[str, ...] = ()
 
     def __call__(self, *args: Any) -> Any:
         return self.forward(*args)
@@ -103,6 +105,15 @@ class Module:
 
     def parameters(self) -> list[Tensor]:
         return [p for _, p in self.named_parameters()]
+
+    def named_buffers(self) -> list[tuple[str, Tensor]]:
+        """(name, tensor) pairs of the state that ``state_dict`` saves but no optimizer sees
+        (the tensors named in ``buffer_names``; None is skipped), named as the parameters."""
+        named = [(name, getattr(self, name)) for name in self.buffer_names]
+        named = [(name, value) for name, value in named if value is not None]
+        for prefix, child in self.named_children():
+            named += [(f"{prefix}.{name}", b) for name, b in child.named_buffers()]
+        return named
 
     def zero_grad(self) -> None:
         if hooks.recorder is not None:  # compile records it
@@ -137,11 +148,11 @@ class Module:
         return "\n".join(lines) + "\n)"
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        """Name → a copy of the parameter's values."""
-        return {name: p.data.copy() for name, p in self.named_parameters()}
+        """Name → a copy of the values of each parameter, then of each buffer."""
+        return {name: t.data.copy() for name, t in self.named_parameters() + self.named_buffers()}
 
     def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> None:
-        """Set the parameters' values from ``state`` (name → array), copying.
+        """Set the parameters' (and buffers') values from ``state`` (name → array), copying.
 
         Values of a dtype that converts exactly (float32 into float64 parameters) are converted;
         others (float64 into float32 would round) are refused. Every name, shape and dtype is
@@ -150,7 +161,7 @@ class Module:
         ignored (shapes and dtypes are still checked).
         """
         where = f"{type(self).__name__}.load_state_dict"
-        params = dict(self.named_parameters())
+        params = dict(self.named_parameters() + self.named_buffers())
         missing = [name for name in params if name not in state]
         unexpected = [name for name in state if name not in params]
         if strict and (missing or unexpected):
@@ -223,6 +234,10 @@ class Linear(Module):
         return text if self.W.dtype == np.float64 else f"{text}, dtype={self.W.dtype}"
 
     def forward(self, x: Any) -> Tensor:
+        return linear(self.checked_input(x), self.W, self.b)
+
+    def checked_input(self, x: Any) -> Tensor:
+        """x as a Tensor, refused if its float dtype is not the parameters'."""
         x = _as_tensor(x)
         if x.dtype.kind == "f" and x.dtype != self.W.dtype:
             raise TypeError(
@@ -231,7 +246,7 @@ class Linear(Module):
                 f"the input (X.astype(np.{self.W.dtype})) or build the layer or model with "
                 f"dtype=np.{x.dtype}; fit, predict and accuracy convert the data themselves."
             )
-        return linear(x, self.W, self.b)
+        return x
 
 
 class ReLU(Module):
