@@ -22,7 +22,7 @@ where the loader is: the rest of an epoch left part-way, else a new epoch.
 The generator is the loader's own: ``seed=s`` makes ``np.random.RandomState(s)`` (so the
 batches are those of ``fit(..., batch_size=B, seed=s)``), ``generator=`` takes a numpy
 RandomState or Generator you made; with neither, the loader's generator is seeded from the
-thread's default generator (``default_generator``). ``state_dict()`` is the epoch, the position
+thread's default generator (``manual_seed``). ``state_dict()`` is the epoch, the position
 in it and the generator's state at the epoch's start, as JSON; ``load_state_dict`` puts a
 loader exactly there, so a resumed run gets the very batches it would have had.
 
@@ -38,17 +38,12 @@ from typing import Any
 
 import numpy as np
 
+from ..factories import default_generator
 from ..tensor import Tensor, as_float_array
 from .generators import Rng, _describe, _is_integer, generator_state, raw_state, set_generator_state
 
 #: The layouts a loader recognizes by X's number of dimensions: where the examples are.
 EXAMPLES_AXIS_BY_NDIM = {2: 1, 4: 0}  # (n_features, m): columns; (m, C, H, W): axis 0
-
-
-def default_generator() -> np.random.Generator:
-    """Where a loader given neither ``seed=`` nor ``generator=`` draws its seed from: a fresh
-    ``np.random.default_rng()`` (entropy from the operating system)."""
-    return np.random.default_rng()
 
 
 class DataLoader:

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..factories import default_generator
 from ..ops.conv import Pair, as_pair, avg_pool2d, conv2d, max_pool2d
 from ..tensor import Tensor
 from .modules import Module, Rng, _as_tensor, _is_integer
@@ -57,7 +58,7 @@ class Conv2d(Module):
     Parameters ``weight`` (out_channels, in_channels/groups, kh, kw) and ``bias``
     (out_channels,), both uniform on ±1/√fan_in with fan_in = in_channels/groups·kh·kw:
     PyTorch's default (kaiming-uniform with a = √5, and its bias rule), drawn from ``rng`` (a
-    np.random.RandomState or Generator; fresh entropy if None), the weight first.
+    np.random.RandomState or Generator; the thread's default if None), the weight first.
 
     Cost per forward: the windows take N·C·kh·kw·oh·ow numbers (kh·kw copies of the image at
     stride 1) and the product N·out_channels·oh·ow·(C/groups)·kh·kw multiply-adds; backward
@@ -95,7 +96,7 @@ class Conv2d(Module):
             raise ValueError(f"{where}: padding='same' needs stride 1, not {self.stride}.")
         shape = (out_channels, in_channels // groups, *self.kernel_size)
         bound = 1 / np.sqrt(np.prod(shape[1:]))
-        rng = np.random.RandomState() if rng is None else rng
+        rng = default_generator() if rng is None else rng
         self.weight = Tensor(rng.uniform(-bound, bound, shape), requires_grad=True)
         self.bias = (
             Tensor(rng.uniform(-bound, bound, out_channels), requires_grad=True) if bias else None

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ..factories import default_generator
 from ..ops.select import where
 from ..tensor import Tensor
 from .modules import Module, Rng, _is_integer
@@ -20,7 +21,7 @@ from .modules import Module, Rng, _is_integer
 
 class Embedding(Module):
     """``weight`` (num_embeddings, embedding_dim), drawn from the standard normal as PyTorch's
-    default, from ``rng`` (a np.random.RandomState or Generator; fresh entropy if None).
+    default, from ``rng`` (a np.random.RandomState or Generator; the thread's default if None).
 
     ``padding_idx`` (an index, negative counting from the end, or None): that row starts at
     zeros and gets no gradient, so it stays what it is (a "no token" vector), as PyTorch.
@@ -48,7 +49,7 @@ class Embedding(Module):
             padding_idx = int(padding_idx) % num_embeddings
         self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
         self.padding_idx = padding_idx
-        rng = np.random.RandomState() if rng is None else rng
+        rng = default_generator() if rng is None else rng
         weight = rng.standard_normal((num_embeddings, embedding_dim))
         if padding_idx is not None:
             weight[padding_idx] = 0.0

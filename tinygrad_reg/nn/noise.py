@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import Function, hooks
+from ..factories import default_generator
 from ..ops.linalg import linear
 from ..tensor import Tensor
 from .modules import Linear, Module, Rng
@@ -50,8 +51,8 @@ def check_std(std: Any, where: str) -> float:
 
 
 def default_rng(rng: Rng | None) -> Rng:
-    """The generator to draw from: ``rng``, or a new one (Dropout's default)."""
-    return np.random.RandomState() if rng is None else rng
+    """The generator to draw from: ``rng``, or the thread's default one (as Dropout)."""
+    return default_generator() if rng is None else rng
 
 
 def standard_normal(rng: Rng, shape: tuple[int, ...]) -> Any:
