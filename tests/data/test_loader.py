@@ -63,7 +63,7 @@ def test_each_epoch_visits_every_example_once_in_batches_sized_as_torchs(
         if not shuffle:
             assert seen == list(range(len(seen)))
         orders.append(seen)
-    if shuffle and m >= 8:  # 8! orders: three equal epochs would be a stuck generator
+    if shuffle and len(orders[0]) >= 8:  # 8! orders: three equal epochs: a stuck generator
         assert not orders[0] == orders[1] == orders[2]
 
 
