@@ -3,7 +3,8 @@
 ``modules.py`` holds ``Module`` and the layers (``Linear``, the activations, ``Dropout``,
 ``Sequential``) and ``MLP``, the course network; ``losses.py`` the cross-entropies and the mean
 squared error, each one fused node; ``regularizers.py`` the L2, L1 and elastic-net penalties
-over the weight matrices; ``group_lasso.py`` the penalty on whole rows or columns of them.
+over the weight matrices; ``group_lasso.py`` the penalty on whole rows or columns of them;
+``gradient_penalty.py`` the penalties on the input gradient (double backprop, Jacobian).
 Everything here is built from the core (``Tensor``, ``Function``, ``ops/``) and nothing else:
 read it after the engine.
 """

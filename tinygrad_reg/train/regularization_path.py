@@ -48,7 +48,8 @@ import numpy as np
 
 from ..data import datasets
 from ..engine import no_grad
-from ..nn.modules import MLP
+from ..nn.gradient_penalty import GradientPenalized
+from ..nn.modules import MLP, Module
 from ..nn.regularizers import ZERO_THRESHOLD, near_zero_fraction, weights_of
 from ..optim.optimizers import SGD
 from ..optim.proximal import ProximalSGD
@@ -81,10 +82,12 @@ Keywords = dict[str, Any]
 class Technique:
     """One technique the sweep sweeps: what its value means and how a run is built from it.
 
-    A run is ``fit(MLP(layer_dims, seed=seed, **model_keywords(value)), X, Y,
-    optimizer=SGD(lr=0.3), **fit_keywords(value, model, m))``: the model's keywords (dropout's
-    keep_prob), and fit's (a penalty added to the cost, an optimizer replacing SGD with its
-    proximal step, a constraint as a callback), m being the run's number of training examples.
+    A run is ``model = MLP(layer_dims, seed=seed, **model_keywords(value))``, then
+    ``fit(module, X, Y, optimizer=SGD(lr=0.3), **fit_keywords(value, module, m))`` with
+    ``module = wrap(value, model)`` (the model itself, or a wrapper sharing its parameters, e.g.
+    one whose input requires grad for a gradient penalty): the model's keywords (dropout's
+    keep_prob), and fit's (a penalty added to the cost, a loss, an optimizer replacing SGD with
+    its proximal step, a constraint as a callback), m being the run's number of examples.
     """
 
     name: str
@@ -95,7 +98,8 @@ class Technique:
     valid: Callable[[float], bool]
     expected: str  # what ``valid`` accepts, for the error: "λ values >= 0"
     model_keywords: Callable[[float], Keywords] = lambda value: {}
-    fit_keywords: Callable[[float, MLP, int], Keywords] = lambda value, model, m: {}
+    wrap: Callable[[float, MLP], Module] = lambda value, model: model
+    fit_keywords: Callable[[float, Module, int], Keywords] = lambda value, model, m: {}
     decreasing: bool = False  # regularization grows as the value falls (keep_prob)
     l2_part: bool = False  # its cost has λ/(2m)·ΣW²: λ >= 2m/lr diverges (``check_stable``)
 
@@ -122,6 +126,19 @@ def _group_lasso(value: float, model: MLP, m: int) -> Keywords:
     if value == 0:
         return {}
     return {"optimizer": ProximalSGD(model, lr=LEARNING_RATE, group_lasso=value / m)}
+
+
+def _gradient_penalized(kind: str) -> Callable[[float, MLP], Module]:
+    """The model wrapped so that fit's loss adds λ times the gradient penalty ``kind``."""
+
+    def wrap(value: float, model: MLP) -> Module:
+        return GradientPenalized(model, value, kind, loss=auto_loss) if value != 0 else model
+
+    return wrap
+
+
+def _penalized_loss(value: float, module: Module, m: int) -> Keywords:
+    return {"loss": module.loss} if isinstance(module, GradientPenalized) else {}
 
 
 #: The techniques, by the name ``sweep(penalty=...)`` and ``sweep --penalty`` take.
@@ -180,6 +197,28 @@ TECHNIQUES: dict[str, Technique] = {
             _strength,
             "λ values >= 0",
             fit_keywords=_group_lasso,
+        ),
+        Technique(
+            "input_gradient",
+            "lambd",
+            "λ",
+            "double backprop λ·mean ‖∂ℓ/∂x‖² of each example's loss",
+            log_grid(-2, 0.5),
+            _strength,
+            "λ values >= 0",
+            wrap=_gradient_penalized("input"),
+            fit_keywords=_penalized_loss,
+        ),
+        Technique(
+            "jacobian",
+            "lambd",
+            "λ",
+            "Jacobian penalty λ·mean ‖∂f/∂x‖_F² of each example's logits",
+            log_grid(-3, -0.5),
+            _strength,
+            "λ values >= 0",
+            wrap=_gradient_penalized("jacobian"),
+            fit_keywords=_penalized_loss,
         ),
     ]
 }
@@ -312,12 +351,13 @@ def train_one(
     # the data's features in, one output per class for K > 2
     layer_dims = [X.shape[0], *LAYER_DIMS[1:-1], outputs_for_labels(Y)]
     model = MLP(layer_dims, seed=seed, **entry.model_keywords(value))
+    module = entry.wrap(value, model)
     options = {
         "optimizer": SGD(model.parameters(), lr=LEARNING_RATE),
-        **entry.fit_keywords(value, model, X.shape[1]),
+        **entry.fit_keywords(value, module, X.shape[1]),
     }
     fit(
-        model,
+        module,
         X,
         Y,
         iterations=iterations,
