@@ -237,7 +237,7 @@ def test_a_dask_cluster_gives_the_sequential_table_bit_for_bit(sequential_rows):
     )
     with (
         distributed.LocalCluster(
-            n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
         ) as cluster,
         distributed.Client(cluster) as client,
     ):

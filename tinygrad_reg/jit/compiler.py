@@ -51,10 +51,9 @@ from .recorder import (
     random_state,
     set_optimizer_state,
     set_random_state,
-    step_in_place,
     sync,
 )
-from .tape import GuardFailed, TraceError
+from .tape import GuardFailed, TraceError, step_in_place
 
 __all__ = ["TraceError", "compile"]
 
@@ -67,23 +66,6 @@ def grad_changed_outside(tensor: Tensor) -> TraceError:
         "model.zero_grad() (e.g. p.grad = None), which compile cannot see. Clear "
         "gradients with zero_grad(), inside the step or before each call."
     )
-
-
-def without_cleared_grads(entries: list[Any]) -> list[Any]:
-    """The tape without each ``p.grad = None`` (from ``zero_grad``) that a later entry
-    overwrites before an optimizer's Python step could read it: a dead store."""
-    overwritten: set[int] = set()
-    kept = []
-    for function, args in reversed(entries):
-        if function is setattr:
-            if args[1] == "grad" and args[2] is None and id(args[0]) in overwritten:
-                continue
-            if args[1] == "grad":
-                overwritten.add(id(args[0]))
-        elif function is step_in_place:
-            overwritten.clear()
-        kept.append((function, args))
-    return kept[::-1]
 
 
 def mirror(recorder: Recorder) -> tuple[Views, list[np.ndarray]]:
@@ -120,7 +102,8 @@ class Trace:
     """A recorded step, ready to replay."""
 
     def __init__(self, recorder: Recorder, outputs: Any):
-        entries = without_cleared_grads(recorder.entries)
+        entries = recorder.entries  # optimized (tape_optimizer.py), memory shared
+        self.recorded_calls = recorder.recorded_calls
         views, memory = mirror(recorder)
         self.runs = (
             Run(recorder.syncs, entries, outputs),
@@ -150,6 +133,12 @@ class Trace:
         return self.runs[0].entries
 
     @property
+    def calls(self) -> int:
+        """The calls a replay makes (its entries), after ``tape_optimizer.optimize``; the
+        recording made ``recorded_calls``."""
+        return len(self.entries)
+
+    @property
     def syncs(self) -> list[Any]:
         return self.runs[0].syncs
 
@@ -161,6 +150,7 @@ class Trace:
         for optimizer, ids in self.optimizers:
             if list(map(id, optimizer.params)) != ids:
                 raise Retrace
+            optimizer.check_param_groups()  # a bad value set in a group raises as step() would
         for settings in self.settings:
             settings.follow()
         run = self.runs[self.turn]

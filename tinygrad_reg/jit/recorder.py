@@ -32,7 +32,8 @@ import numpy as np
 
 from ..engine import Function, hooks
 from ..tensor import Tensor
-from .tape import GuardFailed, Setting, Tape, Traced, TraceError, plain
+from .tape import GuardFailed, Setting, Tape, Traced, TraceError, plain, step_in_place
+from .tape_optimizer import optimize
 
 
 class Retrace(Exception):
@@ -58,16 +59,6 @@ def sync(tensor: Tensor, name: str, buffer: np.ndarray, view: np.ndarray) -> Non
         raise Retrace
     np.copyto(buffer, current)
     setattr(tensor, name, view)
-
-
-def step_in_place(optimizer: Any, params: list[tuple[Tensor, np.ndarray, np.ndarray]]) -> None:
-    """``optimizer.step()`` as Python, then each parameter's new value copied into the buffer
-    its next value goes to, which the tensor holds (a read-only view of) from then on."""
-    optimizer.step()
-    for tensor, buffer, view in params:
-        if tensor._data is not view:
-            np.copyto(buffer, tensor._data)
-            tensor._data = view
 
 
 def setting(owner: Any, name: str) -> Any:
@@ -240,6 +231,7 @@ class Recorder(Tape):
         self.module_states: dict[int, tuple[Any, dict[str, Any]]] = {}
         self.input_ids: set[int] = set()
         self.inputs: list[np.ndarray] = []
+        self.recorded_calls = 0  # entries before tape_optimizer.optimize (see finish)
 
     def take_inputs(self, inputs: list[Tensor]) -> None:
         """The step's arguments: each gets an input buffer, copied into on every call."""
@@ -421,9 +413,9 @@ class Recorder(Tape):
         settings = [Settings(*source) for source in optimizer.hyperparameter_sources()]
         swapped = [s.swap() for s in settings]
         try:
-            for p, state in zip(params, optimizer.state):
+            for p, state, group in zip(params, optimizer.state, optimizer.group_of):
                 if p.grad is not None:
-                    new = optimizer.update(self.arrays_of((p,))[0], p.grad, state)
+                    new = optimizer.update(self.arrays_of((p,))[0], p.grad, state, group)
                     self.write_back(p, new if new.dtype == p.dtype else new.astype(p.dtype))
         except TypeError as error:
             if not any(swapped):
@@ -488,7 +480,10 @@ class Recorder(Tape):
         )
         outside = [e.buffer for e in self.externals.values()]
         outside += [e.next for e in self.externals.values() if e.next is not None]
-        after = self.share_memory(outside, [*self.views.values(), *returned])
+        read_after = [*self.views.values(), *returned]
+        self.recorded_calls = len(self.entries)
+        self.entries = optimize(self.entries, self.buffers, outside, read_after)
+        after = self.share_memory(outside, read_after)
         self.views = dict(zip(self.views, after))
         returned = after[len(self.views) :]
         if outputs is not None:

@@ -35,14 +35,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ..engine import hooks
 from ..nn.group_lasso import check_groups, group_axes, group_norms, group_size
 from ..nn.regularizers import is_weight
-from .optimizers import SGD, _check_hyperparameter
+from .optimizer import NON_NEGATIVE, Optimizer
+from .optimizers import SGD
 
 
 def soft_threshold(v: np.ndarray, threshold: float) -> np.ndarray:
@@ -61,7 +62,7 @@ def block_soft_threshold(v: np.ndarray, threshold: float, groups: str = "rows") 
 
 
 def _thresholded(params: Any, count: int) -> list[bool]:
-    """For each parameter, in ``parameter_list`` order: does the L1 prox apply to it?"""
+    """For each of the ``count`` parameters of ``params``: does the L1 prox apply to it?"""
     if hasattr(params, "named_parameters") and callable(params.named_parameters):
         return [is_weight(name) for name, _ in params.named_parameters()]
     if isinstance(params, dict):
@@ -80,40 +81,58 @@ class ProximalSGD(SGD):
     ``l1 = λ/m`` and leave the L1 penalty out of the cost (the prox replaces it).
     ``group_lasso`` is the c of ``group_lasso_penalty``'s c·Σ_g √p·‖W_g‖ (λ/m), over the
     ``groups`` "rows" (units) or "columns" (inputs) of each weight. With both at 0 this is
-    SGD, step for step. ``groups`` is a setting of the optimizer, not saved by ``state_dict``:
+    SGD, step for step. ``l1`` and ``group_lasso`` are per parameter group, as ``lr``: a group
+    given as a Module or a dict of Tensors has its weights thresholded, one given as a list
+    every tensor of it. ``groups`` is a setting of the optimizer, not saved by ``state_dict``:
     build the optimizer with the same one to continue a run.
     """
 
-    hyperparameters = (*SGD.hyperparameters, "l1", "group_lasso")
+    hyperparameters: ClassVar[dict[str, str]] = {
+        **SGD.hyperparameters,
+        "l1": NON_NEGATIVE,
+        "group_lasso": NON_NEGATIVE,
+    }
 
     def __init__(
         self,
         params: Any,
-        lr: float,
+        lr: float = 1e-3,
         l1: float = 0.0,
         momentum: float = 0.0,
-        nesterov: bool = False,
+        dampening: float = 0.0,
         weight_decay: float = 0.0,
+        nesterov: bool = False,
         group_lasso: float = 0.0,
         groups: str = "rows",
     ):
-        if isinstance(params, Iterator):
-            params = list(params)  # a generator would be used up by the first reading
-        super().__init__(
-            params, lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay
-        )
-        self.l1 = _check_hyperparameter("ProximalSGD", "l1", l1)
-        self.group_lasso = _check_hyperparameter("ProximalSGD", "group_lasso", group_lasso)
-        self.thresholded = _thresholded(params, len(self.params))
         self.groups = check_groups(groups, "ProximalSGD")
+        self.thresholded: list[bool] = []  # for each of params: does the prox apply?
+        defaults = {"lr": lr, "momentum": momentum, "dampening": dampening, "l1": l1}
+        Optimizer.__init__(
+            self,
+            params,
+            {
+                **defaults,
+                "weight_decay": weight_decay,
+                "nesterov": nesterov,
+                "group_lasso": group_lasso,
+            },
+        )
         self._check_groups()
+
+    def _add(self, group: Any, where: str, named: bool) -> None:
+        raw = group.get("params") if isinstance(group, dict) else None
+        if isinstance(raw, Iterator):  # a generator would be used up by the first reading
+            group = {**group, "params": list(raw)}
+        count = len(self.params)
+        super()._add(group, where, named)
+        self.thresholded += _thresholded(group["params"], len(self.params) - count)
 
     def _check_groups(self) -> None:
         """With group lasso on, every thresholded tensor must have rows and columns."""
-        if self.group_lasso > 0:
-            for p, shrink in zip(self.params, self.thresholded):
-                if shrink:
-                    group_axes(p.shape, self.groups, "ProximalSGD")
+        for p, shrink, group in zip(self.params, self.thresholded, self.group_of):
+            if shrink and group["group_lasso"] > 0:
+                group_axes(p.shape, self.groups, "ProximalSGD")
 
     def replays_update(self) -> bool:
         return False  # the prox after SGD's update is a step of its own
@@ -121,15 +140,16 @@ class ProximalSGD(SGD):
     def step(self) -> None:
         """SGD's step on every parameter with a gradient, then the proxes on those weights."""
         if hooks.recorder is not None:  # compile records it
+            self.check_param_groups()
             return hooks.recorder.optimizer_step(self)
         self._check_groups()  # before any change: group_lasso may have been set since
         stepped = [p.grad is not None for p in self.params]
         super().step()
-        threshold, radius = self.lr * self.l1, self.lr * self.group_lasso
-        if threshold == 0 and radius == 0:
-            return
-        for p, did_step, shrink in zip(self.params, stepped, self.thresholded, strict=True):
-            if did_step and shrink:
+        for p, did_step, shrink, group in zip(
+            self.params, stepped, self.thresholded, self.group_of, strict=True
+        ):
+            threshold, radius = group["lr"] * group["l1"], group["lr"] * group["group_lasso"]
+            if did_step and shrink and (threshold != 0 or radius != 0):
                 new = p.data
                 if threshold > 0:
                     new = soft_threshold(new, threshold)
