@@ -141,39 +141,51 @@ def _penalized_loss(value: float, module: Module, m: int) -> Keywords:
     return {"loss": module.loss} if isinstance(module, GradientPenalized) else {}
 
 
+def _strength_technique(
+    name: str, meaning: str, values: tuple[float, ...], **how: Any
+) -> Technique:
+    """A technique whose value is a strength λ >= 0 (0: none)."""
+    return Technique(name, "lambd", "λ", meaning, values, _strength, "λ values >= 0", **how)
+
+
+#: A gradient penalty's default values; at λ = 10 the "jacobian" one blows the weights up (lr 0.3).
+GRADIENT_GRIDS = {"input": log_grid(-2, 0.5), "jacobian": log_grid(-3, -0.5)}
+
+
+def _gradient_technique(kind: str, meaning: str) -> Technique:
+    """The gradient penalty ``kind`` of ``GradientPenalized``: "input" (named input_gradient
+    in the table) or "jacobian"."""
+    name = "input_gradient" if kind == "input" else kind
+    return _strength_technique(
+        name,
+        meaning,
+        GRADIENT_GRIDS[kind],
+        wrap=_gradient_penalized(kind),
+        fit_keywords=_penalized_loss,
+    )
+
+
 #: The techniques, by the name ``sweep(penalty=...)`` and ``sweep --penalty`` take.
 TECHNIQUES: dict[str, Technique] = {
     technique.name: technique
     for technique in [
-        Technique(
+        _strength_technique(
             "l2",
-            "lambd",
-            "λ",
             "L2 penalty λ/(2m)·ΣW²",
             log_grid(-1, 1.5),
-            _strength,
-            "λ values >= 0",
             fit_keywords=_penalty("l2"),
             l2_part=True,
         ),
-        Technique(
+        _strength_technique(
             "l1",
-            "lambd",
-            "λ",
             "L1 penalty λ/m·Σ|W|",
             log_grid(-2, 1),
-            _strength,
-            "λ values >= 0",
             fit_keywords=_penalty("l1"),
         ),
-        Technique(
+        _strength_technique(
             "elastic",
-            "lambd",
-            "λ",
             "elastic net, λ for both parts",
             log_grid(-2, 1),
-            _strength,
-            "λ values >= 0",
             fit_keywords=_penalty("elastic"),
             l2_part=True,
         ),
@@ -188,37 +200,15 @@ TECHNIQUES: dict[str, Technique] = {
             model_keywords=lambda value: {"keep_prob": value},
             decreasing=True,
         ),
-        Technique(
+        _strength_technique(
             "group_lasso",
-            "lambd",
-            "λ",
             "group lasso λ/m·Σ √p·‖W[j]‖ on each unit's weights, by its proximal step",
             log_grid(-1, 1),
-            _strength,
-            "λ values >= 0",
             fit_keywords=_group_lasso,
         ),
-        Technique(
-            "input_gradient",
-            "lambd",
-            "λ",
-            "double backprop λ·mean ‖∂ℓ/∂x‖² of each example's loss",
-            log_grid(-2, 0.5),
-            _strength,
-            "λ values >= 0",
-            wrap=_gradient_penalized("input"),
-            fit_keywords=_penalized_loss,
-        ),
-        Technique(
-            "jacobian",
-            "lambd",
-            "λ",
-            "Jacobian penalty λ·mean ‖∂f/∂x‖_F² of each example's logits",
-            log_grid(-3, -0.5),
-            _strength,
-            "λ values >= 0",
-            wrap=_gradient_penalized("jacobian"),
-            fit_keywords=_penalized_loss,
+        _gradient_technique("input", "double backprop λ·mean ‖∂ℓ/∂x‖² of each example's loss"),
+        _gradient_technique(
+            "jacobian", "Jacobian penalty λ·mean ‖∂f/∂x‖_F² of each example's logits"
         ),
     ]
 }
