@@ -12,6 +12,8 @@ from tinygrad_reg import datasets
 from tinygrad_reg import reference as ref
 from tinygrad_reg.app import cli, plots
 from tinygrad_reg.nn import MLP
+from tinygrad_reg.nn.gradient_penalty import GradientPenalized
+from tinygrad_reg.nn.losses import binary_cross_entropy_with_logits
 from tinygrad_reg.optim import SGD, ProximalSGD
 from tinygrad_reg.train import regularization_path as sweep
 from tinygrad_reg.train.loop import fit
@@ -344,13 +346,20 @@ def fit_by_hand(technique, value, X, Y):
     m = X.shape[1]
     model = MLP([2, 20, 3, 1], seed=3)
     optimizer = SGD(model.parameters(), lr=0.3)
+    trained, options = model, {}
     if technique == "group_lasso":
         optimizer = ProximalSGD(model, lr=0.3, group_lasso=value / m)
-    fit(model, X, Y, optimizer=optimizer, iterations=ITERATIONS, progress=False)
+    if technique in ("input_gradient", "jacobian"):
+        kind = "input" if technique == "input_gradient" else "jacobian"
+        trained = GradientPenalized(model, value, kind, binary_cross_entropy_with_logits)
+        options = {"loss": trained.loss}
+    fit(trained, X, Y, optimizer=optimizer, iterations=ITERATIONS, progress=False, **options)
     return model
 
 
-@pytest.mark.parametrize("technique, value", [("group_lasso", 3.0)])
+@pytest.mark.parametrize(
+    "technique, value", [("group_lasso", 3.0), ("input_gradient", 0.3), ("jacobian", 0.1)]
+)
 def test_each_new_technique_row_equals_its_run_built_by_hand(technique, value):
     data = datasets.load()
     train, val = (data.train_X, data.train_Y), (data.test_X, data.test_Y)

@@ -30,7 +30,7 @@ from .options import UsageError, add_data_file_arguments, positive_int, read_dat
 DEFAULT_FOLDS = 5
 
 TECHNIQUE_LINES = "\n".join(
-    f"  {t.name:<14}{t.meaning}; {t.symbol}: {','.join(f'{v:g}' for v in t.values)}"
+    f"  {t.name:<16}{t.meaning}; {t.symbol}: {','.join(f'{v:g}' for v in t.values)}"
     for t in TECHNIQUES.values()
 )
 

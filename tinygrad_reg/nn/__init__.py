@@ -6,6 +6,7 @@
 ``embedding.py`` ``Embedding``; ``losses.py`` the cross-entropies and the mean
 squared error, each one fused node; ``regularizers.py`` the L2, L1 and elastic-net penalties
 over the weight matrices; ``group_lasso.py`` the penalty on whole rows or columns of them;
+``gradient_penalty.py`` the penalties on the input gradient (double backprop, Jacobian);
 ``init.py`` PyTorch's ``nn.init`` (Xavier, Kaiming, constants).
 Everything here is built from the core (``Tensor``, ``Function``, ``ops/``) and nothing else:
 read it after the engine.

@@ -48,7 +48,8 @@ import numpy as np
 
 from ..data import datasets
 from ..engine import no_grad
-from ..nn.modules import MLP
+from ..nn.gradient_penalty import GradientPenalized
+from ..nn.modules import MLP, Module
 from ..nn.regularizers import ZERO_THRESHOLD, near_zero_fraction, weights_of
 from ..optim.optimizers import SGD
 from ..optim.proximal import ProximalSGD
@@ -81,10 +82,12 @@ Keywords = dict[str, Any]
 class Technique:
     """One technique the sweep sweeps: what its value means and how a run is built from it.
 
-    A run is ``fit(MLP(layer_dims, seed=seed, **model_keywords(value)), X, Y,
-    optimizer=SGD(lr=0.3), **fit_keywords(value, model, m))``: the model's keywords (dropout's
-    keep_prob), and fit's (a penalty added to the cost, an optimizer replacing SGD with its
-    proximal step, a constraint as a callback), m being the run's number of training examples.
+    A run is ``model = MLP(layer_dims, seed=seed, **model_keywords(value))``, then
+    ``fit(module, X, Y, optimizer=SGD(lr=0.3), **fit_keywords(value, module, m))`` with
+    ``module = wrap(value, model)`` (the model itself, or a wrapper sharing its parameters, e.g.
+    one whose input requires grad for a gradient penalty): the model's keywords (dropout's
+    keep_prob), and fit's (a penalty added to the cost, a loss, an optimizer replacing SGD with
+    its proximal step, a constraint as a callback), m being the run's number of examples.
     """
 
     name: str
@@ -95,7 +98,8 @@ class Technique:
     valid: Callable[[float], bool]
     expected: str  # what ``valid`` accepts, for the error: "λ values >= 0"
     model_keywords: Callable[[float], Keywords] = lambda value: {}
-    fit_keywords: Callable[[float, MLP, int], Keywords] = lambda value, model, m: {}
+    wrap: Callable[[float, MLP], Module] = lambda value, model: model
+    fit_keywords: Callable[[float, Module, int], Keywords] = lambda value, model, m: {}
     decreasing: bool = False  # regularization grows as the value falls (keep_prob)
     l2_part: bool = False  # its cost has λ/(2m)·ΣW²: λ >= 2m/lr diverges (``check_stable``)
 
@@ -124,39 +128,64 @@ def _group_lasso(value: float, model: MLP, m: int) -> Keywords:
     return {"optimizer": ProximalSGD(model, lr=LEARNING_RATE, group_lasso=value / m)}
 
 
+def _gradient_penalized(kind: str) -> Callable[[float, MLP], Module]:
+    """The model wrapped so that fit's loss adds λ times the gradient penalty ``kind``."""
+
+    def wrap(value: float, model: MLP) -> Module:
+        return GradientPenalized(model, value, kind, loss=auto_loss) if value != 0 else model
+
+    return wrap
+
+
+def _penalized_loss(value: float, module: Module, m: int) -> Keywords:
+    return {"loss": module.loss} if isinstance(module, GradientPenalized) else {}
+
+
+def _strength_technique(
+    name: str, meaning: str, values: tuple[float, ...], **how: Any
+) -> Technique:
+    """A technique whose value is a strength λ >= 0 (0: none)."""
+    return Technique(name, "lambd", "λ", meaning, values, _strength, "λ values >= 0", **how)
+
+
+#: A gradient penalty's default values; at λ = 10 the "jacobian" one blows the weights up (lr 0.3).
+GRADIENT_GRIDS = {"input": log_grid(-2, 0.5), "jacobian": log_grid(-3, -0.5)}
+
+
+def _gradient_technique(kind: str, meaning: str) -> Technique:
+    """The gradient penalty ``kind`` of ``GradientPenalized``: "input" (named input_gradient
+    in the table) or "jacobian"."""
+    name = "input_gradient" if kind == "input" else kind
+    return _strength_technique(
+        name,
+        meaning,
+        GRADIENT_GRIDS[kind],
+        wrap=_gradient_penalized(kind),
+        fit_keywords=_penalized_loss,
+    )
+
+
 #: The techniques, by the name ``sweep(penalty=...)`` and ``sweep --penalty`` take.
 TECHNIQUES: dict[str, Technique] = {
     technique.name: technique
     for technique in [
-        Technique(
+        _strength_technique(
             "l2",
-            "lambd",
-            "λ",
             "L2 penalty λ/(2m)·ΣW²",
             log_grid(-1, 1.5),
-            _strength,
-            "λ values >= 0",
             fit_keywords=_penalty("l2"),
             l2_part=True,
         ),
-        Technique(
+        _strength_technique(
             "l1",
-            "lambd",
-            "λ",
             "L1 penalty λ/m·Σ|W|",
             log_grid(-2, 1),
-            _strength,
-            "λ values >= 0",
             fit_keywords=_penalty("l1"),
         ),
-        Technique(
+        _strength_technique(
             "elastic",
-            "lambd",
-            "λ",
             "elastic net, λ for both parts",
             log_grid(-2, 1),
-            _strength,
-            "λ values >= 0",
             fit_keywords=_penalty("elastic"),
             l2_part=True,
         ),
@@ -171,15 +200,15 @@ TECHNIQUES: dict[str, Technique] = {
             model_keywords=lambda value: {"keep_prob": value},
             decreasing=True,
         ),
-        Technique(
+        _strength_technique(
             "group_lasso",
-            "lambd",
-            "λ",
             "group lasso λ/m·Σ √p·‖W[j]‖ on each unit's weights, by its proximal step",
             log_grid(-1, 1),
-            _strength,
-            "λ values >= 0",
             fit_keywords=_group_lasso,
+        ),
+        _gradient_technique("input", "double backprop λ·mean ‖∂ℓ/∂x‖² of each example's loss"),
+        _gradient_technique(
+            "jacobian", "Jacobian penalty λ·mean ‖∂f/∂x‖_F² of each example's logits"
         ),
     ]
 }
@@ -312,12 +341,13 @@ def train_one(
     # the data's features in, one output per class for K > 2
     layer_dims = [X.shape[0], *LAYER_DIMS[1:-1], outputs_for_labels(Y)]
     model = MLP(layer_dims, seed=seed, **entry.model_keywords(value))
+    module = entry.wrap(value, model)
     options = {
         "optimizer": SGD(model.parameters(), lr=LEARNING_RATE),
-        **entry.fit_keywords(value, model, X.shape[1]),
+        **entry.fit_keywords(value, module, X.shape[1]),
     }
     fit(
-        model,
+        module,
         X,
         Y,
         iterations=iterations,
