@@ -26,7 +26,18 @@ EXPECTED = {
     "property_test_your_op.py": ([], "All properties hold, and the bug was caught."),
     "course_recipe.py": (["--iterations", "300"], "autodiff == reference"),
     "multiclass_spiral.py": ([], "max |hand-written − autodiff| over all gradients, with L2"),
+    "digits.py": ([], "test accuracy: "),
 }
+
+
+def accuracy_far_above_chance(stdout: str) -> None:
+    """Ten classes, so chance is 0.1; a broken loader, schedule or optimizer group would leave
+    the quick run (8 epochs) near it."""
+    assert float(stdout.split("test accuracy: ")[1].split()[0]) > 0.8
+
+
+# file name → a check of what it printed, beyond the line above
+CHECKS = {"digits.py": accuracy_far_above_chance}
 
 
 def run_quick(argv: list[str], folder: Path) -> subprocess.CompletedProcess:
@@ -58,6 +69,7 @@ def test_example_runs(name, tmp_path):
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert expected in result.stdout
     assert "Traceback" not in result.stderr
+    CHECKS.get(name, lambda stdout: None)(result.stdout)
 
 
 def test_an_example_that_needs_an_extra_says_which_and_exits_2(tmp_path):

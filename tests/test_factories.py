@@ -126,3 +126,77 @@ def test_factory_errors_name_the_factory_and_what_was_expected():
         tg.full(2, "a")
     with pytest.raises(TypeError, match=r"eye: k=0.5"):
         tg.eye(2, k=0.5)
+
+
+# --- manual_seed and the thread's default generator ---------------------------------------------
+
+
+def test_manual_seed_makes_randn_rand_and_layers_repeat():
+    def draws():
+        tg.manual_seed(0)
+        return tg.randn(3).data, tg.rand(2).data, tg.nn.Linear(3, 2).W.data
+
+    first, second = draws(), draws()
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)
+    # the seed's stream is numpy's default_rng(seed), drawn in order
+    expected = np.random.default_rng(0)
+    np.testing.assert_array_equal(first[0], expected.standard_normal(3))
+    np.testing.assert_array_equal(first[1], expected.random(2))
+
+
+def test_manual_seed_reseeds_the_generator_a_dropout_already_holds():
+    dropout = tg.nn.Dropout(p=0.5)
+    tg.manual_seed(1)
+    first = dropout(np.ones((4, 6))).data
+    tg.manual_seed(1)
+    np.testing.assert_array_equal(dropout(np.ones((4, 6))).data, first)
+
+
+def test_explicit_rng_and_seed_ignore_the_default_generator():
+    tg.manual_seed(0)
+    np.testing.assert_array_equal(tg.randn(4, rng=5).data, tg.randn(4, rng=5).data)
+    state = tg.default_generator().bit_generator.state
+    tg.randn(4, rng=np.random.default_rng(5))
+    tg.nn.Linear(3, 2, rng=np.random.RandomState(1))
+    assert tg.default_generator().bit_generator.state == state  # not advanced
+
+
+def _in_a_thread(work):
+    import threading
+
+    result = {}
+    thread = threading.Thread(target=lambda: result.update(value=work()))
+    thread.start()
+    thread.join()
+    return result["value"]
+
+
+def test_threads_have_independent_default_generators():
+    def seeded(seed):
+        def work():
+            tg.manual_seed(seed)
+            return tg.randn(5).data
+
+        return work
+
+    tg.manual_seed(7)
+    before = tg.default_generator().bit_generator.state
+    a, b = _in_a_thread(seeded(1)), _in_a_thread(seeded(2))
+    assert tg.default_generator().bit_generator.state == before  # this thread undisturbed
+    np.testing.assert_array_equal(a, np.random.default_rng(1).standard_normal(5))
+    np.testing.assert_array_equal(b, np.random.default_rng(2).standard_normal(5))
+
+
+def test_a_thread_that_never_seeds_draws_fresh_numbers():
+    tg.manual_seed(0)
+    seeded = tg.randn(8).data
+    unseeded = [_in_a_thread(lambda: tg.randn(8).data) for _ in range(2)]
+    assert not np.array_equal(unseeded[0], unseeded[1])
+    assert not np.array_equal(unseeded[0], seeded)
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "0", True, 2**64])
+def test_manual_seed_refuses_what_is_not_a_seed(seed):
+    with pytest.raises(ValueError, match=r"manual_seed: seed=.*expected an integer in \[0, 2"):
+        tg.manual_seed(seed)

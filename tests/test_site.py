@@ -1,10 +1,14 @@
 """The documentation site's API reference is generated from the docstrings (mkdocs.yml,
 docs/reference/): every module must have a page, and every public name a docstring to show."""
 
+import html
 import inspect
+import json
 import pathlib
 import pkgutil
 import re
+import shutil
+import subprocess
 from html.parser import HTMLParser
 from urllib.parse import unquote, urlsplit
 
@@ -152,3 +156,82 @@ def test_docstring_examples_render_as_code_one_line_each(site):
     assert not quoted, f"reference pages with a blockquote (a doctest read as prose?): {quoted}"
     missing = sorted(source_lines - rendered)
     assert not missing, f"docstring examples not rendered as code lines: {missing}"
+
+
+# --- the built site, opened as files in a headless browser --------------------------------------
+
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "chrome")
+
+# One page of the site's own folder that opens every other page in an iframe, in turn, and
+# writes what the browser made of each (the links as it resolved them, the ">>>" lines of its
+# code blocks as they display, its blockquotes) into #report, which --dump-dom prints.
+DRIVER = """<!DOCTYPE html><html><body><pre id="report"></pre><script>
+const pages = PAGES;
+const report = [];
+async function visit(page) {
+  const frame = document.createElement("iframe");
+  document.body.appendChild(frame);
+  await new Promise(loaded => { frame.onload = loaded; frame.src = page; });
+  const doc = frame.contentDocument;
+  const links = [...doc.querySelectorAll("a[href], link[href], img[src], script[src]")]
+    .map(element => element.href || element.src);
+  const doctests = [...doc.querySelectorAll("pre")].flatMap(pre =>
+    pre.textContent.split("\\n").filter(line => line.trim().startsWith(">>> ")));
+  report.push({page, links, doctests, blockquotes: doc.querySelectorAll("blockquote").length});
+  frame.remove();
+}
+(async () => {
+  for (const page of pages) { await visit(page); }
+  document.getElementById("report").textContent = JSON.stringify(report);
+})();
+</script></body></html>"""
+
+
+def browser_report(site: pathlib.Path) -> list[dict]:
+    """What a headless Chromium shows of each page of the site opened from disk (file://)."""
+    browser = next((shutil.which(name) for name in BROWSERS if shutil.which(name)), None)
+    if browser is None:
+        pytest.skip("no Chromium on this machine (Debian: apt-get install chromium)")
+    pages = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html"))
+    pages.remove("404.html")  # served from any folder, its links start at the site's root
+    driver = site / "browser-check.html"
+    driver.write_text(DRIVER.replace("PAGES", json.dumps(pages)), encoding="utf-8")
+    command = [
+        browser,
+        "--headless",
+        "--no-sandbox",  # CI runs as root, where Chromium's sandbox refuses to start
+        "--disable-gpu",
+        "--allow-file-access-from-files",  # the driver reads its iframes' documents
+        "--host-resolver-rules=MAP * ~NOTFOUND",  # offline: web fonts fail at once
+        "--virtual-time-budget=120000",  # wait for the driver's script to finish
+        "--dump-dom",
+        driver.as_uri(),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    found = re.search(r'<pre id="report">(.*?)</pre>', done.stdout, flags=re.S)
+    assert found and found.group(1), f"the browser wrote no report: {done.stderr[-2000:]}"
+    report = json.loads(html.unescape(found.group(1)))
+    assert [entry["page"] for entry in report] == pages
+    return report
+
+
+def test_the_site_opened_as_files_in_a_browser_has_no_broken_link_and_no_joined_doctest(site):
+    report = browser_report(site)
+    broken = sorted(
+        f"{entry['page']}: {link}"
+        for entry in report
+        for link in entry["links"]
+        if link.startswith("file:") and not pathlib.Path(unquote(urlsplit(link).path)).is_file()
+    )
+    assert not broken, f"{len(broken)} links lead to no file in the browser: {broken[:10]}"
+    assert sum(len(entry["links"]) for entry in report) > 1000
+    quoted = [e["page"] for e in report if e["page"].startswith("reference/") and e["blockquotes"]]
+    assert not quoted, f"reference pages with a blockquote in the browser: {quoted}"
+    shown = {line.strip() for entry in report for line in entry["doctests"]}
+    written = {
+        line.strip()
+        for path in (ROOT / "tinygrad_reg").rglob("*.py")
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip().startswith(">>> ")
+    }
+    assert written and not written - shown, f"not one line each: {sorted(written - shown)}"

@@ -16,7 +16,20 @@ from typing import TYPE_CHECKING, Any
 from . import nn, optim
 from .data import datasets
 from .engine import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
-from .factories import arange, eye, full, linspace, ones, ones_like, rand, randn, zeros, zeros_like
+from .factories import (
+    arange,
+    default_generator,
+    eye,
+    full,
+    linspace,
+    manual_seed,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    zeros,
+    zeros_like,
+)
 from .functional import (
     acos,
     argmax,
@@ -157,6 +170,7 @@ __all__ = [
     "cumprod",
     "cumsum",
     "datasets",
+    "default_generator",
     "detect_anomaly",
     "diag",
     "diagonal",
@@ -198,6 +212,7 @@ __all__ = [
     "logaddexp",
     "logcumsumexp",
     "logsumexp",
+    "manual_seed",
     "masked_fill",
     "matmul",
     "maximum",

@@ -1,5 +1,6 @@
 """Making tensors: zeros, ones, full, eye, arange, linspace, zeros_like, ones_like, and random
-ones (randn, rand) from a numpy Generator or a seed.
+ones (randn, rand) from a numpy Generator or a seed; ``manual_seed`` and ``default_generator``,
+the thread's generator that everything random uses when given no generator or seed.
 
 Each takes ``dtype=`` (a float dtype; float64 unless said otherwise) and ``requires_grad=``
 (False unless said otherwise). Shapes are given as numpy does, ``zeros((2, 3))``, or as
@@ -8,6 +9,7 @@ PyTorch does, ``zeros(2, 3)``.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
@@ -107,12 +109,45 @@ def ones_like(like: Any, dtype: Any = None, requires_grad: bool = False) -> Tens
     return ones(np.shape(like), dtype=_like_dtype(like, dtype), requires_grad=requires_grad)
 
 
+class _DefaultGenerator(threading.local):
+    """Each thread has its own default generator, made from fresh entropy on first use, so a
+    seed set in one thread never changes the numbers another draws."""
+
+    generator: np.random.Generator | None = None
+
+
+_default = _DefaultGenerator()
+
+
+def default_generator() -> np.random.Generator:
+    """This thread's default generator: what ``randn``, ``rand``, the layers' initialization,
+    ``Dropout``'s masks and ``nn.init`` draw from when given no ``rng=``/``generator=``/seed.
+    Unseeded, it starts from fresh entropy (different numbers on every run)."""
+    if _default.generator is None:
+        _default.generator = np.random.default_rng()
+    return _default.generator
+
+
+def manual_seed(seed: int) -> np.random.Generator:
+    """Seed this thread's default generator, as ``torch.manual_seed``: after ``manual_seed(0)``,
+    ``nn.Linear(3, 2)`` has the same weights on every run. The generator is reseeded in place,
+    so layers built before the call (a Dropout holds the generator) follow the new seed too.
+    Other threads keep their own generators. Returns the generator."""
+    if not (is_axis(seed) and 0 <= seed < 2**64):
+        raise ValueError(f"manual_seed: seed={seed!r}; expected an integer in [0, 2**64).")
+    generator = default_generator()
+    generator.bit_generator.state = np.random.default_rng(int(seed)).bit_generator.state
+    return generator
+
+
 def _generator(rng: Any, where: str) -> np.random.Generator:
-    if rng is None or is_axis(rng) or isinstance(rng, np.random.Generator):
+    if rng is None:
+        return default_generator()
+    if is_axis(rng) or isinstance(rng, np.random.Generator):
         return np.random.default_rng(rng)
     raise TypeError(
         f"{where}: rng={rng!r}; expected a numpy Generator (np.random.default_rng(...)), an int "
-        "seed or None (fresh entropy)."
+        "seed or None (this thread's default generator, see manual_seed)."
     )
 
 
@@ -120,7 +155,8 @@ def randn(
     *shape: Any, rng: Any = None, dtype: Any = np.float64, requires_grad: bool = False
 ) -> Tensor:
     """Samples of the standard normal distribution: ``randn(2, 3, rng=0)``. ``rng`` is a numpy
-    Generator (its state advances) or a seed; None draws fresh entropy."""
+    Generator (its state advances) or a seed; None draws from this thread's default generator
+    (``manual_seed``)."""
     values = _generator(rng, "randn").standard_normal(_shape(shape, "randn"))
     return _tensor(values, dtype, requires_grad, "randn")
 

@@ -145,7 +145,7 @@ def test_an_option_given_replaces_the_saved_value_and_is_reported(data_file, tmp
         in stdout
     )
     third = tinygrad_reg.load(tmp_path / "third" / "model.npz")
-    assert float(third.optimizer_state["lr"]) == third.metadata["lr"] == 0.005
+    assert float(third.optimizer_state["param_groups.0.lr"]) == third.metadata["lr"] == 0.005
     assert (third.metadata["penalty"], third.metadata["lambd"]) == ("l2", 0.7)
 
 

@@ -126,25 +126,13 @@ def test_a_hyperparameter_changed_between_calls_is_honoured(optimizer, name, val
     assert_same(*results)
 
 
-class GroupSGD(SGD):
-    """Plain SGD whose learning rate lives in a dict, as in a PyTorch-style parameter group."""
-
-    def __init__(self, params, lr):
-        super().__init__(params, lr=lr)
-        self.group = {"lr": lr}
-
-    def hyperparameter_sources(self):
-        return [(self.group, ("lr",))]
-
-    def update(self, p, g, state):
-        return p - self.group["lr"] * g
-
-
-def test_hyperparameters_are_read_where_the_optimizer_says_they_are() -> None:
+def test_per_group_hyperparameters_changed_between_calls_are_honoured() -> None:
+    """Two parameter groups, each with its own lr and weight decay, changed between calls."""
     results = []
     for compiled in (False, True):
         model = MLP([2, 3, 1], seed=0)
-        opt = GroupSGD(model.parameters(), lr=0.1)
+        weights, biases = model.parameters()[0::2], model.parameters()[1::2]
+        opt = SGD([{"params": weights, "weight_decay": 0.01}, {"params": biases}], lr=0.1)
 
         def step(X, Y, model=model, opt=opt):
             opt.zero_grad()
@@ -152,12 +140,34 @@ def test_hyperparameters_are_read_where_the_optimizer_says_they_are() -> None:
             opt.step()
 
         step = tg.compile(step) if compiled else step
-        for lr in (0.1, 0.1, 0.03, 0.2):
-            opt.group["lr"] = lr
+        for lr_weights, lr_biases, decay in [
+            (0.1, 0.1, 0.01),
+            (0.03, 0.2, 0.01),
+            (0.5, 0.01, 0.02),
+        ]:
+            opt.param_groups[0]["lr"], opt.param_groups[1]["lr"] = lr_weights, lr_biases
+            opt.param_groups[0]["weight_decay"] = decay
             step(X, Y)
         results.append([p.data.copy() for p in model.parameters()])
     assert_same(*results)
-    assert step.recordings == 1  # the recorded update read the group's lr through a cell
+    assert step.recordings == 1  # the recorded update read each group's values through cells
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_a_bad_value_set_in_a_group_is_refused_by_a_replay_as_by_step(optimizer) -> None:
+    for compiled in (False, True):
+        model, opt, step = model_and_step(optimizer, compiled)
+        step(X, Y)
+        step(X, Y)
+        before = snapshot(model, opt)
+        opt.param_groups[0]["lr"] = -0.5
+        with pytest.raises(ValueError, match=r"step: param_groups\[0\]\['lr'\] = -0.5"):
+            step(X, Y)
+        opt.param_groups[0]["lr"] = before[3]["lr"]
+        after = snapshot(model, opt)
+        if not compiled:  # the eager step's backward ran before step() refused: new .grad
+            after[1] = before[1]
+        assert_same(after, before)  # the parameters and the optimizer's state as before
 
 
 def test_fit_compiled_with_an_lr_schedule_equals_fit() -> None:

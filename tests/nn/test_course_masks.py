@@ -10,9 +10,9 @@ import pytest
 
 from tinygrad_reg import reference as R
 from tinygrad_reg.data import datasets
+from tinygrad_reg.data.generators import generator_state, set_generator_state
 from tinygrad_reg.nn import MLP, Dropout
 from tinygrad_reg.nn.course_masks import CourseMasks
-from tinygrad_reg.train.generators import generator_state, set_generator_state
 from tinygrad_reg.train.loop import fit
 
 LAYERS, KEEP_PROB, STEPS = [2, 20, 3, 1], 0.86, 200

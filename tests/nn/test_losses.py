@@ -655,3 +655,154 @@ def test_kl_div_as_torch(reduction, case, log_target, seed):
 def test_bad_loss_options_are_errors_naming_the_loss(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- label smoothing --------------------------------------------------------------------------
+
+smoothing = st.floats(0, 1)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@given(
+    case=logits_and_labels(),
+    use_weight=st.booleans(),
+    use_ignore=st.booleans(),
+    epsilon=smoothing,
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_cross_entropy_label_smoothing_with_index_labels_as_torch(
+    reduction, case, use_weight, use_ignore, epsilon, seed
+):
+    logits, labels, ignored, weight = case
+    if not use_ignore:
+        ignored[:] = False
+    elif reduction == "mean" and ignored.all():
+        ignored[0] = False  # torch's weighted mean of nothing is 0/0
+    labels = np.where(ignored, 7, labels)
+    weight = weight if use_weight else None
+    assert_matches_torch(
+        lambda z: cross_entropy(z, labels, weight, 7, reduction=reduction, label_smoothing=epsilon),
+        lambda z: torch.nn.functional.cross_entropy(
+            z.T,
+            torch.tensor(labels),
+            None if weight is None else torch.tensor(weight),
+            ignore_index=7,
+            reduction=reduction,
+            label_smoothing=epsilon,
+        ),
+        [logits],
+        seed,
+    )
+
+
+@given(case=logits_and_labels(), epsilon=smoothing, seed=st.integers(0, 2**32 - 1))
+def test_cross_entropy_label_smoothing_in_the_fused_node_as_torch(case, epsilon, seed):
+    """No weight, no ignore_index, "mean": the one-node path, labels as indices or one-hot."""
+    logits, labels, _, _ = case
+    one_hot = np.eye(logits.shape[0])[labels].T
+    for ours in (labels, one_hot):
+        assert_matches_torch(
+            lambda z, ours=ours: cross_entropy(z, ours, label_smoothing=epsilon),
+            lambda z: torch.nn.functional.cross_entropy(
+                z.T, torch.tensor(labels), label_smoothing=epsilon
+            ),
+            [logits],
+            seed,
+        )
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@given(case=logits_and_labels(), epsilon=smoothing, seed=st.integers(0, 2**32 - 1))
+def test_cross_entropy_label_smoothing_with_probabilities_as_torch(reduction, case, epsilon, seed):
+    logits, _, _, weight = case
+    targets = np.exp(logits[::-1]) / np.exp(logits[::-1]).sum(axis=0)
+    assert_matches_torch(
+        lambda z, y: cross_entropy(
+            z, y, weight=weight, reduction=reduction, label_smoothing=epsilon
+        ),
+        lambda z, y: torch.nn.functional.cross_entropy(
+            z.T, y.T, weight=torch.tensor(weight), reduction=reduction, label_smoothing=epsilon
+        ),
+        [logits, targets],
+        seed,
+    )
+
+
+def smoothed(Y, epsilon):
+    return Y * (1 - epsilon) + epsilon / 2
+
+
+@pytest.mark.parametrize("loss", ["with_logits", "course"])
+@given(ZY=logits_and_targets(labels=st.sampled_from([0.0, 1.0])), epsilon=smoothing)
+def test_binary_label_smoothing_is_the_loss_of_the_smoothed_targets(loss, ZY, epsilon):
+    """The formula y' = y(1 − ε) + ε/2, term by term in Python's math, and torch's
+    binary_cross_entropy_with_logits given the smoothed targets."""
+    Z, Y = ZY
+    y_smooth = smoothed(Y, epsilon)
+    expected = (
+        -sum(
+            y * math.log(stable_sigmoid(z)) + (1 - y) * math.log(stable_sigmoid(-z))
+            for z, y in zip(Z.ravel(), y_smooth.ravel())
+        )
+        / Z.shape[-1]
+    )
+    if loss == "course":
+        ours = binary_cross_entropy(Tensor(Z).sigmoid(), Y, label_smoothing=epsilon)
+    else:
+        ours = binary_cross_entropy_with_logits(Z, Y, label_smoothing=epsilon)
+    torch_sum = torch.nn.functional.binary_cross_entropy_with_logits(
+        torch.tensor(Z), torch.tensor(y_smooth), reduction="sum"
+    )
+    assert ours.item() == pytest.approx(expected, rel=1e-9)
+    assert ours.item() == pytest.approx(torch_sum.item() / Z.shape[-1], rel=1e-9)
+
+
+@given(ZY=logits_and_targets(labels=st.sampled_from([0.0, 1.0])), epsilon=smoothing)
+def test_binary_label_smoothing_gradients_as_torch_with_smoothed_targets(ZY, epsilon):
+    Z, Y = ZY
+    seed = int(abs(Z).sum() * 1e6) % 2**32
+    assert_matches_torch(
+        lambda z: binary_cross_entropy_with_logits(z, Y, label_smoothing=epsilon),
+        lambda z: (
+            torch.nn.functional.binary_cross_entropy_with_logits(
+                z, torch.tensor(smoothed(Y, epsilon)), reduction="sum"
+            )
+            / Z.shape[-1]
+        ),
+        [Z],
+        seed,
+    )
+    z = Tensor(Z, requires_grad=True)
+    binary_cross_entropy_with_logits(z, Y, label_smoothing=epsilon).backward()
+    expected = (stable_sigmoid(Z) - smoothed(Y, epsilon)) / Z.shape[-1]
+    np.testing.assert_allclose(z.grad, expected, rtol=1e-14, atol=1e-17)
+
+
+@given(ZY=logits_and_targets(labels=inner_labels), epsilon=smoothing)
+def test_binary_label_smoothing_passes_gradcheck_in_z_and_y(ZY, epsilon):
+    assert gradcheck(partial(binary_cross_entropy_with_logits, label_smoothing=epsilon), list(ZY))
+
+
+def test_smoothed_binary_loss_is_lowest_at_the_finite_logit_log_of_2_minus_eps_over_eps():
+    epsilon = 0.2
+    best = np.log((2 - epsilon) / epsilon)
+    z = Tensor([[best, -best]], requires_grad=True)
+    binary_cross_entropy_with_logits(z, [[1, 0]], label_smoothing=epsilon).backward()
+    np.testing.assert_allclose(z.grad, 0.0, atol=1e-16)
+
+
+@pytest.mark.parametrize(
+    "loss",
+    [
+        lambda eps: cross_entropy([[0.0], [1.0]], [0], label_smoothing=eps),
+        lambda eps: binary_cross_entropy_with_logits([[0.0]], [[1.0]], label_smoothing=eps),
+        lambda eps: binary_cross_entropy([[0.5]], [[1.0]], label_smoothing=eps),
+    ],
+)
+@pytest.mark.parametrize(
+    ("bad", "error"),
+    [(-0.1, ValueError), (1.5, ValueError), (np.nan, ValueError), (True, TypeError)],
+)
+def test_label_smoothing_outside_0_1_is_an_error_naming_it(loss, bad, error):
+    with pytest.raises(error, match=r"label_smoothing=.*expected a number in \[0, 1\]"):
+        loss(bad)

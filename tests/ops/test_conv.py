@@ -62,6 +62,8 @@ def test_pooling_as_torch(data, seed):
         (lambda x: conv2d(x, np.ones((1, 2, 1, 1))), "conv2d: input"),
         (lambda x: max_pool2d(x[0], 2), r"max_pool2d: the input has shape \(1, 3, 3\)"),
         (lambda x: conv2d(x, np.ones((1, 1, 1, 1)), stride=0), "conv2d: stride=0"),
+        (lambda x: max_pool2d(x, 2, padding=2), "max_pool2d: padding=2 .* at most half"),
+        (lambda x: avg_pool2d(x, 3, padding=2), "avg_pool2d: padding=2 .* at most half"),
     ],
 )
 def test_bad_shapes_are_errors_naming_the_function(call, message):

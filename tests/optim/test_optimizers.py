@@ -379,8 +379,20 @@ def _stepped_adam():
     ("change", "message"),
     [
         (lambda s: s.update(type=np.array("SGD")), "saved by 'SGD'; expected 'Adam'"),
-        (lambda s: s.pop("betas"), r"missing hyperparameters \['betas'\]"),
-        (lambda s: s.update(lr=np.array([0.1, 0.2])), "hyperparameter 'lr' has shape"),
+        (lambda s: s.pop("param_groups.0.betas"), r"missing hyperparameters \['betas'\]"),
+        (
+            lambda s: s.update({"param_groups.0.lr": np.array([0.1, 0.2])}),
+            r"param_groups\[0\]\['lr'\] has shape",
+        ),
+        (
+            lambda s: s.update({"param_groups.1.lr": np.array(0.1)}),
+            r"parameter groups \['0', '1'\]",
+        ),
+        (
+            lambda s: s.update({"param_groups.0.params": np.array([1])}),
+            r"saved with parameters \[1\]",
+        ),
+        (lambda s: s.update({"param_groups.0.eps": np.array(-1.0)}), r"\['eps'\] = -1.0"),
         (lambda s: s.update({"0.exp_avg": np.zeros(2)}), r"'0.exp_avg' has shape \(2,\)"),
         (lambda s: s.update({"0.step": np.array(1.5)}), "'0.step' must be a non-negative integer"),
         (lambda s: s.update({"3.step": np.array(1)}), "parameter 3, but this optimizer has 1"),
@@ -524,7 +536,7 @@ def test_bad_hyperparameters_are_refused_naming_them(optimizer_class, kwargs, er
 def test_a_saved_state_with_an_infinite_learning_rate_is_refused():
     p = Tensor([1.0], requires_grad=True)
     state = SGD([p], lr=0.1).state_dict()
-    state["lr"] = np.array(np.inf)
+    state["param_groups.0.lr"] = np.array(np.inf)
     optimizer = SGD([p], lr=0.1)
     with pytest.raises(ValueError, match="'lr'"):
         optimizer.load_state_dict(state)

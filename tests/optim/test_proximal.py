@@ -10,10 +10,11 @@ from hypothesis.extra.numpy import array_shapes, arrays
 
 from tinygrad_reg import Tensor, datasets
 from tinygrad_reg.nn import MLP
+from tinygrad_reg.nn.group_lasso import group_lasso_penalty, pruned_groups
 from tinygrad_reg.nn.losses import binary_cross_entropy_with_logits
 from tinygrad_reg.nn.regularizers import l1_penalty
 from tinygrad_reg.optim import SGD
-from tinygrad_reg.optim.proximal import ProximalSGD, soft_threshold
+from tinygrad_reg.optim.proximal import ProximalSGD, block_soft_threshold, soft_threshold
 from tinygrad_reg.train.loop import fit
 
 values = st.floats(-2.0, 2.0, allow_nan=False, allow_subnormal=False)
@@ -139,3 +140,133 @@ def test_training_with_the_prox_gives_exact_zeros_where_the_subgradient_only_hov
         return cost.item()
 
     assert objective(proximal) <= objective(subgradient) * 1.05
+
+
+# --- group lasso: block soft thresholding ------------------------------------------------------
+
+
+def block_prox_by_cases(v, t, groups):
+    """The minimizer of ½‖u − v‖² + t·√p·Σ_g ‖u_g‖, group by group: 0 if ‖v_g‖ <= t·√p,
+    else v_g shortened by t·√p along its own direction."""
+    slices = v if groups == "rows" else v.T
+    radius = t * np.sqrt(slices.shape[1])
+    out = np.array(
+        [
+            0 * g if np.linalg.norm(g) <= radius else g - radius * g / np.linalg.norm(g)
+            for g in slices
+        ]
+    )
+    return out if groups == "rows" else out.T
+
+
+@st.composite
+def matrix_step_inputs(draw):
+    shape = draw(array_shapes(min_dims=2, max_dims=2, max_side=5))
+    p = draw(arrays(np.float64, shape, elements=values))
+    g = draw(arrays(np.float64, shape, elements=values))
+    return p, g
+
+
+@given(
+    matrix_step_inputs(),
+    st.floats(0.01, 1.0),
+    st.floats(0.0, 3.0),
+    st.sampled_from(["rows", "columns"]),
+)
+def test_a_group_lasso_step_is_the_closed_form_block_prox_of_the_gradient_step(
+    inputs, lr, c, groups
+):
+    p0, g = inputs
+    p = Tensor(p0, requires_grad=True)
+    p.grad = g.copy()
+    ProximalSGD([p], lr=lr, group_lasso=c, groups=groups).step()
+    np.testing.assert_allclose(
+        p.data, block_prox_by_cases(p0 - lr * g, lr * c, groups), rtol=1e-13, atol=1e-15
+    )
+
+
+@given(
+    matrix_step_inputs(),
+    st.floats(0.0, 1.0),
+    st.floats(0.0, 1.0),
+    st.sampled_from(["rows", "columns"]),
+    st.integers(0, 2**16),
+)
+def test_the_sparse_group_prox_minimizes_the_objective(inputs, a, c, groups, seed):
+    """soft thresholding, then block soft thresholding: no small move lowers
+    ½‖u − v‖² + a·Σ|u| + c·√p·Σ_g ‖u_g‖ (it is convex, so a local minimum is the minimum)."""
+    v, _ = inputs
+    u = block_soft_threshold(soft_threshold(v, a), c, groups)
+    slices = 1 if groups == "rows" else 0
+    p = v.shape[slices]
+
+    def objective(x):
+        norms = np.linalg.norm(x, axis=slices)
+        return 0.5 * np.sum((x - v) ** 2) + a * np.abs(x).sum() + c * np.sqrt(p) * norms.sum()
+
+    rng = np.random.default_rng(seed)
+    for _ in range(20):
+        step = rng.uniform(-1e-4, 1e-4, v.shape)
+        assert objective(u) <= objective(u + step) + 1e-13
+
+
+def test_training_with_the_group_prox_prunes_whole_units_the_subgradient_only_shrinks():
+    data = datasets.load()
+    X, Y, m = data.train_X, data.train_Y, data.train_X.shape[1]
+    lam = 1.0
+    prox_model, sub_model = MLP([2, 20, 3, 1], seed=3), MLP([2, 20, 3, 1], seed=3)
+    fit(
+        prox_model,
+        X,
+        Y,
+        optimizer=ProximalSGD(prox_model, lr=0.3, group_lasso=lam / m),
+        iterations=300,
+        progress=False,
+    )
+    fit(
+        sub_model,
+        X,
+        Y,
+        penalty=lambda model, m: group_lasso_penalty(model, lam, m),
+        iterations=300,
+        progress=False,
+    )
+    pruned = pruned_groups(prox_model)
+    assert 0 < len(pruned["W1"]) < 20  # some units of the first layer, not all
+    assert all(len(rows) == 0 for rows in pruned_groups(sub_model).values())
+    for name, p in prox_model.named_parameters():
+        if name == "W1":
+            np.testing.assert_array_equal(p.data[pruned["W1"]], 0.0)
+
+
+def test_group_lasso_is_saved_and_restored_with_the_optimizer_and_zero_is_sgd():
+    p, q = Tensor(np.ones((2, 3)), requires_grad=True), Tensor(np.ones((2, 3)), requires_grad=True)
+    saved = ProximalSGD([p], lr=0.1, group_lasso=0.5).state_dict()
+    other = ProximalSGD([p], lr=0.1)
+    other.load_state_dict(saved)
+    assert other.group_lasso == 0.5
+    p.grad = q.grad = np.full((2, 3), 0.25)
+    ProximalSGD([p], lr=0.1, group_lasso=0.0, groups="columns").step()
+    SGD([q], lr=0.1).step()
+    np.testing.assert_array_equal(p.data, q.data)
+
+
+@pytest.mark.parametrize(
+    "params, options, message",
+    [
+        (
+            [Tensor(np.ones(3), requires_grad=True)],
+            {"group_lasso": 0.1},
+            r"shape \(3,\) has no rows",
+        ),
+        ([Tensor(np.ones((2, 2)), requires_grad=True)], {"groups": "units"}, "groups = 'units'"),
+        (
+            [Tensor(np.ones((2, 2)), requires_grad=True)],
+            {"group_lasso": -1.0},
+            "group_lasso = -1.0",
+        ),
+    ],
+)
+def test_bad_group_settings_are_refused_when_the_optimizer_is_built(params, options, message):
+    with pytest.raises(ValueError, match=message):
+        ProximalSGD(params, lr=0.1, **options)

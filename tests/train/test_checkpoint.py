@@ -16,11 +16,11 @@ from hypothesis import strategies as st
 
 import tinygrad_reg
 from tinygrad_reg import Tensor
+from tinygrad_reg.data.generators import generator_state, set_generator_state
 from tinygrad_reg.nn import MLP
 from tinygrad_reg.optim import SGD, Adam
 from tinygrad_reg.train import checkpoint as checkpoint_module
 from tinygrad_reg.train.checkpoint import Checkpoint, CheckpointError, load, save
-from tinygrad_reg.train.generators import generator_state, set_generator_state
 from tinygrad_reg.train.loop import fit
 
 

@@ -6,17 +6,19 @@ import io
 import math
 import signal
 import warnings
+from functools import partial
 
 import numpy as np
 import pytest
 
 from tinygrad_reg import Tensor, datasets
 from tinygrad_reg import reference as ref
-from tinygrad_reg.nn import MLP, Module, binary_cross_entropy_with_logits
+from tinygrad_reg.data.loader import DataLoader
+from tinygrad_reg.nn import MLP, Module, binary_cross_entropy_with_logits, cross_entropy
 from tinygrad_reg.optim import SGD, Adam
 from tinygrad_reg.train.callbacks import DivergenceWarning
 from tinygrad_reg.train.evaluate import accuracy, predict
-from tinygrad_reg.train.loop import COST_OVERFLOW, History, fit
+from tinygrad_reg.train.loop import COST_OVERFLOW, History, auto_loss, fit
 
 LAYER_DIMS = [2, 20, 3, 1]
 LR = 0.3
@@ -210,6 +212,22 @@ def test_adam_and_a_callable_loss_and_penalty(data):
     assert history.costs[-1] < history.costs[0]
 
 
+@pytest.mark.parametrize("outputs", [1, 2])
+def test_auto_loss_with_label_smoothing_is_a_loss_fit_trains_with(data, outputs):
+    X, Y = data
+    epsilon = 0.2
+    loss = partial(auto_loss, label_smoothing=epsilon)
+    model = MLP([2, 20, 3, outputs])
+    if outputs == 1:
+        first = binary_cross_entropy_with_logits(model(X), Y, label_smoothing=epsilon)
+    else:
+        first = cross_entropy(model(X), Y, label_smoothing=epsilon)
+    plain = auto_loss(model(X), Y).item()
+    history = fit(model, X, Y, loss=loss, iterations=30, log_every=10, progress=False)
+    assert history.costs[0] == first.item() != plain
+    assert history.costs[-1] < history.costs[0]
+
+
 # --- mini-batches ------------------------------------------------------------------------------
 
 
@@ -244,6 +262,66 @@ def test_mini_batches_visit_every_example_once_per_epoch_in_a_seeded_order(data)
     again = Recorder(MLP(LAYER_DIMS))
     fit(again, X, Y, iterations=2 * per_epoch, batch_size=batch_size, seed=7, progress=False)
     np.testing.assert_array_equal(np.hstack(again.seen), np.hstack(recorder.seen))
+
+
+def test_fits_mini_batches_are_a_seeded_data_loaders(data):
+    X, Y = data
+    recorder = Recorder(MLP(LAYER_DIMS))
+    history = fit(recorder, X, Y, iterations=11, batch_size=50, seed=9, progress=False)
+    loader = DataLoader(X, Y, batch_size=50, shuffle=True, seed=9)
+    for seen in recorder.seen:
+        np.testing.assert_array_equal(seen, loader.next_batch()[0].numpy())
+    assert history.batch_order == loader.state_dict()
+    assert history.batch_order["epoch"] == 11 // len(loader)
+
+
+def test_whole_set_training_passes_a_saved_batch_order_on_unchanged(data):
+    """A mini-batch run continued on the whole set, then again with mini-batches, goes on
+    with the batches it would have had."""
+    X, Y = data
+    loader = DataLoader(X, Y, batch_size=60, shuffle=True, seed=2)
+    loader.next_batch()
+    saved = loader.state_dict()
+    history = fit(MLP(LAYER_DIMS), X, Y, iterations=3, progress=False, batch_order=saved)
+    assert history.batch_order == saved
+
+
+def test_fit_on_a_loader_trains_on_its_batches_and_leaves_it_where_it_stopped(data):
+    X, Y = data
+    by_arguments, by_loader = MLP(LAYER_DIMS), MLP(LAYER_DIMS)
+    expected = fit(by_arguments, X, Y, iterations=7, batch_size=40, seed=5, progress=False)
+    loader = DataLoader(X, Y.ravel(), batch_size=40, shuffle=True, seed=5)  # (m,) labels too
+    history = fit(by_loader, loader, iterations=7, progress=False)
+    for name, value in by_arguments.to_parameters().items():
+        np.testing.assert_array_equal(by_loader.to_parameters()[name], value)
+    assert history.costs == expected.costs
+    assert loader.state_dict() == history.batch_order == expected.batch_order
+    recorder = Recorder(MLP(LAYER_DIMS))  # a second fit goes on with the next batches
+    fit(recorder, loader, iterations=1, progress=False)
+    again = DataLoader(X, Y, batch_size=40, shuffle=True, seed=5)
+    for _ in range(7):
+        again.next_batch()
+    np.testing.assert_array_equal(recorder.seen[0], again.next_batch()[0].numpy())
+
+
+@pytest.mark.parametrize(
+    "make, options, message",
+    [
+        (lambda X, Y: DataLoader(X, Y, batch_size=8), {"batch_size": 8}, "and batch_size"),
+        (lambda X, Y: DataLoader(X, Y), {"validation_split": 0.2}, "and validation_split"),
+        (lambda X, Y: DataLoader(X.T, Y.ravel(), examples_axis=0), {}, "course layout"),
+        (lambda X, Y: DataLoader(X[:, :5], Y[:, :5], batch_size=8, drop_last=True), {}, "0 batch"),
+    ],
+)
+def test_fit_on_a_loader_refuses_what_the_loader_decides(data, make, options, message):
+    X, Y = data
+    with pytest.raises(ValueError, match=message):
+        fit(MLP(LAYER_DIMS), make(X, Y), iterations=2, progress=False, **options)
+
+
+def test_fit_without_labels_says_what_it_expects(data):
+    with pytest.raises(TypeError, match=r"fit: Y is missing; expected fit\(model, X, Y\)"):
+        fit(MLP(LAYER_DIMS), data[0], iterations=2, progress=False)
 
 
 def test_one_batch_of_everything_is_full_batch_training(data):

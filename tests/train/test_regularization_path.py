@@ -12,7 +12,7 @@ from tinygrad_reg import datasets
 from tinygrad_reg import reference as ref
 from tinygrad_reg.app import cli, plots
 from tinygrad_reg.nn import MLP
-from tinygrad_reg.optim import SGD
+from tinygrad_reg.optim import SGD, ProximalSGD
 from tinygrad_reg.train import regularization_path as sweep
 from tinygrad_reg.train.loop import fit
 
@@ -235,7 +235,7 @@ def test_a_dask_cluster_gives_the_sequential_table_bit_for_bit(sequential_rows):
     )
     with (
         distributed.LocalCluster(
-            n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
@@ -296,3 +296,65 @@ def test_bad_executors_seeds_and_diverging_values_are_refused_before_training(
     monkeypatch.setattr(sweep, "train_one", None)  # no training may start
     with pytest.raises(ValueError, match=message):
         sweep.sweep(**{"penalty": "l2", "values": [1.0], "iterations": 5, **options})
+
+
+# --- the table of techniques -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sweep.PENALTIES)
+def test_every_technique_is_a_choice_of_the_command_and_refuses_values_outside_its_range(name):
+    technique = sweep.TECHNIQUES[name]
+    assert technique.name == name and technique.values
+    assert sweep.check_values(name, technique.values) == list(technique.values)
+    assert all(technique.valid(v) for v in technique.values)
+    for bad in (-1.0, float("nan")):
+        with pytest.raises(ValueError, match=technique.expected.replace("(", r"\(")):
+            sweep.check_values(name, [bad])
+    parser = next(
+        action for action in cli.build_parser()._actions if action.choices and action.dest
+    ).choices["sweep"]
+    penalty = next(action for action in parser._actions if action.dest == "penalty")
+    assert name in penalty.choices
+    table = sweep.SweepTable(name, "test set", 10)
+    assert table.columns()[0] == technique.parameter
+    assert table.format().split()[0] == technique.symbol
+
+
+def test_an_unknown_technique_without_values_is_refused_naming_the_known_ones():
+    with pytest.raises(ValueError, match=r"unknown penalty 'l3'.*'dropout'"):
+        sweep.sweep("l3", iterations=5)
+
+
+def measured(model, train, val):
+    """What a row holds, measured with numpy only (the reference's forward pass)."""
+    parameters = model.to_parameters()
+
+    def scores(X, Y):
+        A, _ = ref.forward_propagation(X, parameters)
+        cost = -np.mean(Y * np.log(A) + (1 - Y) * np.log(1 - A))
+        return np.mean((A > 0.5) == Y), cost
+
+    (train_acc, train_cost), (val_acc, val_cost) = scores(*train), scores(*val)
+    W = np.concatenate([parameters[f"W{l}"].ravel() for l in (1, 2, 3)])
+    return train_acc, val_acc, train_cost, val_cost, np.linalg.norm(W), np.mean(np.abs(W) < 0.01)
+
+
+def fit_by_hand(technique, value, X, Y):
+    """The run each new technique's row must be, built without the table."""
+    m = X.shape[1]
+    model = MLP([2, 20, 3, 1], seed=3)
+    optimizer = SGD(model.parameters(), lr=0.3)
+    if technique == "group_lasso":
+        optimizer = ProximalSGD(model, lr=0.3, group_lasso=value / m)
+    fit(model, X, Y, optimizer=optimizer, iterations=ITERATIONS, progress=False)
+    return model
+
+
+@pytest.mark.parametrize("technique, value", [("group_lasso", 3.0)])
+def test_each_new_technique_row_equals_its_run_built_by_hand(technique, value):
+    data = datasets.load()
+    train, val = (data.train_X, data.train_Y), (data.test_X, data.test_Y)
+    (row,) = sweep.sweep(technique, [value], iterations=ITERATIONS).rows
+    assert_row(row, measured(fit_by_hand(technique, value, *train), train, val))
+    plain = measured(fit_by_hand("none", 0.0, *train), train, val)
+    assert abs(row.weight_norm - plain[4]) > 1e-6 * plain[4]  # the technique changed the run

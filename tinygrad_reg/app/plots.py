@@ -244,9 +244,10 @@ def regularization_path(path: str | os.PathLike[str], table: Any, title: str = "
     figure = _figure(7.0, 11.0)
     accuracy_ax, cost_ax, weight_ax = figure.subplots(3, 1)
     train_colour, val_colour = RUN_COLOURS[1], RUN_COLOURS[2]
-    name = "keep_prob" if table.penalty == "dropout" else "λ"
+    technique = table.technique
+    name = technique.symbol
     for ax in (accuracy_ax, cost_ax, weight_ax):  # scales first: the twin axis below shares x
-        if table.penalty == "dropout":
+        if technique.decreasing:
             ax.invert_xaxis()
         else:
             positive = values[values > 0]

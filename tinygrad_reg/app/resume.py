@@ -3,7 +3,7 @@
 A run is its settings (``Settings``: the network, the penalty and λ, dropout, the optimizer
 and learning rate, the iteration target, the batch size, the seed, validation and max-norm),
 the updates made so far, the optimizer's state and the states of its two random streams (the
-dropout masks and the batch order, ``train/generators.py``). ``train`` saves all of it in
+dropout masks and the batch order, ``data/generators.py``). ``train`` saves all of it in
 ``model.npz``; ``train --resume`` reads it back, checks every value, and continues the same run,
 up to the same target: bit for bit the run that was never stopped.
 
@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from ..data.generators import generator_state, set_generator_state
+from ..data.loader import DataLoader
 from ..nn.modules import ACTIVATIONS, MLP
 from ..nn.regularizers import PENALTIES
 from ..optim import SGD, Adam, AdamW, Optimizer
@@ -29,7 +31,6 @@ from ..tensor import Tensor
 from ..testing.reference import layer_dims_of
 from ..train.checkpoint import Checkpoint
 from ..train.early_stopping import split_validation
-from ..train.generators import BatchOrder, generator_state, set_generator_state
 from .options import UsageError, restore_checkpoint
 
 OPTIMIZERS: dict[str, tuple[Callable[..., Optimizer], float]] = {
@@ -343,9 +344,8 @@ def restore_run(
     where = f"--resume {checkpoint.path}"
     try:
         set_generator_state(np.random.RandomState(0), generators["dropout"], where)
-        BatchOrder(m, settings.batch_size, settings.seed).load_state_dict(
-            generators["batch_order"], where
-        )
+        examples = DataLoader(np.empty((0, m)), np.empty((1, m)), seed=settings.seed)
+        examples.load_state_dict(generators["batch_order"], where)  # m examples, no features
     except ValueError as error:
         raise UsageError(str(error).rstrip(".")) from None
     restore_checkpoint(checkpoint, model, optimizer)

@@ -15,10 +15,9 @@ from ..data import datasets
 from ..train.evaluate import outputs_for_labels
 from ..train.regularization_path import (
     DEFAULT_ITERATIONS,
-    DEFAULT_VALUES,
     LAYER_DIMS,
-    PENALTIES,
     SEED,
+    TECHNIQUES,
     check_stable,
     check_values,
     splits_for,
@@ -30,14 +29,16 @@ from .options import UsageError, add_data_file_arguments, positive_int, read_dat
 #: Folds when the data has no test split and --folds is not given.
 DEFAULT_FOLDS = 5
 
+TECHNIQUE_LINES = "\n".join(
+    f"  {t.name:<14}{t.meaning}; {t.symbol}: {','.join(f'{v:g}' for v in t.values)}"
+    for t in TECHNIQUES.values()
+)
+
 EPILOG = f"""Writes sweep_<penalty>.csv (rewritten after each value, so Ctrl-C keeps what is done)
 and sweep_<penalty>.png (needs matplotlib) in --out.
 
-default values:
-  l2       {",".join(f"{v:g}" for v in DEFAULT_VALUES["l2"])}
-  l1       {",".join(f"{v:g}" for v in DEFAULT_VALUES["l1"])}
-  elastic  the l1 values (λ for both parts)
-  dropout  {",".join(f"{v:g}" for v in DEFAULT_VALUES["dropout"])} (keep_prob)
+techniques (--penalty) and their default values:
+{TECHNIQUE_LINES}
 
 examples:
   %(prog)s                                   L2 on the default grid, about 30 s
@@ -53,11 +54,13 @@ concurrent.futures.Executor, e.g. dask.distributed.Client(...).get_executor() fo
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--penalty", choices=PENALTIES, default="l2", help="(default l2)")
+    parser.add_argument(
+        "--penalty", choices=list(TECHNIQUES), default="l2", help="the technique (default l2)"
+    )
     parser.add_argument(
         "--values",
         metavar="V,V,...",
-        help="comma-separated λ (or keep_prob for dropout); default: see below",
+        help="comma-separated strengths (λ, or keep_prob for dropout, ...); default: see below",
     )
     parser.add_argument(
         "--folds",
@@ -123,7 +126,9 @@ def main(args: argparse.Namespace, stdout: TextIO | None = None) -> int:
     values = None if args.values is None else parse_values(args.values)
     if args.iterations < 1:
         raise ValueError(f"--iterations {args.iterations}: expected at least 1")
-    values = check_values(args.penalty, DEFAULT_VALUES[args.penalty] if values is None else values)
+    values = check_values(
+        args.penalty, TECHNIQUES[args.penalty].values if values is None else values
+    )
     data = _data(args)
     folds = args.folds
     if folds is None and data.test_X is None:

@@ -5,9 +5,13 @@
 ``.npz`` archives safely (headers checked before any data is read, one error type for every
 damaged file), for the loaders here and for checkpoints (``train/checkpoint.py``);
 ``digits.py`` loads scikit-learn's 8×8 handwritten digits (the optional ``digits`` extra).
+``loader.py`` holds ``DataLoader``, PyTorch's mini-batch iterator over (X, Y), and
+``generators.py`` the states of random generators as JSON (the loader's, the dropout masks'),
+so that a saved run continues exactly.
 """
 
 from .datasets import DataError, Dataset, load, load_file, names
 from .digits import load_digits
+from .loader import DataLoader
 
-__all__ = ["DataError", "Dataset", "load", "load_digits", "load_file", "names"]
+__all__ = ["DataError", "DataLoader", "Dataset", "load", "load_digits", "load_file", "names"]

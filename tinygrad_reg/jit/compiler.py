@@ -51,10 +51,9 @@ from .recorder import (
     random_state,
     set_optimizer_state,
     set_random_state,
-    step_in_place,
     sync,
 )
-from .tape import GuardFailed, TraceError
+from .tape import GuardFailed, TraceError, step_in_place
 
 __all__ = ["TraceError", "compile"]
 
@@ -151,6 +150,7 @@ class Trace:
         for optimizer, ids in self.optimizers:
             if list(map(id, optimizer.params)) != ids:
                 raise Retrace
+            optimizer.check_param_groups()  # a bad value set in a group raises as step() would
         for settings in self.settings:
             settings.follow()
         run = self.runs[self.turn]

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..engine import Function, hooks
 from ..tensor import Tensor
-from .tape import GuardFailed, Setting, Tape, Traced, TraceError, plain
+from .tape import GuardFailed, Setting, Tape, Traced, TraceError, plain, step_in_place
 from .tape_optimizer import optimize
 
 
@@ -59,16 +59,6 @@ def sync(tensor: Tensor, name: str, buffer: np.ndarray, view: np.ndarray) -> Non
         raise Retrace
     np.copyto(buffer, current)
     setattr(tensor, name, view)
-
-
-def step_in_place(optimizer: Any, params: list[tuple[Tensor, np.ndarray, np.ndarray]]) -> None:
-    """``optimizer.step()`` as Python, then each parameter's new value copied into the buffer
-    its next value goes to, which the tensor holds (a read-only view of) from then on."""
-    optimizer.step()
-    for tensor, buffer, view in params:
-        if tensor._data is not view:
-            np.copyto(buffer, tensor._data)
-            tensor._data = view
 
 
 def setting(owner: Any, name: str) -> Any:
@@ -423,9 +413,9 @@ class Recorder(Tape):
         settings = [Settings(*source) for source in optimizer.hyperparameter_sources()]
         swapped = [s.swap() for s in settings]
         try:
-            for p, state in zip(params, optimizer.state):
+            for p, state, group in zip(params, optimizer.state, optimizer.group_of):
                 if p.grad is not None:
-                    new = optimizer.update(self.arrays_of((p,))[0], p.grad, state)
+                    new = optimizer.update(self.arrays_of((p,))[0], p.grad, state, group)
                     self.write_back(p, new if new.dtype == p.dtype else new.astype(p.dtype))
         except TypeError as error:
             if not any(swapped):

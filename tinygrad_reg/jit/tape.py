@@ -443,3 +443,13 @@ class Tape:
         entries and buffers rewritten, and ``after`` returned rewritten the same way."""
         self.entries, self.buffers, after = share_memory(self.entries, self.buffers, outside, after)
         return after
+
+
+def step_in_place(optimizer: Any, params: list[tuple[Any, np.ndarray, np.ndarray]]) -> None:
+    """``optimizer.step()`` as Python, then each parameter's new value copied into the buffer
+    its next value goes to, which the tensor holds (a read-only view of) from then on."""
+    optimizer.step()
+    for tensor, buffer, view in params:
+        if tensor._data is not view:
+            np.copyto(buffer, tensor._data)
+            tensor._data = view

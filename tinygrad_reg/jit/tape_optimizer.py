@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from .memory import roots
-from .tape import check, into, into_each
+from .tape import check, into, into_each, step_in_place
 
 Entry = tuple[Callable[..., Any], tuple[Any, ...]]
 
@@ -48,8 +48,6 @@ def without_cleared_grads(entries: list[Entry]) -> list[Entry]:
 
     Bit-identical: no array is involved, only which object ``.grad`` names in between, which
     no entry reads."""
-    from .recorder import step_in_place  # recorder imports this module: import when needed
-
     overwritten: set[int] = set()
     kept = []
     for function, args in reversed(entries):

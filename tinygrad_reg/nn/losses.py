@@ -51,14 +51,36 @@ def _prediction_and_targets(where: str, prediction: Any, Y: Any) -> tuple[Tensor
     return prediction, Y
 
 
-def binary_cross_entropy(probs: Any, Y: Any) -> Tensor:
+def check_label_smoothing(value: Any, where: str) -> float:
+    """ε as a float, after checking 0 <= ε <= 1 (PyTorch's range)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(
+            f"{where}: label_smoothing={value!r} is a {type(value).__name__}; expected a number "
+            "in [0, 1]."
+        )
+    if not 0 <= value <= 1:  # also catches NaN
+        raise ValueError(f"{where}: label_smoothing={value}; expected a number in [0, 1].")
+    return float(value)
+
+
+def smoothed_binary_targets(Y: Tensor, label_smoothing: Any, where: str) -> Tensor:
+    """Y·(1 − ε) + ε/2: each 0/1 label moved ε/2 toward the other class (ε = 0: Y itself)."""
+    epsilon = check_label_smoothing(label_smoothing, where)
+    return Y if epsilon == 0 else Y * (1 - epsilon) + epsilon / 2
+
+
+def binary_cross_entropy(probs: Any, Y: Any, label_smoothing: float = 0.0) -> Tensor:
     """The course's cost from probabilities A = σ(Z): -1/m·Σ[y·log(a) + (1-y)·log(1-a)].
 
     Composed of ordinary ops, so its gradient flows through log and σ. Where σ saturates
     (a rounds to exactly 0 or 1) it gives inf or NaN (0·log 0); prefer
     ``binary_cross_entropy_with_logits``, which never does.
+
+    ``label_smoothing=ε`` trains against y·(1 − ε) + ε/2 instead of y (as
+    ``binary_cross_entropy_with_logits``; PyTorch's binary losses have no such option).
     """
     A, Y = _prediction_and_targets("binary_cross_entropy", probs, Y)
+    Y = smoothed_binary_targets(Y, label_smoothing, "binary_cross_entropy")
     m = A.shape[-1]
     logprobs = -A.log() * Y - (1 - A).log() * (1 - Y)
     return logprobs.sum() / m
@@ -108,7 +130,7 @@ class BinaryCrossEntropyWithLogits(Function):
         )
 
 
-def binary_cross_entropy_with_logits(Z: Any, Y: Any) -> Tensor:
+def binary_cross_entropy_with_logits(Z: Any, Y: Any, label_smoothing: float = 0.0) -> Tensor:
     """Mean binary cross-entropy of σ(Z) against Y, computed stably from the logits Z.
 
     loss = 1/m·Σ[max(z, 0) - z·y + log(1 + e^-|z|)],  ∂loss/∂z = (σ(z) - y)/m.
@@ -116,9 +138,16 @@ def binary_cross_entropy_with_logits(Z: Any, Y: Any) -> Tensor:
     One graph node (cheap: it runs every training step). Equal to the course's formula wherever
     that is accurate, and finite with an exact gradient where the course's gives NaN or inf
     (|z| beyond ~37, where σ(z) rounds to 0 or 1).
+
+    ``label_smoothing=ε`` (0 <= ε <= 1) replaces each target y by y' = y·(1 − ε) + ε/2, so a
+    label 1 asks for σ(z) = 1 − ε/2 and a label 0 for ε/2: the loss is lowest at the finite
+    logit z = ±log((2 − ε)/ε) instead of at ±∞, and ∂loss/∂z = (σ(z) − y')/m. PyTorch's binary
+    losses have no such option; this is its ``cross_entropy(label_smoothing=ε)`` rule (mix the
+    target with the uniform distribution over the 2 classes) for one output unit.
     """
-    Z, Y = _prediction_and_targets("binary_cross_entropy_with_logits", Z, Y)
-    return BinaryCrossEntropyWithLogits()(Z, Y)
+    where = "binary_cross_entropy_with_logits"
+    Z, Y = _prediction_and_targets(where, Z, Y)
+    return BinaryCrossEntropyWithLogits()(Z, smoothed_binary_targets(Y, label_smoothing, where))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -259,6 +288,7 @@ def cross_entropy(
     weight: Any = None,
     ignore_index: int = -100,
     reduction: str = "mean",
+    label_smoothing: float = 0.0,
 ) -> Tensor:
     """Mean cross-entropy of softmax(logits) over K classes, computed stably in one node.
 
@@ -275,6 +305,12 @@ def cross_entropy(
     ``weight`` (C,), ``ignore_index`` and ``reduction`` as PyTorch's: with index labels it is
     ``nll_loss(log_softmax(logits, axis=0), ...)``; with probability columns, term i is
     −Σ_c weight_c·y_ci·log softmax(z)_ci, "mean" divides by m, and ignore_index does not apply.
+
+    ``label_smoothing=ε`` (0 <= ε <= 1), as PyTorch's: the target is mixed with the uniform
+    distribution over the C classes. Probability columns become y·(1 − ε) + ε/C. With index
+    labels, term i is (1 − ε)·nll_i + ε/C·Σ_c weight_c·(−log softmax(z)_ci), 0 for an ignored
+    example, and "mean" divides both parts by the same Σ weight[y_i] as nll_loss (for ε = 1 the
+    loss no longer looks at the labels, except to skip and weigh examples).
     """
     where = "cross_entropy"
     logits = logits if isinstance(logits, Tensor) else Tensor(logits)
@@ -284,14 +320,27 @@ def cross_entropy(
             "axis 0 and at least one example (m >= 1). For one output per example (two "
             "classes) use binary_cross_entropy_with_logits."
         )
+    epsilon = check_label_smoothing(label_smoothing, where)
+    C = logits.shape[0]
+    index_labels = np.shape(getattr(labels, "data", labels)) != logits.shape
     if weight is None and ignore_index == -100 and reduction == "mean":
-        return CrossEntropy()(logits, _class_targets(where, logits, labels))
+        targets = _class_targets(where, logits, labels)
+        if epsilon:  # for index labels with no ignored example, the same as the rule below
+            targets = targets * (1 - epsilon) + epsilon / C
+        return CrossEntropy()(logits, targets)
     log_probs = logits.log_softmax(axis=0)
-    if np.shape(getattr(labels, "data", labels)) != logits.shape:
-        return nll_loss(log_probs, labels, weight, ignore_index, reduction)
+    if index_labels:
+        terms, weights, kept = _nll_terms(log_probs, labels, weight, ignore_index, where)
+        if epsilon:
+            per_class = _class_weights(weight, log_probs, where)[:, None]
+            uniform_terms = -(log_probs * per_class).sum(axis=0) * kept
+            terms = terms * (1 - epsilon) + uniform_terms * (epsilon / C)
+        return reduce_loss(terms, reduction, where, total_weight=weights.sum())
     targets = _class_targets(where, logits, labels)
+    if epsilon:
+        targets = targets * (1 - epsilon) + epsilon / C
     if weight is not None:
-        targets = targets * np.reshape(getattr(weight, "data", weight), (-1, 1))
+        targets = targets * _class_weights(weight, log_probs, where)[:, None]
     return reduce_loss(-(targets * log_probs).sum(axis=0), reduction, where)
 
 
@@ -386,30 +435,43 @@ def nll_loss(
     (m, C)), ``labels`` class indices (m,). Term i is −weight[y_i]·log_probs[y_i, i]; examples
     labelled ``ignore_index`` count for nothing; "mean" divides by Σ weight[y_i] over the
     examples kept (PyTorch's weighted mean). ``weight`` (C,) is a constant."""
-    where_ = "nll_loss"
     log_probs = log_probs if isinstance(log_probs, Tensor) else Tensor(log_probs)
+    terms, weights, _ = _nll_terms(log_probs, labels, weight, ignore_index, "nll_loss")
+    return reduce_loss(terms, reduction, "nll_loss", total_weight=weights.sum())
+
+
+def _class_weights(weight: Any, log_probs: Tensor, where: str) -> np.ndarray:
+    """``weight`` (C,) as an array of the log probabilities' dtype (ones for None), checked."""
+    C = log_probs.shape[0]
+    per_class = np.ones(C) if weight is None else np.asarray(getattr(weight, "data", weight))
+    if per_class.shape != (C,):
+        raise ValueError(f"{where}: weight has shape {per_class.shape}; expected ({C},).")
+    return per_class.astype(log_probs.dtype)
+
+
+def _nll_terms(
+    log_probs: Tensor, labels: Any, weight: Any, ignore_index: int, where: str
+) -> tuple[Tensor, np.ndarray, np.ndarray]:
+    """Each example's −weight[y_i]·log_probs[y_i, i] (m,), weight[y_i] (0 where ignored), and
+    which examples are kept (not labelled ``ignore_index``)."""
     if log_probs.ndim != 2:
-        raise ValueError(f"{where_}: log_probs have shape {log_probs.shape}; expected (C, m).")
+        raise ValueError(f"{where}: log_probs have shape {log_probs.shape}; expected (C, m).")
     C, m = log_probs.shape
     indices = np.asarray(labels.data if isinstance(labels, Tensor) else labels).reshape(-1)
     if indices.shape != (m,) or indices.dtype.kind not in "iuf" or np.any(indices % 1 != 0):
         raise ValueError(
-            f"{where_}: labels of shape {np.shape(indices)} and dtype {indices.dtype} for "
+            f"{where}: labels of shape {np.shape(indices)} and dtype {indices.dtype} for "
             f"log_probs {log_probs.shape}; expected {m} class indices (whole numbers)."
         )
     kept = indices != ignore_index
     if np.any((indices[kept] < 0) | (indices[kept] >= C)):
         raise ValueError(
-            f"{where_}: labels range over [{indices[kept].min():g}, {indices[kept].max():g}]; "
+            f"{where}: labels range over [{indices[kept].min():g}, {indices[kept].max():g}]; "
             f"expected class indices 0..{C - 1} or ignore_index={ignore_index}."
         )
     classes = np.where(kept, indices, 0).astype(np.intp)
-    per_class = np.ones(C) if weight is None else np.asarray(getattr(weight, "data", weight))
-    if per_class.shape != (C,):
-        raise ValueError(f"{where_}: weight has shape {per_class.shape}; expected ({C},).")
-    weights = (per_class[classes] * kept).astype(log_probs.dtype)
-    terms = -log_probs.gather(0, classes[None, :]).reshape(m) * weights
-    return reduce_loss(terms, reduction, where_, total_weight=weights.sum())
+    weights = _class_weights(weight, log_probs, where)[classes] * kept
+    return -log_probs.gather(0, classes[None, :]).reshape(m) * weights, weights, kept
 
 
 def kl_div(

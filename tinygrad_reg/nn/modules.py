@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import Function, hooks, no_grad
+from ..factories import default_generator
 from ..ops.cast import float_dtype
 from ..ops.linalg import linear
 from ..tensor import Tensor
@@ -79,6 +80,8 @@ class Module:
     sub-modules (Module attributes), both found in the order they were assigned."""
 
     training = True
+    #: Attributes holding state that is saved but not learned (BatchNorm's running statistics).
+    buffer_names: tuple[str, ...] = ()
 
     def __call__(self, *args: Any) -> Any:
         return self.forward(*args)
@@ -102,6 +105,15 @@ class Module:
 
     def parameters(self) -> list[Tensor]:
         return [p for _, p in self.named_parameters()]
+
+    def named_buffers(self) -> list[tuple[str, Tensor]]:
+        """(name, tensor) pairs of the state that ``state_dict`` saves but no optimizer sees
+        (the tensors named in ``buffer_names``; None is skipped), named as the parameters."""
+        named = [(name, getattr(self, name)) for name in self.buffer_names]
+        named = [(name, value) for name, value in named if value is not None]
+        for prefix, child in self.named_children():
+            named += [(f"{prefix}.{name}", b) for name, b in child.named_buffers()]
+        return named
 
     def zero_grad(self) -> None:
         if hooks.recorder is not None:  # compile records it
@@ -136,11 +148,11 @@ class Module:
         return "\n".join(lines) + "\n)"
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        """Name → a copy of the parameter's values."""
-        return {name: p.data.copy() for name, p in self.named_parameters()}
+        """Name → a copy of the values of each parameter, then of each buffer."""
+        return {name: t.data.copy() for name, t in self.named_parameters() + self.named_buffers()}
 
     def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> None:
-        """Set the parameters' values from ``state`` (name → array), copying.
+        """Set the parameters' (and buffers') values from ``state`` (name → array), copying.
 
         Values of a dtype that converts exactly (float32 into float64 parameters) are converted;
         others (float64 into float32 would round) are refused. Every name, shape and dtype is
@@ -149,7 +161,7 @@ class Module:
         ignored (shapes and dtypes are still checked).
         """
         where = f"{type(self).__name__}.load_state_dict"
-        params = dict(self.named_parameters())
+        params = dict(self.named_parameters() + self.named_buffers())
         missing = [name for name in params if name not in state]
         unexpected = [name for name in state if name not in params]
         if strict and (missing or unexpected):
@@ -186,7 +198,8 @@ class Linear(Module):
     init: "course" W = randn / √in (the course's scheme), "he" W = randn·√(2/in) (for ReLU),
     "zeros" W = 0 (every unit then learns the same thing: the classic symmetry lesson).
     b starts at 0. ``rng`` is a np.random.RandomState (or Generator); the course's randn
-    stream is ``rng.standard_normal``. ``dtype``: of W and b (float64 by default; np.float32
+    stream is ``rng.standard_normal``. Without one, the thread's default generator
+    (``tinygrad_reg.manual_seed``). ``dtype``: of W and b (float64 by default; np.float32
     halves the memory, the draws being the same numbers rounded). The input must have the same
     float dtype: numpy would otherwise silently compute a float32 layer in float64.
     """
@@ -208,8 +221,7 @@ class Linear(Module):
         if init == "zeros":
             W = np.zeros(shape)
         elif init in ("course", "he"):
-            rng = np.random.RandomState() if rng is None else rng
-            W = rng.standard_normal(shape)
+            W = (default_generator() if rng is None else rng).standard_normal(shape)
             W = W / np.sqrt(in_features) if init == "course" else W * np.sqrt(2 / in_features)
         else:
             raise ValueError(f"Linear: unknown init {init!r}; expected 'course', 'he' or 'zeros'.")
@@ -222,6 +234,10 @@ class Linear(Module):
         return text if self.W.dtype == np.float64 else f"{text}, dtype={self.W.dtype}"
 
     def forward(self, x: Any) -> Tensor:
+        return linear(self.checked_input(x), self.W, self.b)
+
+    def checked_input(self, x: Any) -> Tensor:
+        """x as a Tensor, refused if its float dtype is not the parameters'."""
         x = _as_tensor(x)
         if x.dtype.kind == "f" and x.dtype != self.W.dtype:
             raise TypeError(
@@ -230,7 +246,7 @@ class Linear(Module):
                 f"the input (X.astype(np.{self.W.dtype})) or build the layer or model with "
                 f"dtype=np.{x.dtype}; fit, predict and accuracy convert the data themselves."
             )
-        return linear(x, self.W, self.b)
+        return x
 
 
 class ReLU(Module):
@@ -272,7 +288,7 @@ class Dropout(Module):
         self.keep_prob = dropout_keep_prob("Dropout", positional, p, keep_prob, default=0.5)
         self.p = 1 - self.keep_prob if p is None else float(p)
         self._given = "keep_prob" if keep_prob is not None else "p"
-        self.rng = np.random.RandomState() if rng is None else rng
+        self.rng = default_generator() if rng is None else rng
         self.mask: np.ndarray | None = None
 
     def extra_repr(self) -> str:

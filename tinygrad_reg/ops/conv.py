@@ -107,9 +107,17 @@ def as_pair(value: Any, name: str, where: str, smallest: int = 1) -> Pair:
 
 
 def windows_of(
-    x: Tensor, kernel: Any, stride: Any, padding: Any, dilation: Any, where: str, fill: float
+    x: Tensor,
+    kernel: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    where: str,
+    fill: float,
+    pooling: bool = False,
 ) -> Tensor:
-    """x (N, C, H, W) padded with ``fill`` and unfolded: (N, C, kh, kw, oh, ow)."""
+    """x (N, C, H, W) padded with ``fill`` and unfolded: (N, C, kh, kw, oh, ow). Pooling pads
+    at most half the dilated kernel, as PyTorch: a window of padding alone pools no pixel."""
     if x.ndim != 4:
         raise ValueError(f"{where}: the input has shape {x.shape}; expected (N, C, H, W).")
     kernel = as_pair(kernel, "kernel_size", where)
@@ -126,6 +134,11 @@ def windows_of(
         widths = tuple((p, p) for p in as_pair(padding, "padding", where, smallest=0))
     height, width = (n + a + b for n, (a, b) in zip(x.shape[2:], widths))
     spans = [d * (k - 1) + 1 for d, k in zip(dilation, kernel)]
+    if pooling and any(a > span // 2 for (a, _), span in zip(widths, spans)):
+        raise ValueError(
+            f"{where}: padding={padding!r} with a kernel spanning {spans[0]} x {spans[1]}; "
+            "expected at most half the kernel on each side."
+        )
     if height < spans[0] or width < spans[1]:
         raise ValueError(
             f"{where}: the padded input is {height} x {width}, smaller than the dilated kernel "
@@ -191,7 +204,7 @@ def max_pool2d(
     defaults to the kernel size; padding adds -inf). The gradient goes to that element, the
     first in the window on a tie."""
     x = as_tensor(x)
-    windows = windows_of(x, kernel_size, stride, padding, dilation, "max_pool2d", -np.inf)
+    windows = windows_of(x, kernel_size, stride, padding, dilation, "max_pool2d", -np.inf, True)
     n, c, kh, kw, oh, ow = windows.shape
     flat = windows.reshape(n, c, kh * kw, oh, ow)
     largest = np.argmax(flat.data, axis=2)[:, :, None]
@@ -202,4 +215,5 @@ def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -
     """The mean of each window, as ``torch.nn.functional.avg_pool2d`` (stride defaults to the
     kernel size; zero padding counts in the mean, PyTorch's count_include_pad=True)."""
     x = as_tensor(x)
-    return windows_of(x, kernel_size, stride, padding, 1, "avg_pool2d", 0.0).mean(axis=(2, 3))
+    windows = windows_of(x, kernel_size, stride, padding, 1, "avg_pool2d", 0.0, True)
+    return windows.mean(axis=(2, 3))

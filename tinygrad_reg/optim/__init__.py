@@ -1,15 +1,31 @@
-"""Moving the parameters: the optimizers, the proximal step, and the constraints applied
-around a step.
+"""Moving the parameters: the optimizers, the proximal step, the learning-rate schedules and
+the constraints applied around a step.
 
-``optimizers.py`` holds ``SGD`` (with momentum), ``Adam`` and ``AdamW`` with PyTorch's update
-rules; ``proximal.py`` ``ProximalSGD``, whose soft-threshold step drives L1-penalized weights to
-exact zeros; ``constraints.py`` gradient clipping (``clip_grad_norm``) and the max-norm
-constraint (``apply_max_norm``). They read ``.grad`` and assign new arrays to ``.data``; they
-know nothing of how the gradients were computed.
+``optimizer.py`` holds the base every optimizer shares (PyTorch's parameter groups, checked
+hyperparameters, ``state_dict``); ``optimizers.py`` ``SGD`` (with momentum), ``Adam`` and
+``AdamW`` with PyTorch's update rules; ``rmsprop.py`` ``RMSprop``; ``adagrad.py`` ``Adagrad``;
+``proximal.py`` ``ProximalSGD``, whose soft-threshold step drives L1-penalized weights to exact
+zeros; ``schedules.py`` the learning-rate schedules (``StepLR``, ``CosineAnnealingLR``,
+``ReduceLROnPlateau``...); ``constraints.py`` gradient clipping (``clip_grad_norm``) and the
+max-norm constraint (``apply_max_norm``). They read ``.grad`` and assign new arrays to
+``.data``; they know nothing of how the gradients were computed.
 """
 
+from .adagrad import Adagrad
 from .constraints import apply_max_norm, clip_grad_norm
-from .optimizers import SGD, Adam, AdamW, Optimizer
+from .optimizer import Optimizer
+from .optimizers import SGD, Adam, AdamW
 from .proximal import ProximalSGD
+from .rmsprop import RMSprop
 
-__all__ = ["SGD", "Adam", "AdamW", "Optimizer", "ProximalSGD", "apply_max_norm", "clip_grad_norm"]
+__all__ = [
+    "SGD",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "Optimizer",
+    "ProximalSGD",
+    "RMSprop",
+    "apply_max_norm",
+    "clip_grad_norm",
+]

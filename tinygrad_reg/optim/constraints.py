@@ -34,7 +34,7 @@ import numpy as np
 
 from ..nn.regularizers import is_weight
 from ..tensor import Tensor
-from .optimizers import parameter_list
+from .optimizer import parameter_list
 
 #: Added to the total norm before dividing, so all-zero gradients do not divide by 0.
 CLIP_EPS = 1e-6

@@ -1,4 +1,5 @@
-"""Proximal gradient descent for L1: weights that land exactly on 0.
+"""Proximal gradient descent for L1 and group lasso: weights (and whole units) that land
+exactly on 0.
 
 Subgradient descent on J + c·Σ|w| (``l1_penalty``, c = λ/m) moves each weight a fixed lr·c
 toward 0 and, once there, steps across 0 and back forever: the weights hover within lr·c of
@@ -14,6 +15,17 @@ as the cost's gradient on it is weaker than c (the step would push it less than 
 and the threshold brings it back). This minimizes the same objective as the subgradient
 method, ISTA being its full-batch form.
 
+Group lasso (``nn/group_lasso.py``, c·Σ_g √p·‖W_g‖₂ over the rows or columns of W) has the
+same split, with the groups' norms in place of |w|: its proximal operator is block soft
+thresholding, which shortens each group's vector by lr·c·√p and sets it to exactly 0 if it is
+shorter than that::
+
+    W_g ← W_g·max(0, 1 − lr·c·√p/‖W_g‖₂)      (for each row, or column, g)
+
+With both (the sparse group lasso, ``l1`` and ``group_lasso`` > 0) the prox of the sum is the
+soft threshold followed by the block one (Friedman, Hastie and Tibshirani's note on the
+group lasso: the groups do not overlap, and soft thresholding keeps the signs).
+
 Which parameters are thresholded follows ``l1_penalty``: given a Module or a dict name →
 Tensor, the weight matrices only (names starting with "W", ``regularizers.is_weight``): the
 biases get the plain SGD step. Given a list of Tensors, exactly those, all of them.
@@ -21,14 +33,17 @@ biases get the plain SGD step. Given a list of Tensors, exactly those, all of th
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ..engine import hooks
+from ..nn.group_lasso import check_groups, group_axes, group_norms, group_size
 from ..nn.regularizers import is_weight
-from .optimizers import SGD, _check_hyperparameter
+from .optimizer import NON_NEGATIVE, Optimizer
+from .optimizers import SGD
 
 
 def soft_threshold(v: np.ndarray, threshold: float) -> np.ndarray:
@@ -36,8 +51,18 @@ def soft_threshold(v: np.ndarray, threshold: float) -> np.ndarray:
     return np.sign(v) * np.maximum(np.abs(v) - threshold, 0.0)
 
 
+def block_soft_threshold(v: np.ndarray, threshold: float, groups: str = "rows") -> np.ndarray:
+    """v_g·max(0, 1 − threshold·√p/‖v_g‖₂) for each row (or column) g of v: the proximal
+    operator of threshold·Σ_g √p·‖v_g‖₂. A group shorter than threshold·√p becomes 0."""
+    radius = threshold * math.sqrt(group_size(v.shape, groups))
+    norms = group_norms(v, groups)
+    # a zero group stays 0 whatever the factor: divide by inf there instead of 0
+    factor = np.maximum(1.0 - radius / np.where(norms > 0, norms, np.inf), 0.0)
+    return v * factor
+
+
 def _thresholded(params: Any, count: int) -> list[bool]:
-    """For each parameter, in ``parameter_list`` order: does the L1 prox apply to it?"""
+    """For each of the ``count`` parameters of ``params``: does the L1 prox apply to it?"""
     if hasattr(params, "named_parameters") and callable(params.named_parameters):
         return [is_weight(name) for name, _ in params.named_parameters()]
     if isinstance(params, dict):
@@ -46,49 +71,90 @@ def _thresholded(params: Any, count: int) -> list[bool]:
 
 
 class ProximalSGD(SGD):
-    """SGD (``optim.SGD``, same arguments) followed by the L1 proximal step on the weights::
+    """SGD (``optim.SGD``, same arguments) followed by the proximal steps on the weights::
 
         w ← SGD's update of w                      (the smooth part of the cost)
         w ← sign(w)·max(|w| − lr·l1, 0)             (weights only, see the module docstring)
+        W_g ← W_g·max(0, 1 − lr·group_lasso·√p/‖W_g‖)   (each row or column g, ``groups``)
 
     ``l1`` is the coefficient c of the penalty c·Σ|W|: for the course's λ/m·Σ|W|, pass
-    ``l1 = λ/m`` and leave the L1 penalty out of the cost (the prox replaces it). With
-    ``l1 = 0`` this is SGD, step for step.
+    ``l1 = λ/m`` and leave the L1 penalty out of the cost (the prox replaces it).
+    ``group_lasso`` is the c of ``group_lasso_penalty``'s c·Σ_g √p·‖W_g‖ (λ/m), over the
+    ``groups`` "rows" (units) or "columns" (inputs) of each weight. With both at 0 this is
+    SGD, step for step. ``l1`` and ``group_lasso`` are per parameter group, as ``lr``: a group
+    given as a Module or a dict of Tensors has its weights thresholded, one given as a list
+    every tensor of it. ``groups`` is a setting of the optimizer, not saved by ``state_dict``:
+    build the optimizer with the same one to continue a run.
     """
 
-    hyperparameters = (*SGD.hyperparameters, "l1")
+    hyperparameters: ClassVar[dict[str, str]] = {
+        **SGD.hyperparameters,
+        "l1": NON_NEGATIVE,
+        "group_lasso": NON_NEGATIVE,
+    }
 
     def __init__(
         self,
         params: Any,
-        lr: float,
+        lr: float = 1e-3,
         l1: float = 0.0,
         momentum: float = 0.0,
-        nesterov: bool = False,
+        dampening: float = 0.0,
         weight_decay: float = 0.0,
+        nesterov: bool = False,
+        group_lasso: float = 0.0,
+        groups: str = "rows",
     ):
-        if isinstance(params, Iterator):
-            params = list(params)  # a generator would be used up by the first reading
-        super().__init__(
-            params, lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay
+        self.groups = check_groups(groups, "ProximalSGD")
+        self.thresholded: list[bool] = []  # for each of params: does the prox apply?
+        defaults = {"lr": lr, "momentum": momentum, "dampening": dampening, "l1": l1}
+        Optimizer.__init__(
+            self,
+            params,
+            {
+                **defaults,
+                "weight_decay": weight_decay,
+                "nesterov": nesterov,
+                "group_lasso": group_lasso,
+            },
         )
-        self.l1 = _check_hyperparameter("ProximalSGD", "l1", l1)
-        self.thresholded = _thresholded(params, len(self.params))
+        self._check_groups()
+
+    def _add(self, group: Any, where: str, named: bool) -> None:
+        raw = group.get("params") if isinstance(group, dict) else None
+        if isinstance(raw, Iterator):  # a generator would be used up by the first reading
+            group = {**group, "params": list(raw)}
+        count = len(self.params)
+        super()._add(group, where, named)
+        self.thresholded += _thresholded(group["params"], len(self.params) - count)
+
+    def _check_groups(self) -> None:
+        """With group lasso on, every thresholded tensor must have rows and columns."""
+        for p, shrink, group in zip(self.params, self.thresholded, self.group_of):
+            if shrink and group["group_lasso"] > 0:
+                group_axes(p.shape, self.groups, "ProximalSGD")
 
     def replays_update(self) -> bool:
         return False  # the prox after SGD's update is a step of its own
 
     def step(self) -> None:
-        """SGD's step on every parameter with a gradient, then the prox on those weights."""
+        """SGD's step on every parameter with a gradient, then the proxes on those weights."""
         if hooks.recorder is not None:  # compile records it
+            self.check_param_groups()
             return hooks.recorder.optimizer_step(self)
+        self._check_groups()  # before any change: group_lasso may have been set since
         stepped = [p.grad is not None for p in self.params]
         super().step()
-        threshold = self.lr * self.l1
-        if threshold == 0:
-            return
-        for p, did_step, shrink in zip(self.params, stepped, self.thresholded, strict=True):
-            if did_step and shrink:
-                new = soft_threshold(p.data, threshold).astype(p.dtype, copy=False)
+        for p, did_step, shrink, group in zip(
+            self.params, stepped, self.thresholded, self.group_of, strict=True
+        ):
+            threshold, radius = group["lr"] * group["l1"], group["lr"] * group["group_lasso"]
+            if did_step and shrink and (threshold != 0 or radius != 0):
+                new = p.data
+                if threshold > 0:
+                    new = soft_threshold(new, threshold)
+                if radius > 0:
+                    new = block_soft_threshold(new, radius, self.groups)
+                new = new.astype(p.dtype, copy=False)
                 new.setflags(write=False)
                 p.data = new

@@ -4,8 +4,8 @@
 callback (``callbacks.py``: the protocol and the small ones, progress, the divergence warning,
 max-norm, Ctrl-C; ``early_stopping.py``: validation and early stopping). ``evaluate.py`` holds
 ``predict``, ``accuracy`` and the checks of X and Y in the course layout. ``checkpoint.py``
-saves and loads a run atomically, without pickle; ``generators.py`` holds the states of its
-random streams (dropout masks, the batch order), so that ``fit`` continues it exactly.
+saves and loads a run atomically, without pickle (with the states of its random streams,
+``data/generators.py``, so that ``fit`` continues it exactly).
 ``regularization_path.py`` (``sweep``) trains once per regularization strength and tabulates
 the result.
 """

@@ -14,8 +14,8 @@ object with one job that the loop calls at fixed points of every iteration::
 
 ``state`` is the ``TrainingState`` fit shares with every callback: the model, the optimizer,
 the ``History`` being written, the iteration, its cost, whether it is a logged one, and the
-``BatchOrder`` (with the model's and optimizer's states, what a checkpoint of the run needs;
-``generators.py``). Setting
+``DataLoader`` handing out the mini-batches (with the model's and optimizer's states, what a
+checkpoint of the run needs; ``data/loader.py``). Setting
 ``state.stop = True`` ends the training after the hook that set it (in ``before_update``: with
 no update for that iteration). ``state.error`` is the exception leaving ``fit`` in
 ``on_train_end``, else None.
@@ -59,7 +59,7 @@ class TrainingState:
     history: Any
     iterations: int  # the number of iterations asked for: the run's total
     start_iteration: int = 0  # where this call started (> 0: a resumed run)
-    batch_order: Any = None  # the BatchOrder handing out the mini-batches
+    batch_order: Any = None  # the DataLoader handing out the mini-batches
     iteration: int = 0
     cost: float = math.nan  # this iteration's cost (loss + penalty), before its update
     logged: bool = False  # this iteration records its cost in the history

@@ -183,6 +183,8 @@ def load(path: PathLike) -> Checkpoint:
 
 def _named_tensors(model: Any, where: str) -> dict[str, Tensor]:
     """The parameters of a Module or a dict name → Tensor, by name."""
+    if hasattr(model, "named_buffers"):  # a Module: its buffers are saved with it
+        return dict(model.named_parameters() + model.named_buffers())
     if hasattr(model, "named_parameters"):
         return dict(model.named_parameters())
     if isinstance(model, dict) and all(isinstance(t, Tensor) for t in model.values()):

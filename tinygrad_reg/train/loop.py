@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ..data.loader import DataLoader
 from ..engine import no_grad
 from ..jit.compiler import compile as compile_step
 from ..nn import regularizers
@@ -41,17 +42,17 @@ from .callbacks import (
     WarnOnDivergence,
 )
 from .evaluate import accuracy, check_data, in_model_dtype
-from .generators import BatchOrder
 
 #: The course's learning rate for plain gradient descent, used when no optimizer is given.
 DEFAULT_LR = 0.3
 
 
-def auto_loss(logits: Tensor, Y: Any) -> Tensor:
+def auto_loss(logits: Tensor, Y: Any, label_smoothing: float = 0.0) -> Tensor:
     """The default: cross-entropy over the classes for a model with C >= 2 outputs, the stable
-    binary cross-entropy for a model with one."""
+    binary cross-entropy for a model with one. ``fit(loss=functools.partial(auto_loss,
+    label_smoothing=ε))`` trains either with smoothed labels (see ``nn/losses.py``)."""
     if logits.shape[0] > 1:
-        return cross_entropy(logits, Y)
+        return cross_entropy(logits, Y, label_smoothing=label_smoothing)
     labels = Y.data if isinstance(Y, Tensor) else np.asarray(Y)
     if labels.ndim == 2 and labels.shape[0] == 1 and labels.size and labels.max() > 1:
         classes = int(labels.max()) + 1
@@ -59,7 +60,7 @@ def auto_loss(logits: Tensor, Y: Any) -> Tensor:
             f"fit: the labels go up to {classes - 1} ({classes} classes) but the model has one "
             f"output; give it one output per class, e.g. MLP([..., {classes}])."
         )
-    return binary_cross_entropy_with_logits(logits, Y)
+    return binary_cross_entropy_with_logits(logits, Y, label_smoothing=label_smoothing)
 
 
 LOSSES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
@@ -89,7 +90,7 @@ class History:
     that iteration's update, as the course records it. ``steps`` is the number of updates made
     (by this call: a resumed run counts from its ``start_iteration``) and ``wall_time`` their
     duration in seconds. ``batch_order`` is where the run is in its order of mini-batches when
-    ``fit`` returned (``BatchOrder.state_dict()``): save it to continue the run later.
+    ``fit`` returned (its ``DataLoader``'s ``state_dict()``): save it to continue the run later.
 
     With a validation set (see ``early_stopping``), at the same iterations and on the same
     parameters: ``accuracies[k]`` on the whole training set, ``val_costs[k]`` (the loss alone)
@@ -119,7 +120,7 @@ class History:
 def fit(
     model: Any,
     X: Any,
-    Y: Any,
+    Y: Any = None,
     *,
     loss: str | Callable[[Tensor, Tensor], Tensor] = "auto",
     penalty: str | Callable[[Any, int], Tensor] | None = None,
@@ -143,7 +144,8 @@ def fit(
     start_iteration: int = 0,
     batch_order: dict[str, Any] | None = None,
 ) -> History:
-    """Train ``model`` (a Module returning logits) on X (n_features, m), Y (1, m).
+    """Train ``model`` (a Module returning logits) on X (n_features, m), Y (1, m), or on the
+    batches of a ``DataLoader``: ``fit(model, loader)``.
 
     - ``loss``: ``"auto"`` (default: ``"cross_entropy"`` for a model with C >= 2 outputs, else
       ``"bce_with_logits"``), ``"bce_with_logits"`` (stable), ``"cross_entropy"`` (C classes,
@@ -156,14 +158,18 @@ def fit(
       computed on.
     - ``optimizer``: default ``SGD(model.parameters(), lr=0.3)``, the course's gradient descent.
     - ``iterations``: number of updates. ``batch_size=None`` uses the whole training set each
-      time (the course); otherwise each epoch visits the examples in an order shuffled by
-      ``np.random.RandomState(seed)``, in batches of ``batch_size`` (the last may be smaller).
-      Dropout masks come from the model's own rng, not from ``seed``.
+      time (the course); otherwise the batches are those of
+      ``DataLoader(X, Y, batch_size=batch_size, shuffle=True, seed=seed)`` (``data/loader.py``):
+      each epoch visits the examples in an order shuffled by ``np.random.RandomState(seed)``,
+      in batches of ``batch_size`` (the last may be smaller).
+      Dropout masks come from the model's own rng, not from ``seed``. ``fit(model, loader)``
+      takes the loader's data, batch size, shuffling, drop_last and generator instead, and
+      goes on from the loader's place; the loader is left where the training stopped.
     - ``start_iteration``, ``batch_order``: continue a saved run. ``iterations`` stays the
       run's total; the loop goes from ``start_iteration`` (the updates already made) to it, and
       the mini-batches continue from ``batch_order`` (the ``History.batch_order`` of the run so
       far). With the model's parameters, the optimizer's state and the dropout generator's
-      state restored as well (``generators.py``), the run ends bit for bit where one call
+      state restored as well (``data/generators.py``), the run ends bit for bit where one call
       without the pause would have.
     - ``log_every``: the cost is recorded at iterations 0, log_every, 2·log_every, ... and at
       the last one; ``callback(iteration, cost)`` is called at each of them and stops the
@@ -207,6 +213,11 @@ def fit(
     eagerly. A non-finite cost is then reported after its step's update was applied.
     The model is in training mode during ``fit`` and back in its previous mode afterwards.
     """
+    given = X if isinstance(X, DataLoader) else None
+    if given is not None:
+        X, Y = _loader_data(given, Y, batch_size, batch_order, validation_split)
+    elif Y is None:
+        raise TypeError("fit: Y is missing; expected fit(model, X, Y) or fit(model, loader).")
     X, Y = check_data(X, Y, "fit")
     X, Y = in_model_dtype(model, X, Y, dtype, "fit")
     early_stopping_module.check_arguments(
@@ -222,9 +233,10 @@ def fit(
             f"fit: start_iteration = {start_iteration!r}; expected an integer from 0 (a new run) "
             f"to iterations - 1 = {iterations - 1} (the updates a resumed run has made)."
         )
-    order = BatchOrder(m, batch_size, seed)
+    loader = _loader(X, Y, batch_size, seed, given)
     if batch_order is not None:
-        order.load_state_dict(batch_order, "fit (batch_order)")
+        loader.load_state_dict(batch_order, "fit (batch_order)")
+    mini_batches = batch_size is not None or given is not None
     loss_fn = _loss_function(loss)
     penalty_fn = _penalty_function(penalty, lambd)
     if penalty_fn is not None and not callable(penalty):
@@ -261,7 +273,7 @@ def fit(
 
     compiled_step = None if not compiled else _compiled_step(model, loss_fn, penalty_fn, optimizer)
     history = History()
-    state = TrainingState(model, optimizer, history, iterations, start_iteration, order)
+    state = TrainingState(model, optimizer, history, iterations, start_iteration, loader)
     state.iteration = start_iteration
     was_training = model.training
     model.train()
@@ -270,7 +282,7 @@ def fit(
         for hook in watchers:
             hook.on_train_begin(state)
         for i in range(start_iteration, iterations):
-            X_batch, Y_batch = _batch(X, Y, order.next_columns())
+            X_batch, Y_batch = loader.next_batch() if mini_batches else (X, Y)
             state.iteration, state.logged = i, i % log_every == 0 or i == iterations - 1
             eager = compiled_step is None or any(hook.eager_step(state) for hook in watchers)
             if eager:
@@ -304,7 +316,9 @@ def fit(
         raise
     finally:
         history.wall_time = time.perf_counter() - start
-        history.batch_order = order.state_dict()
+        history.batch_order = loader.state_dict()
+        if given is not None:
+            given.load_state_dict(history.batch_order)
         try:
             for hook in watchers:
                 hook.on_train_end(state)
@@ -312,6 +326,52 @@ def fit(
             if not was_training:
                 model.eval()
     return history
+
+
+def _loader_data(
+    loader: DataLoader, Y: Any, batch_size: Any, batch_order: Any, validation_split: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """The X and Y of ``fit(model, loader)``, whose loader says what the arguments would."""
+    for name, value in [
+        ("Y", Y),
+        ("batch_size", batch_size),
+        ("batch_order", batch_order),
+        ("validation_split", validation_split),
+    ]:
+        if value is not None:
+            raise ValueError(
+                f"fit: given a DataLoader and {name}; the loader holds the labels, the batch "
+                "size and its place (load_state_dict), and a split of it is validation=(X, Y)."
+            )
+    if loader.examples_axis != 1 or loader.X.ndim != 2 or len(loader) == 0:
+        raise ValueError(
+            f"fit: the loader is {loader!r} with {len(loader)} batches per epoch; expected "
+            "X in the course layout (n_features, m), one column per example, and at least one "
+            "batch."
+        )
+    return loader.X, loader.Y
+
+
+def _loader(X: Tensor, Y: Tensor, batch_size: Any, seed: int, given: Any) -> DataLoader:
+    """fit's loader: ``DataLoader(X, Y, batch_size, shuffle=True, seed=seed)``, or one with the
+    settings, generator and place of the loader given. Whole-set training (batch_size=None)
+    draws no batches, but carries a loader's state on (a run saved mid-epoch goes on from
+    there when resumed with mini-batches)."""
+    if given is None:
+        generator = np.random.RandomState(seed)
+        return DataLoader(
+            X, Y, batch_size=batch_size or X.shape[1], shuffle=True, generator=generator
+        )
+    loader = DataLoader(
+        X,
+        Y,
+        batch_size=given.batch_size,
+        shuffle=given.shuffle,
+        drop_last=given.drop_last,
+        generator=given.generator,
+    )
+    loader.load_state_dict(given.state_dict())
+    return loader
 
 
 def _checked_cost(value: float, iteration: int, loss_fn: Any) -> float:
@@ -431,10 +491,3 @@ def _check_optimizer(optimizer: Any, model: Any) -> None:
             "fit: the optimizer holds tensors that are not parameters of this model; build it "
             "from model.parameters()."
         )
-
-
-def _batch(X: Tensor, Y: Tensor, columns: np.ndarray | None) -> tuple[Tensor, Tensor]:
-    """The examples ``columns`` of X and Y (None: all of them)."""
-    if columns is None:
-        return X, Y
-    return Tensor(X.data[:, columns]), Tensor(Y.data[:, columns])

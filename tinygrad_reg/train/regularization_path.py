@@ -2,8 +2,9 @@
 
 "Which λ?" has no answer in the formulas; the course's answer is to try several and keep the
 one that does best on data the training never saw. ``sweep`` does exactly that: for each value
-(λ for "l2", "l1" and "elastic", keep_prob for "dropout") it trains the demo's network (same
-init, seed 3, lr 0.3, full batch: ``demo.py``'s settings) and measures
+of a technique's strength (λ for "l2", "l1" and "elastic", keep_prob for "dropout", ...: the
+table ``TECHNIQUES``, one ``Technique`` each) it trains the demo's network (same init, seed 3,
+lr 0.3, full batch: ``demo.py``'s settings) and measures
 
 - train and validation accuracy and cost. The cost here is the cross-entropy alone, in
   evaluation mode (no dropout, no penalty), so train and validation numbers are comparable
@@ -50,6 +51,7 @@ from ..engine import no_grad
 from ..nn.modules import MLP
 from ..nn.regularizers import ZERO_THRESHOLD, near_zero_fraction, weights_of
 from ..optim.optimizers import SGD
+from ..optim.proximal import ProximalSGD
 from .checkpoint import write_atomically
 from .evaluate import accuracy, outputs_for_labels
 from .loop import DEFAULT_LR, auto_loss, fit
@@ -59,7 +61,6 @@ LAYER_DIMS = [2, 20, 3, 1]
 SEED = 3
 LEARNING_RATE = DEFAULT_LR
 
-PENALTIES = ("l2", "l1", "elastic", "dropout")
 #: Enough for the unregularized network to overfit the default dataset (its validation cost
 #: is lowest near iteration 1300 and rises after), short enough for a quick sweep.
 DEFAULT_ITERATIONS = 3000
@@ -73,13 +74,126 @@ def log_grid(low_exponent: float, high_exponent: float) -> tuple[float, ...]:
     return (0.0, *(float(f"{10**e:.3g}") for e in exponents))
 
 
-#: λ: from none to so much that the network underfits; keep_prob: from 1 (no dropout) down.
-DEFAULT_VALUES: dict[str, tuple[float, ...]] = {
-    "l2": log_grid(-1, 1.5),
-    "l1": log_grid(-2, 1),
-    "elastic": log_grid(-2, 1),
-    "dropout": (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3),
+Keywords = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Technique:
+    """One technique the sweep sweeps: what its value means and how a run is built from it.
+
+    A run is ``fit(MLP(layer_dims, seed=seed, **model_keywords(value)), X, Y,
+    optimizer=SGD(lr=0.3), **fit_keywords(value, model, m))``: the model's keywords (dropout's
+    keep_prob), and fit's (a penalty added to the cost, an optimizer replacing SGD with its
+    proximal step, a constraint as a callback), m being the run's number of training examples.
+    """
+
+    name: str
+    parameter: str  # the value's name: the CSV's first column ("lambd", "keep_prob")
+    symbol: str  # its name in the table and on the plot ("λ", "keep_prob")
+    meaning: str  # one line: what the value does
+    values: tuple[float, ...]  # the default grid, from no regularization to too much
+    valid: Callable[[float], bool]
+    expected: str  # what ``valid`` accepts, for the error: "λ values >= 0"
+    model_keywords: Callable[[float], Keywords] = lambda value: {}
+    fit_keywords: Callable[[float, MLP, int], Keywords] = lambda value, model, m: {}
+    decreasing: bool = False  # regularization grows as the value falls (keep_prob)
+    l2_part: bool = False  # its cost has λ/(2m)·ΣW²: λ >= 2m/lr diverges (``check_stable``)
+
+
+def _strength(value: float) -> bool:
+    return 0 <= value < math.inf
+
+
+def _probability(value: float) -> bool:
+    return 0 < value <= 1
+
+
+def _penalty(kind: str) -> Callable[[float, MLP, int], Keywords]:
+    """fit's keywords for a penalty of ``regularizers.penalty``; none at all for λ = 0."""
+
+    def keywords(value: float, model: MLP, m: int) -> Keywords:
+        return {"penalty": kind, "lambd": value} if value != 0 else {}
+
+    return keywords
+
+
+def _group_lasso(value: float, model: MLP, m: int) -> Keywords:
+    """ProximalSGD's block soft thresholding of the units' incoming weights (rows), c = λ/m."""
+    if value == 0:
+        return {}
+    return {"optimizer": ProximalSGD(model, lr=LEARNING_RATE, group_lasso=value / m)}
+
+
+#: The techniques, by the name ``sweep(penalty=...)`` and ``sweep --penalty`` take.
+TECHNIQUES: dict[str, Technique] = {
+    technique.name: technique
+    for technique in [
+        Technique(
+            "l2",
+            "lambd",
+            "λ",
+            "L2 penalty λ/(2m)·ΣW²",
+            log_grid(-1, 1.5),
+            _strength,
+            "λ values >= 0",
+            fit_keywords=_penalty("l2"),
+            l2_part=True,
+        ),
+        Technique(
+            "l1",
+            "lambd",
+            "λ",
+            "L1 penalty λ/m·Σ|W|",
+            log_grid(-2, 1),
+            _strength,
+            "λ values >= 0",
+            fit_keywords=_penalty("l1"),
+        ),
+        Technique(
+            "elastic",
+            "lambd",
+            "λ",
+            "elastic net, λ for both parts",
+            log_grid(-2, 1),
+            _strength,
+            "λ values >= 0",
+            fit_keywords=_penalty("elastic"),
+            l2_part=True,
+        ),
+        Technique(
+            "dropout",
+            "keep_prob",
+            "keep_prob",
+            "inverted dropout after each hidden layer",
+            (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3),
+            _probability,
+            "keep_prob values in (0, 1]",
+            model_keywords=lambda value: {"keep_prob": value},
+            decreasing=True,
+        ),
+        Technique(
+            "group_lasso",
+            "lambd",
+            "λ",
+            "group lasso λ/m·Σ √p·‖W[j]‖ on each unit's weights, by its proximal step",
+            log_grid(-1, 1),
+            _strength,
+            "λ values >= 0",
+            fit_keywords=_group_lasso,
+        ),
+    ]
 }
+#: The techniques' names, in the table's order.
+PENALTIES = tuple(TECHNIQUES)
+#: Each technique's default values.
+DEFAULT_VALUES: dict[str, tuple[float, ...]] = {name: t.values for name, t in TECHNIQUES.items()}
+
+
+def technique(penalty: str) -> Technique:
+    """The table's entry for ``penalty``; a ValueError naming the known ones otherwise."""
+    if penalty not in TECHNIQUES:
+        raise ValueError(f"sweep: unknown penalty {penalty!r}; expected one of {list(PENALTIES)}.")
+    return TECHNIQUES[penalty]
 
 
 @dataclass(frozen=True)
@@ -108,8 +222,12 @@ class SweepTable:
     complete: bool = True
 
     @property
+    def technique(self) -> Technique:
+        return TECHNIQUES[self.penalty]
+
+    @property
     def parameter(self) -> str:
-        return "keep_prob" if self.penalty == "dropout" else "lambd"
+        return self.technique.parameter
 
     @property
     def best(self) -> Row | None:
@@ -135,7 +253,7 @@ class SweepTable:
 
     def format(self) -> str:
         """A plain-text table; the best row is marked with '<'."""
-        name = "keep_prob" if self.penalty == "dropout" else "λ"
+        name = self.technique.symbol
         header = (
             f"{name:>9}{'train acc':>11}{'val acc':>9}{'train cost':>12}{'val cost':>10}"
             f"{'‖W‖':>8}{f'|w|<{ZERO_THRESHOLD:g}':>10}"
@@ -158,20 +276,15 @@ class SweepTable:
 
 
 def check_values(penalty: str, values: Sequence[float]) -> list[float]:
-    """The values as floats, checked for the penalty: λ >= 0, keep_prob in (0, 1]."""
-    if penalty not in PENALTIES:
-        raise ValueError(f"sweep: unknown penalty {penalty!r}; expected one of {list(PENALTIES)}.")
+    """The values as floats, checked for the penalty (its ``Technique.valid``: λ >= 0,
+    keep_prob in (0, 1], ...)."""
+    entry = technique(penalty)
     checked = [float(v) for v in values]
     if not checked:
         raise ValueError("sweep: values is empty; expected at least one value.")
-    if penalty == "dropout":
-        bad = [v for v in checked if not 0 < v <= 1]
-        expected = "keep_prob values in (0, 1]"
-    else:
-        bad = [v for v in checked if not 0 <= v < math.inf]
-        expected = "λ values >= 0"
+    bad = [v for v in checked if not entry.valid(v)]
     if bad:
-        raise ValueError(f"sweep: {bad} for penalty {penalty!r}; expected {expected}.")
+        raise ValueError(f"sweep: {bad} for penalty {penalty!r}; expected {entry.expected}.")
     return checked
 
 
@@ -193,22 +306,24 @@ def train_one(
     seed: int = SEED,
     progress: bool = False,
 ) -> MLP:
-    """The demo's network trained with one value: what each row of the sweep runs."""
-    keep_prob = value if penalty == "dropout" else 1.0
+    """The demo's network trained with one value: what each row of the sweep runs (the
+    technique's ``model_keywords`` and ``fit_keywords``, see ``Technique``)."""
+    entry = technique(penalty)
     # the data's features in, one output per class for K > 2
     layer_dims = [X.shape[0], *LAYER_DIMS[1:-1], outputs_for_labels(Y)]
-    model = MLP(layer_dims, seed=seed, keep_prob=keep_prob)
-    kind = "none" if penalty == "dropout" or value == 0 else penalty
+    model = MLP(layer_dims, seed=seed, **entry.model_keywords(value))
+    options = {
+        "optimizer": SGD(model.parameters(), lr=LEARNING_RATE),
+        **entry.fit_keywords(value, model, X.shape[1]),
+    }
     fit(
         model,
         X,
         Y,
-        penalty=kind,
-        lambd=0.0 if kind == "none" else value,
-        optimizer=SGD(model.parameters(), lr=LEARNING_RATE),
         iterations=iterations,
         log_every=max(1, iterations // 200),
         progress=progress,
+        **options,
     )
     return model
 
@@ -324,7 +439,7 @@ def _row(value: float, outcomes: list[Outcome]) -> Row:
 def check_stable(penalty: str, values: Sequence[float], m: int) -> None:
     """Refuse λ for which gradient descent with the L2 part diverges: each step multiplies the
     weights by 1 - lr·λ/m, which grows them when lr·λ/m > 2 (m: examples of a training run)."""
-    if penalty not in ("l2", "elastic"):
+    if not technique(penalty).l2_part:
         return
     limit = 2 * m / LEARNING_RATE
     bad = [v for v in values if v >= limit]
@@ -367,8 +482,9 @@ def sweep(
 ) -> SweepTable:
     """Train the demo's network once per value (per fold with ``folds``) and return the table.
 
-    ``penalty``: "l2", "l1", "elastic" (the value is λ for both parts) or "dropout" (the value
-    is keep_prob); ``values`` defaults to ``DEFAULT_VALUES[penalty]``. ``dataset``: a built-in
+    ``penalty``: a name in ``TECHNIQUES``: "l2", "l1", "elastic" (the value is λ for both
+    parts), "dropout" (the value is keep_prob), ...; ``values`` defaults to the technique's
+    ``values``. ``dataset``: a built-in
     dataset's name or a ``datasets.Dataset`` (e.g. from ``datasets.load_file``; one without a
     test split needs ``folds``). ``seed`` sets the initial weights and dropout masks (the same
     for every value) and the folds. ``executor``: None or 1 runs in this process; n > 1 in a
@@ -376,7 +492,7 @@ def sweep(
     ``progress`` (e.g. sys.stderr); ``on_row(table)`` is called after each row. Ctrl-C returns
     the rows done so far, with ``complete=False``.
     """
-    values = check_values(penalty, DEFAULT_VALUES[penalty] if values is None else values)
+    values = check_values(penalty, technique(penalty).values if values is None else values)
     if not (isinstance(iterations, (int, np.integer)) and iterations >= 1):
         raise ValueError(f"sweep: iterations = {iterations!r}; expected an integer >= 1.")
     if isinstance(seed, bool) or not (isinstance(seed, (int, np.integer)) and 0 <= seed < 2**32):
@@ -385,7 +501,7 @@ def sweep(
     splits, validation = splits_for(data, folds, seed)
     check_stable(penalty, values, min(train[0].shape[1] for train, _ in splits))
     table = SweepTable(penalty, validation, iterations)
-    name = "keep_prob" if penalty == "dropout" else "λ"
+    name = TECHNIQUES[penalty].symbol
     tasks = [(penalty, value, split, iterations, seed) for value in values for split in splits]
     runs: dict[int, dict[int, Outcome]] = {}  # value index → fold → outcome
     done: dict[int, Row] = {}
