@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .ops.numpy_protocol import NumpyProtocol
 from .ops.tensor_methods import MoreTensorMethods
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ def as_float_array(data: ArrayLike, where: str = "Tensor") -> np.ndarray:
     return array
 
 
-class Tensor(MoreTensorMethods):
+class Tensor(MoreTensorMethods, NumpyProtocol):
     """An n-dimensional array that can record the ops applied to it and backpropagate.
 
     A backward pass leaves each leaf's gradient in ``.grad``:
@@ -93,10 +94,6 @@ class Tensor(MoreTensorMethods):
         "grad_fn",
         "requires_grad",
     )
-
-    # numpy must not treat a Tensor as an array of objects: with this, ``np_array + t`` makes
-    # numpy hand the operation to ``Tensor.__radd__``.
-    __array_ufunc__ = None
 
     grad: np.ndarray | None
     grad_fn: Function | None

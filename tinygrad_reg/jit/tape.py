@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import hooks
+from ..tensor import Tensor
 from .memory import share_memory
 
 __all__ = ["GuardFailed", "Setting", "Tape", "TraceError", "Traced", "plain"]
@@ -162,6 +163,8 @@ class Traced(np.ndarray):
     With no tape recording (the step has ended), it behaves as a plain array."""
 
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        if any(isinstance(x, Tensor) for x in inputs):
+            return NotImplemented  # mask * tensor: the Tensor's hook records the op
         args, options = plain(inputs), plain(kwargs)
         result = getattr(ufunc, method)(*values_of(args), **options)
         tape = hooks.recorder
@@ -170,6 +173,8 @@ class Traced(np.ndarray):
         return tape.ufunc(ufunc, method, args, options, result, kwargs.get("out"), inputs)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        if Tensor in types:
+            return NotImplemented
         pargs, pkwargs = plain(args), plain(kwargs)
         result = func(*pargs, **pkwargs)
         tape = hooks.recorder

@@ -64,6 +64,31 @@ class MoreTensorMethods:
     def clamp(self: Tensor, min: Any = None, max: Any = None) -> Tensor:
         return ops.select.clamp(self, min, max)
 
+    def maximum(self: Tensor, other: Any) -> Tensor:
+        return ops.select.maximum(self, other)
+
+    def minimum(self: Tensor, other: Any) -> Tensor:
+        return ops.select.minimum(self, other)
+
+    # a // b has gradient 0; a % b = a − ⌊a/b⌋·b has d/da = 1, d/db = −⌊a/b⌋ (as PyTorch)
+    def __floordiv__(self: Tensor, other: Any) -> Tensor:
+        return ops.arithmetic.floor_divide(self, self._operand(other))
+
+    def __rfloordiv__(self: Tensor, other: Any) -> Tensor:
+        return ops.arithmetic.floor_divide(self._operand(other), self)
+
+    def __mod__(self: Tensor, other: Any) -> Tensor:
+        return ops.arithmetic.remainder(self, self._operand(other))
+
+    def __rmod__(self: Tensor, other: Any) -> Tensor:
+        return ops.arithmetic.remainder(self._operand(other), self)
+
+    def __divmod__(self: Tensor, other: Any) -> tuple[Tensor, Tensor]:
+        return self // other, self % other
+
+    def __rdivmod__(self: Tensor, other: Any) -> tuple[Tensor, Tensor]:
+        return self.__rfloordiv__(other), self.__rmod__(other)
+
     # --- by index (ops/index.py) -----------------------------------------------------------
 
     def gather(self: Tensor, axis: int, index: Any) -> Tensor:
