@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from tinygrad_reg import Tensor, grad
-from tinygrad_reg.nn import MLP, Linear, Sequential
+from tinygrad_reg.nn import (
+    MLP,
+    BatchNorm2d,
+    Conv2d,
+    Embedding,
+    LayerNorm,
+    Linear,
+    Module,
+    ReLU,
+    Sequential,
+)
 from tinygrad_reg.nn.regularizers import (
     ElasticNet,
     SumOfAbs,
@@ -18,8 +29,12 @@ from tinygrad_reg.nn.regularizers import (
     is_weight,
     l1_penalty,
     l2_penalty,
+    named_weights,
+    param_groups_without_decay,
     penalty,
+    weights_of,
 )
+from tinygrad_reg.optim import SGD, Adam, AdamW
 from tinygrad_reg.testing import nonzero_floats
 from tinygrad_reg.testing.gradcheck import gradcheck
 
@@ -126,8 +141,9 @@ def test_by_default_weights_only_never_biases():
 
 
 def test_default_selection_by_name():
-    assert is_weight("W1") and is_weight("W") and is_weight("layers.0.W")
+    assert is_weight("W1") and is_weight("W") and is_weight("layers.0.W") and is_weight("0.weight")
     assert not is_weight("b1") and not is_weight("0.b") and not is_weight("Wrapper.b")
+    assert not is_weight("0.bias") and not is_weight("weights")
     model = Sequential(Linear(2, 3, rng=np.random.RandomState(0)), Linear(3, 1))
     out = l1_penalty(model, 1.0, 1)  # names "0.W", "0.b", "1.W", "1.b"
     assert [id(p) for p in out.grad_fn.parents] == [id(model[0].W), id(model[1].W)]
@@ -227,3 +243,112 @@ def test_elastic_penalty_with_more_than_two_lambdas_names_lambd():
     model = MLP([2, 3, 1], seed=0)
     with pytest.raises(ValueError, match=r"penalty: elastic lambd = \(1.0, 2.0, 3.0\)"):
         penalty("elastic", model, (1.0, 2.0, 3.0), 4)
+
+
+def conv_net() -> Sequential:
+    rng = np.random.RandomState(0)
+    return Sequential(
+        Conv2d(2, 3, 3, rng=rng), BatchNorm2d(3), ReLU(), LayerNorm(5), Embedding(4, 5, rng=rng)
+    )
+
+
+def test_the_layers_own_weights_are_penalized_and_biases_and_norms_are_not():
+    model = conv_net()
+    conv, embedding = model[0], model[4]
+    assert [name for name, _ in named_weights(model)] == ["0.weight", "4.weight"]
+    out = l2_penalty(model, 0.7, 5)
+    by_hand = 0.7 / 10 * ((conv.weight.data**2).sum() + (embedding.weight.data**2).sum())
+    assert out.item() == pytest.approx(by_hand, rel=1e-14)
+    out.backward()
+    np.testing.assert_allclose(conv.weight.grad, 0.7 / 5 * conv.weight.data, rtol=1e-15)
+    assert conv.bias.grad is None and model[1].weight.grad is None and model[3].weight.grad is None
+    np.testing.assert_array_equal(
+        weights_of(model), np.concatenate([conv.weight.data.ravel(), embedding.weight.data.ravel()])
+    )
+
+
+def test_a_module_that_does_not_declare_its_weights_is_read_by_name():
+    class Scale(Module):  # no weight_names: "W…" and "weight" are weights, the rest not
+        def __init__(self):
+            self.weight = Tensor(np.ones(3), requires_grad=True)
+            self.offset = Tensor(np.ones(3), requires_grad=True)
+
+    model = Sequential(Scale(), Linear(3, 2, rng=np.random.RandomState(0)))
+    assert [name for name, _ in named_weights(model)] == ["0.weight", "1.W"]
+    assert l1_penalty(model, 1.0, 1).item() == pytest.approx(3 + np.abs(model[1].W.data).sum())
+
+
+def torch_twin_of(model: Sequential) -> torch.nn.Sequential:
+    """conv_and_linear()'s layers in torch, with the same values."""
+    conv, norm, linear = model[0], model[1], model[2]
+    twin = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 2, 2), torch.nn.BatchNorm2d(2), torch.nn.Linear(3, 2)
+    ).double()
+    values = [conv.weight, conv.bias, norm.weight, norm.bias, linear.W, linear.b.reshape(-1)]
+    with torch.no_grad():
+        for t, v in zip(twin.parameters(), values, strict=True):
+            t.copy_(torch.tensor(v.numpy()))
+    return twin
+
+
+def conv_and_linear() -> Sequential:
+    rng = np.random.RandomState(1)
+    model = Sequential(Conv2d(1, 2, 2, rng=rng), BatchNorm2d(2), Linear(3, 2, rng=rng))
+    model[1].weight.data, model[1].bias.data = rng.uniform(0.5, 2, 2), rng.uniform(-1, 1, 2)
+    return model
+
+
+def test_the_no_decay_groups_hold_the_weights_and_then_everything_else():
+    model = conv_and_linear()
+    conv, norm, linear = model[0], model[1], model[2]
+    decayed, plain = param_groups_without_decay(model, 0.01)
+    assert [id(p) for p in decayed["params"]] == [id(conv.weight), id(linear.W)]
+    assert [id(p) for p in plain["params"]] == list(
+        map(id, [conv.bias, norm.weight, norm.bias, linear.b])
+    )
+    assert (decayed["weight_decay"], plain["weight_decay"]) == (0.01, 0.0)
+    no_bias = param_groups_without_decay(Sequential(Conv2d(1, 2, 2, bias=False)), 0.1)
+    assert len(no_bias) == 1 and no_bias[0]["weight_decay"] == 0.1  # no empty group
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs", "options"),
+    [
+        (SGD, torch.optim.SGD, {"lr": 0.1, "momentum": 0.9}),
+        (Adam, torch.optim.Adam, {"lr": 0.01}),
+        (AdamW, torch.optim.AdamW, {"lr": 0.01}),
+    ],
+    ids=["SGD", "Adam", "AdamW"],
+)
+def test_training_with_the_no_decay_groups_equals_torch_with_the_same_split(ours, theirs, options):
+    model = conv_and_linear()
+    twin = torch_twin_of(model)
+    # The split as PyTorch users write it: the weights of the Conv2d and Linear layers decay.
+    decays = [
+        p
+        for module in twin
+        if isinstance(module, (torch.nn.Conv2d, torch.nn.Linear))
+        for name, p in module.named_parameters()
+        if name == "weight"
+    ]
+    others = [p for p in twin.parameters() if all(p is not q for q in decays)]
+    optimizer = ours(param_groups_without_decay(model, 0.05), **options)
+    torch_optimizer = theirs(
+        [{"params": decays, "weight_decay": 0.05}, {"params": others, "weight_decay": 0.0}],
+        **options,
+    )
+    rng = np.random.default_rng(0)
+    for _ in range(5):  # gradients bounded away from 0, as in tests/optim/test_optimizer.py
+        grads = [
+            rng.choice([-1.0, 1.0], p.shape) * rng.uniform(0.1, 2.0, p.shape)
+            for p in model.parameters()
+        ]
+        for p, t, g in zip(model.parameters(), twin.parameters(), grads, strict=True):
+            p.grad, t.grad = g, torch.tensor(g.reshape(t.shape))
+        optimizer.step()
+        torch_optimizer.step()
+    for p, t in zip(model.parameters(), twin.parameters(), strict=True):
+        # 5 steps of a few float64 operations each on values of size ~1: a few roundings
+        np.testing.assert_allclose(
+            p.numpy().reshape(t.shape), t.detach().numpy(), rtol=1e-13, atol=1e-15
+        )

@@ -4,15 +4,22 @@ import math
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
 from tinygrad_reg import Tensor, apply_max_norm, clip_grad_norm, datasets
-from tinygrad_reg.nn import MLP
+from tinygrad_reg.nn import MLP, BatchNorm2d, Conv2d, Sequential
 from tinygrad_reg.nn.losses import binary_cross_entropy_with_logits
 from tinygrad_reg.optim import SGD
-from tinygrad_reg.optim.constraints import CLIP_EPS, max_norm_rows
+from tinygrad_reg.optim.constraints import (
+    CLIP_EPS,
+    apply_spectral_norm,
+    max_norm_rows,
+    spectral_norm,
+    spectral_norm_clipped,
+)
 from tinygrad_reg.train.loop import fit
 
 values = st.floats(-3.0, 3.0, allow_nan=False, allow_subnormal=False)
@@ -123,7 +130,8 @@ def test_max_norm_refuses_rows_with_nan_or_inf_naming_the_parameter_and_rows():
     ):
         apply_max_norm(model, 1.0)
     assert params["W1"].data is W1 and params["W2"].data is W2  # nothing changed
-    with pytest.raises(FloatingPointError, match=r"params\[0\].*\[\(0, 1\)\]"):
+    # a 3-D weight's rows are its output units: W[0] holds the NaN
+    with pytest.raises(FloatingPointError, match=r"params\[0\] \(shape \(1, 2, 1\)\).*\) \[0\]"):
         apply_max_norm([Tensor(np.array([[[1.0], [np.nan]]]))], 1.0)
 
 
@@ -167,3 +175,97 @@ def test_fit_refuses_a_bad_max_norm():
     data = datasets.load()
     with pytest.raises(ValueError, match="fit: max_norm"):
         fit(MLP([2, 3, 1]), data.train_X, data.train_Y, iterations=2, max_norm=-1.0)
+
+
+def test_max_norm_on_a_conv_weight_bounds_each_output_channel_and_leaves_bias_and_norm():
+    model = Sequential(Conv2d(2, 4, 3, rng=np.random.RandomState(0)), BatchNorm2d(4))
+    conv, norm = model[0], model[1]
+    scales = np.array([0.1, 1.0, 5.0, 20.0]).reshape(4, 1, 1, 1)
+    conv.weight.data = conv.weight.data * scales
+    conv.bias.data = np.full(4, 30.0)
+    norm.weight.data = np.full(4, 30.0)
+    before = conv.weight.data
+    apply_max_norm(model, 2.0)
+    rows, after = before.reshape(4, -1), conv.weight.data.reshape(4, -1)
+    norms = np.linalg.norm(rows, axis=1)
+    for j in range(4):  # each channel's 18 weights as one vector, not each kernel row
+        expected = rows[j] if norms[j] <= 2.0 else rows[j] * (2.0 / norms[j])
+        np.testing.assert_allclose(after[j], expected, rtol=1e-14)
+    assert np.all(np.linalg.norm(after, axis=1) <= 2.0 * (1 + 1e-14))
+    assert np.any(norms > 2.0) and np.any(norms < 2.0)  # both cases are exercised
+    np.testing.assert_array_equal(conv.bias.data, np.full(4, 30.0))
+    np.testing.assert_array_equal(norm.weight.data, np.full(4, 30.0))
+
+
+weight_arrays = arrays(
+    np.float64,
+    st.one_of(
+        st.tuples(st.integers(1, 5), st.integers(1, 5)),
+        st.tuples(st.integers(1, 3), st.integers(1, 2), st.integers(1, 2), st.integers(1, 2)),
+    ),
+    elements=values,
+)
+
+
+@given(weight_arrays, st.sampled_from([1e-200, 1.0, 1e200]))
+def test_the_spectral_norm_is_torchs_matrix_2_norm_even_for_huge_or_tiny_weights(W, scale):
+    matrix = torch.tensor(W.reshape(W.shape[0], -1))
+    expected = float(torch.linalg.matrix_norm(matrix, ord=2)) * scale  # unscaled: no overflow
+    # the SVD is backward stable: a few roundings of the largest singular value
+    assert spectral_norm(W * scale) == pytest.approx(expected, rel=1e-13, abs=0)
+
+
+@given(weight_arrays, st.floats(0.05, 4.0))
+def test_spectral_clipping_caps_sigma_max_keeps_the_direction_and_leaves_small_weights(W, c):
+    sigma = float(torch.linalg.matrix_norm(torch.tensor(W.reshape(W.shape[0], -1)), ord=2))
+    clipped = spectral_norm_clipped(W, c)
+    if sigma <= c:
+        assert clipped is W
+    else:  # W·c/σ: the same direction, σ_max = c up to the roundings of one scaling and an SVD
+        np.testing.assert_allclose(clipped, W * (c / sigma), rtol=1e-13, atol=0)
+        assert spectral_norm(clipped) <= c * (1 + 1e-13)
+        assert spectral_norm(clipped) == pytest.approx(c, rel=1e-13)
+
+
+def test_apply_spectral_norm_clips_the_weights_of_a_module_and_leaves_biases_and_norms():
+    model = Sequential(Conv2d(1, 3, 2, rng=np.random.RandomState(0)), BatchNorm2d(3))
+    conv, norm = model[0], model[1]
+    conv.weight.data = conv.weight.data * 50
+    conv.bias.data, norm.weight.data = np.full(3, 40.0), np.full(3, 40.0)
+    before = conv.weight.data
+    apply_spectral_norm(model, 1.5)
+    assert spectral_norm(conv.weight.data) == pytest.approx(1.5, rel=1e-13)
+    np.testing.assert_allclose(conv.weight.data, before * (1.5 / spectral_norm(before)), rtol=1e-13)
+    np.testing.assert_array_equal(conv.bias.data, np.full(3, 40.0))
+    np.testing.assert_array_equal(norm.weight.data, np.full(3, 40.0))
+    untouched = conv.weight.data
+    apply_spectral_norm(model, 1.5 * (1 + 1e-12))  # already within: the same array stays
+    assert conv.weight.data is untouched
+    with pytest.raises(FloatingPointError, match=r"spectral norm: params\[0\] \(shape \(2, 2\)\)"):
+        apply_spectral_norm([Tensor(np.array([[1.0, np.nan], [0.0, 1.0]]))], 1.0)
+
+
+def test_fit_with_spectral_norm_equals_sgd_steps_each_followed_by_the_clipping():
+    data = datasets.load()
+    X, Y, c, steps = data.train_X, data.train_Y, 1.2, 30
+    model = MLP([2, 20, 3, 1])
+    fit(model, X, Y, iterations=steps, spectral_norm=c, progress=False)
+
+    by_hand = MLP([2, 20, 3, 1])
+    optimizer = SGD(by_hand.parameters(), lr=0.3)
+    clipped_somewhere = False
+    for _ in range(steps):
+        by_hand.zero_grad()
+        binary_cross_entropy_with_logits(by_hand(X), Y).backward()
+        optimizer.step()
+        for name, p in by_hand.named_parameters():
+            sigma = np.linalg.norm(p.data, 2)
+            if name.startswith("W") and sigma > c:
+                p.data, clipped_somewhere = p.data * (c / sigma), True
+    assert clipped_somewhere  # the constraint was active
+    for name, value in by_hand.to_parameters().items():
+        np.testing.assert_allclose(model.to_parameters()[name], value, rtol=1e-10, atol=1e-13)
+        if name.startswith("W"):
+            assert spectral_norm(model.to_parameters()[name]) <= c * (1 + 1e-13)
+    with pytest.raises(ValueError, match="fit: spectral_norm"):
+        fit(MLP([2, 3, 1]), X, Y, iterations=2, spectral_norm=0.0)

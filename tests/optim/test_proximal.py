@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
 from tinygrad_reg import Tensor, datasets
-from tinygrad_reg.nn import MLP
+from tinygrad_reg.nn import MLP, Conv2d, LayerNorm, Sequential
 from tinygrad_reg.nn.group_lasso import group_lasso_penalty, pruned_groups
 from tinygrad_reg.nn.losses import binary_cross_entropy_with_logits
 from tinygrad_reg.nn.regularizers import l1_penalty
@@ -270,3 +270,16 @@ def test_group_lasso_is_saved_and_restored_with_the_optimizer_and_zero_is_sgd():
 def test_bad_group_settings_are_refused_when_the_optimizer_is_built(params, options, message):
     with pytest.raises(ValueError, match=message):
         ProximalSGD(params, lr=0.1, **options)
+
+
+def test_the_prox_shrinks_a_conv_weight_and_not_its_bias_or_a_norms_scale():
+    model = Sequential(Conv2d(1, 2, 2, rng=np.random.RandomState(0)), LayerNorm(3))
+    for p in model.parameters():
+        p.grad = np.zeros(p.shape)
+    before = {name: p.data for name, p in model.named_parameters()}
+    ProximalSGD(model, lr=1.0, l1=0.2).step()
+    after = dict(model.named_parameters())
+    np.testing.assert_array_equal(after["0.weight"].data, soft_threshold(before["0.weight"], 0.2))
+    assert np.any(after["0.weight"].data != before["0.weight"])
+    for name in ("0.bias", "1.weight", "1.bias"):
+        np.testing.assert_array_equal(after[name].data, before[name], err_msg=name)

@@ -62,9 +62,11 @@ class Conv2d(Module):
 
     Cost per forward: the windows take N·C·kh·kw·oh·ow numbers (kh·kw copies of the image at
     stride 1) and the product N·out_channels·oh·ow·(C/groups)·kh·kw multiply-adds; backward
-    costs about twice that. The penalties' default selection (names starting with "W") does
-    not include ``weight``: pass the weights to ``l2_penalty`` as a list.
+    costs about twice that. ``weight`` is a weight for the penalties, max-norm and the
+    no-decay split (``weight_names``); ``bias`` is not.
     """
+
+    weight_names = ("weight",)
 
     def __init__(
         self,

@@ -29,6 +29,8 @@ class Embedding(Module):
     Tensor (whose values are floats).
     """
 
+    weight_names = ("weight",)
+
     def __init__(
         self,
         num_embeddings: int,

@@ -41,7 +41,7 @@ import numpy as np
 from ..ops.helpers import constant, value, where
 from ..tensor import Tensor
 from .modules import Module
-from .regularizers import Lambda, Params, WeightedSum, _check_m, _selected, is_weight
+from .regularizers import Lambda, Params, WeightedSum, _check_m, _selected, named_weights
 
 GROUPS = ("rows", "columns")
 
@@ -128,13 +128,10 @@ def group_lasso_penalty(params: Params, lambd: Lambda, m: int, groups: str = "ro
 
 
 def pruned_groups(model: Module | dict[str, Any], groups: str = "rows") -> dict[str, list[int]]:
-    """For each weight matrix of ``model`` (names starting with "W"), the indices of its groups
+    """For each weight of ``model`` (``regularizers.named_weights``), the indices of its groups
     that are exactly 0: the pruned units (rows) or ignored inputs (columns), layer by layer."""
-    named = model.named_parameters() if isinstance(model, Module) else list(model.items())
     pruned = {}
-    for name, W in named:
-        if is_weight(name):
-            data = W.data if isinstance(W, Tensor) else np.asarray(W)
-            zero = np.flatnonzero(group_norms(data, groups) == 0)
-            pruned[name] = [int(j) for j in zero]
+    for name, W in named_weights(model):
+        data = W.data if isinstance(W, Tensor) else np.asarray(W)
+        pruned[name] = [int(j) for j in np.flatnonzero(group_norms(data, groups) == 0)]
     return pruned

@@ -82,6 +82,10 @@ class Module:
     training = True
     #: Attributes holding state that is saved but not learned (BatchNorm's running statistics).
     buffer_names: tuple[str, ...] = ()
+    #: Which of this module's own parameters are weights (what the penalties, max-norm and
+    #: weight decay's no-decay split treat as such; ``nn.regularizers.named_weights``). None:
+    #: decided by name ("W…" or "weight"); a layer that knows better says so.
+    weight_names: tuple[str, ...] | None = None
 
     def __call__(self, *args: Any) -> Any:
         return self.forward(*args)
@@ -203,6 +207,8 @@ class Linear(Module):
     halves the memory, the draws being the same numbers rounded). The input must have the same
     float dtype: numpy would otherwise silently compute a float32 layer in float64.
     """
+
+    weight_names = ("W",)
 
     def __init__(
         self,

@@ -50,6 +50,8 @@ class LayerNorm(Module):
     tuple): ``torch.nn.LayerNorm``. With ``elementwise_affine``, a ``weight`` (ones) and, with
     ``bias``, a ``bias`` (zeros), both of shape ``normalized_shape``, applied elementwise."""
 
+    weight_names = ()  # a scale and a shift, not weights: never decayed
+
     def __init__(
         self,
         normalized_shape: Any,
@@ -109,6 +111,7 @@ class _BatchNorm(Module):
     """
 
     buffer_names = ("running_mean", "running_var", "num_batches_tracked")
+    weight_names = ()  # a scale and a shift, not weights: never decayed
     #: The input's number of dimensions, which axis holds the features, and its layout.
     ndim, feature_axis, layout = 2, 0, "(features, m)"
 

@@ -8,10 +8,14 @@ m is the number of training examples, so the penalty keeps the same weight again
 cross-entropy whatever the dataset size (the course's convention).
 
 What is penalized: ``params`` is a Module, a dict name → Tensor or a list of Tensors.
-- By default, the weight matrices only: names starting with "W" (after the last "." of a
-  sub-module's prefix). Biases are left alone: a bias does not multiply an input, so shrinking
-  it does not make the function less sensitive to its inputs (which is what fights
-  overfitting), and with one bias per unit there are too few of them to overfit much.
+- By default, the weights only (``named_weights``): in a Module, each layer says which of its
+  parameters are weights (``Module.weight_names``: Linear's W, Conv2d's and Embedding's
+  ``weight``; none of a LayerNorm's or BatchNorm's); in a dict, the names whose last part
+  starts with "W" (the course's W1, W2, ...) or is "weight". Biases and normalization scales
+  and shifts are left alone: a bias does not multiply an input, so shrinking it does not make
+  the function less sensitive to its inputs (which is what fights overfitting), and a norm's
+  scale is undone by the next layer's weights; that is the usual "no decay on biases and
+  norms" recipe. A dict cannot tell a BatchNorm's ``weight`` from a Conv2d's: pass the Module.
 - ``lambd`` may be a dict name → λ: then exactly the named parameters are penalized, each with
   its own λ (biases too, if named).
 - A plain list of Tensors means "exactly these", all with the one ``lambd``.
@@ -100,8 +104,56 @@ class ElasticNet(Function):
 
 
 def is_weight(name: str) -> bool:
-    """The default selection: "W1", "W", "layers.0.W" are weights; "b1", "0.b" are not."""
-    return name.rsplit(".", 1)[-1].startswith("W")
+    """The rule by name (a dict of parameters, or a module that does not set ``weight_names``):
+    "W1", "W", "layers.0.W", "0.weight" are weights; "b1", "0.b", "0.bias" are not."""
+    last = name.rsplit(".", 1)[-1]
+    return last.startswith("W") or last == "weight"
+
+
+def _weight_ids(module: Module) -> set[int]:
+    """The ids of the weights of ``module`` and its sub-modules, each as its owner declares."""
+    declared = module.weight_names
+    ids = {
+        id(value)
+        for name, value in vars(module).items()
+        if isinstance(value, Tensor) and (is_weight(name) if declared is None else name in declared)
+    }
+    for _, child in module.named_children():
+        ids |= _weight_ids(child)
+    return ids
+
+
+def named_weights(params: Module | dict[str, Tensor]) -> list[tuple[str, Tensor]]:
+    """The (name, tensor) pairs of the weights: of a Module, those its layers declare in
+    ``weight_names`` (by name where a layer does not say); of a dict, by ``is_weight``."""
+    if isinstance(params, Module):
+        ids = _weight_ids(params)
+        return [(name, p) for name, p in params.named_parameters() if id(p) in ids]
+    return [(name, p) for name, p in params.items() if is_weight(name)]
+
+
+def param_groups_without_decay(
+    model: Module | dict[str, Tensor], weight_decay: float
+) -> list[dict[str, Any]]:
+    """Two optimizer parameter groups: the weights (``named_weights``) with ``weight_decay``,
+    and the rest (biases, normalization scales and shifts) with ``weight_decay`` 0, the usual
+    "no decay on biases and norms" recipe. Pass them to any optimizer:
+    ``AdamW(param_groups_without_decay(model, 0.01), lr=1e-3)``. An empty group is left out
+    (a model without biases gives one group)."""
+    where = "param_groups_without_decay"
+    if not isinstance(model, (Module, dict)):
+        raise TypeError(
+            f"{where}: model must be a Module or a dict name → Tensor (names tell weights from "
+            f"biases); got {type(model).__name__}."
+        )
+    decay = _checked_lambda(weight_decay, "the weights' decay", where)
+    everything = model.named_parameters() if isinstance(model, Module) else list(model.items())
+    weights = {id(p) for _, p in named_weights(model)}
+    groups = [
+        {"params": [p for _, p in everything if id(p) in weights], "weight_decay": decay},
+        {"params": [p for _, p in everything if id(p) not in weights], "weight_decay": 0.0},
+    ]
+    return [group for group in groups if group["params"]]
 
 
 #: A weight counts as "~0" below this magnitude. L1's subgradient steps make a weight that
@@ -111,9 +163,7 @@ ZERO_THRESHOLD = 0.01
 
 def weights_of(model: Module) -> np.ndarray:
     """All weight matrices as one flat array (biases left out, as the penalties do)."""
-    return np.concatenate(
-        [p.data.ravel() for name, p in model.named_parameters() if is_weight(name)]
-    )
+    return np.concatenate([p.data.ravel() for _, p in named_weights(model)])
 
 
 def near_zero_fraction(model: Module, threshold: float = ZERO_THRESHOLD) -> float:
@@ -150,12 +200,12 @@ def _selected(params: Params, lambd: Lambda, where: str) -> tuple[list[Tensor], 
         lambdas = [_checked_lambda(lambd[name], name, where) for name, _ in chosen]
     else:
         exactly_these = isinstance(params, (list, tuple))
-        chosen = [(name, t) for name, t in named if exactly_these or is_weight(name)]
+        chosen = named if exactly_these else named_weights(params)  # type: ignore[arg-type]
         lambdas = [_checked_lambda(lambd, "every parameter", where)] * len(chosen)
     if not chosen:
         raise ValueError(
-            f"{where}: nothing to penalize (by default the parameters whose names start with "
-            '"W"); pass a dict of λ or a list of Tensors to choose.'
+            f"{where}: nothing to penalize (by default the weights: see named_weights); pass "
+            "a dict of λ or a list of Tensors to choose."
         )
     for name, t in chosen:
         if not isinstance(t, Tensor):

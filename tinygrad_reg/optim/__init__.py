@@ -7,12 +7,13 @@ hyperparameters, ``state_dict``); ``optimizers.py`` ``SGD`` (with momentum), ``A
 ``proximal.py`` ``ProximalSGD``, whose soft-threshold step drives L1-penalized weights to exact
 zeros; ``schedules.py`` the learning-rate schedules (``StepLR``, ``CosineAnnealingLR``,
 ``ReduceLROnPlateau``...); ``constraints.py`` gradient clipping (``clip_grad_norm``) and the
-max-norm constraint (``apply_max_norm``). They read ``.grad`` and assign new arrays to
-``.data``; they know nothing of how the gradients were computed.
+max-norm and spectral-norm constraints (``apply_max_norm``, ``apply_spectral_norm``). They
+read ``.grad`` and assign new arrays to ``.data``; they know nothing of how the gradients
+were computed.
 """
 
 from .adagrad import Adagrad
-from .constraints import apply_max_norm, clip_grad_norm
+from .constraints import apply_max_norm, apply_spectral_norm, clip_grad_norm
 from .optimizer import Optimizer
 from .optimizers import SGD, Adam, AdamW
 from .proximal import ProximalSGD
@@ -27,5 +28,6 @@ __all__ = [
     "ProximalSGD",
     "RMSprop",
     "apply_max_norm",
+    "apply_spectral_norm",
     "clip_grad_norm",
 ]

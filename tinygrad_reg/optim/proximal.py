@@ -27,8 +27,9 @@ soft threshold followed by the block one (Friedman, Hastie and Tibshirani's note
 group lasso: the groups do not overlap, and soft thresholding keeps the signs).
 
 Which parameters are thresholded follows ``l1_penalty``: given a Module or a dict name →
-Tensor, the weight matrices only (names starting with "W", ``regularizers.is_weight``): the
-biases get the plain SGD step. Given a list of Tensors, exactly those, all of them.
+Tensor, the weights only (``regularizers.named_weights``: Linear's W, Conv2d's and
+Embedding's ``weight``): the biases and normalization parameters get the plain SGD step.
+Given a list of Tensors, exactly those, all of them.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ import numpy as np
 
 from ..engine import hooks
 from ..nn.group_lasso import check_groups, group_axes, group_norms, group_size
-from ..nn.regularizers import is_weight
+from ..nn.modules import Module
+from ..nn.regularizers import named_weights
 from .optimizer import NON_NEGATIVE, Optimizer
 from .optimizers import SGD
 
@@ -63,10 +65,10 @@ def block_soft_threshold(v: np.ndarray, threshold: float, groups: str = "rows") 
 
 def _thresholded(params: Any, count: int) -> list[bool]:
     """For each of the ``count`` parameters of ``params``: does the L1 prox apply to it?"""
-    if hasattr(params, "named_parameters") and callable(params.named_parameters):
-        return [is_weight(name) for name, _ in params.named_parameters()]
-    if isinstance(params, dict):
-        return [is_weight(name) for name in params]
+    if isinstance(params, (Module, dict)):
+        weights = {id(p) for _, p in named_weights(params)}
+        values = params.parameters() if isinstance(params, Module) else params.values()
+        return [id(p) in weights for p in values]
     return [True] * count
 
 

@@ -99,6 +99,17 @@ class MaxNorm(Callback):
         constraints.apply_max_norm(state.model, self.max_norm)
 
 
+class SpectralNorm(Callback):
+    """After every step, every weight matrix whose largest singular value exceeds ``c`` is
+    scaled down to σ_max = c (``optim/constraints.py``); biases are left alone."""
+
+    def __init__(self, max_norm: float):
+        self.max_norm = constraints.check_max_norm(max_norm, "fit: spectral_norm")
+
+    def after_update(self, state: TrainingState) -> None:
+        constraints.apply_spectral_norm(state.model, self.max_norm)
+
+
 class DivergenceWarning(UserWarning):
     """The cost kept rising during ``fit``: the learning rate is probably too large."""
 

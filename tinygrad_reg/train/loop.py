@@ -37,6 +37,7 @@ from .callbacks import (
     LogFunction,
     MaxNorm,
     Progress,
+    SpectralNorm,
     StopOnInterrupt,
     TrainingState,
     WarnOnDivergence,
@@ -139,6 +140,7 @@ def fit(
     early_stopping: int | None = None,
     restore_best: bool = True,
     max_norm: float | None = None,
+    spectral_norm: float | None = None,
     dtype: Any = None,
     compiled: bool = False,
     start_iteration: int = 0,
@@ -198,7 +200,8 @@ def fit(
       back the parameters with the lowest one. See ``early_stopping.py``.
     - ``max_norm=c``: after every step, each row of every weight matrix (a unit's incoming
       weights; W is (n_out, n_in)) is scaled down to 2-norm c if longer (see
-      ``optim/constraints.py``); biases are left alone.
+      ``optim/constraints.py``); biases are left alone. ``spectral_norm=c``: after every step
+      (after max-norm), each weight matrix is scaled down to largest singular value c if above.
 
     A non-finite cost raises FloatingPointError (it would make every parameter NaN), and so does
     one above ``COST_OVERFLOW`` ≈ 1.3e154 (features of order 1e300, say), whose square
@@ -248,6 +251,8 @@ def fit(
 
     # The keyword arguments are shortcuts that build callbacks; yours come after them.
     watchers: list[Callback] = [] if max_norm is None else [MaxNorm(max_norm)]
+    if spectral_norm is not None:
+        watchers.append(SpectralNorm(spectral_norm))
     watchers.append(WarnOnDivergence())
     display = Progress.for_fit(progress, sys.stderr)
     if display is not None:
