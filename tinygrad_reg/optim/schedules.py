@@ -116,6 +116,11 @@ class LRScheduler:
     def load_state_dict(self, state_dict: StateDict) -> None:
         """Restore a ``state_dict``; it is checked first (the class, the keys, one learning
         rate per group), so on a problem a ValueError names it and nothing changed."""
+        for name, value in self.check_state_dict(state_dict).items():
+            setattr(self, name, value)
+
+    def check_state_dict(self, state_dict: StateDict) -> dict[str, Any]:
+        """Validate ``state_dict`` without changing anything; return the values it restores."""
         where = f"{type(self).__name__}.load_state_dict"
         if not isinstance(state_dict, dict):
             raise TypeError(f"{where}: expected a dict of arrays; got {type(state_dict).__name__}.")
@@ -158,8 +163,7 @@ class LRScheduler:
                         "expected a number."
                     )
                 restored[name] = array.item()
-        for name, value in restored.items():
-            setattr(self, name, value)
+        return restored
 
     def __repr__(self) -> str:
         settings = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.settings)
