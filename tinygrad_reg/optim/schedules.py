@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, check_number
+from .optimizer import Optimizer, check_number, check_saved_type
 
 StateDict = dict[str, np.ndarray]
 
@@ -122,14 +122,7 @@ class LRScheduler:
     def check_state_dict(self, state_dict: StateDict) -> dict[str, Any]:
         """Validate ``state_dict`` without changing anything; return the values it restores."""
         where = f"{type(self).__name__}.load_state_dict"
-        if not isinstance(state_dict, dict):
-            raise TypeError(f"{where}: expected a dict of arrays; got {type(state_dict).__name__}.")
-        saved_type = str(np.asarray(state_dict.get("type", "")))
-        if saved_type != type(self).__name__:
-            raise ValueError(
-                f"{where}: the state was saved by {saved_type or 'an unknown schedule'!r}; "
-                f"expected {type(self).__name__!r}."
-            )
+        check_saved_type(state_dict, type(self).__name__, where, "schedule")
         current = self.state()
         if set(state_dict) != {"type", *current}:
             raise ValueError(

@@ -86,32 +86,10 @@ class Checkpoint:
                 + "; ".join(problems)
                 + ". Nothing was changed."
             )
-        if optimizer is not None:
-            if self.optimizer_state is None:
-                raise CheckpointError(
-                    f"restore: the checkpoint {self.path} holds no optimizer state; "
-                    "pass optimizer=None or save one with save(..., optimizer=...)."
-                )
-            try:
-                optimizer.check_state_dict(self.optimizer_state)
-            except (ValueError, TypeError) as error:
-                raise CheckpointError(
-                    f"restore: the optimizer state in {self.path} does not fit: {error} "
-                    "Nothing was changed."
-                ) from None
-        if scheduler is not None:
-            if self.scheduler_state is None:
-                raise CheckpointError(
-                    f"restore: the checkpoint {self.path} holds no schedule state; "
-                    "pass scheduler=None or save one with save(..., scheduler=...)."
-                )
-            try:
-                scheduler.check_state_dict(self.scheduler_state)
-            except (ValueError, TypeError) as error:
-                raise CheckpointError(
-                    f"restore: the schedule state in {self.path} does not fit: {error} "
-                    "Nothing was changed."
-                ) from None
+        for what, owner, saved in (("optimizer", optimizer, self.optimizer_state),
+                                   ("scheduler", scheduler, self.scheduler_state)):  # fmt: skip
+            if owner is not None:
+                self._check_fits(what, owner, saved)
 
         if hasattr(model, "load_state_dict"):
             model.load_state_dict(self.parameters)
@@ -122,6 +100,21 @@ class Checkpoint:
             optimizer.load_state_dict(self.optimizer_state)  # type: ignore[arg-type]
         if scheduler is not None:
             scheduler.load_state_dict(self.scheduler_state)
+
+    def _check_fits(self, what: str, owner: Any, saved: Any) -> None:
+        """The saved state of ``what`` (an optimizer or a schedule) fits ``owner``."""
+        if saved is None:
+            raise CheckpointError(
+                f"restore: the checkpoint {self.path} holds no {what} state; pass "
+                f"{what}=None or save one with save(..., {what}=...)."
+            )
+        try:
+            owner.check_state_dict(saved)
+        except (ValueError, TypeError) as error:
+            raise CheckpointError(
+                f"restore: the {what} state in {self.path} does not fit: {error} "
+                "Nothing was changed."
+            ) from None
 
 
 def save(
