@@ -2,8 +2,9 @@
 
 A DataLoader shuffles the training images into mini-batches; the model is Linear → ReLU →
 Dropout(p=0.2) → Linear, ten logits; Adam updates the weights with weight decay (the L2
-penalty) and the biases without it; the learning rate follows a cosine from its start down to
-zero over the epochs; after each epoch the loss on a held-out validation set is measured, and
+penalty) and the biases without it (one Adam, two parameter groups); CosineAnnealingLR
+(optim/schedules.py) moves the learning rate along a cosine from its start down to zero over
+the epochs; after each epoch the loss on a held-out validation set is measured, and
 training stops once it has not improved for PATIENCE epochs, the best parameters put back.
 At the end: the test accuracy and the time per epoch, measured.
 
@@ -26,7 +27,7 @@ import numpy as np
 from tinygrad_reg import cross_entropy, no_grad
 from tinygrad_reg.data import DataError, DataLoader, load_digits
 from tinygrad_reg.nn import Dropout, Linear, ReLU, Sequential
-from tinygrad_reg.optim import Adam
+from tinygrad_reg.optim import Adam, CosineAnnealingLR
 from tinygrad_reg.train.evaluate import accuracy
 
 EPOCHS = 8 if os.environ.get("TINYGRAD_REG_QUICK") else 100
@@ -69,11 +70,6 @@ def build_model(seed):
     )
 
 
-def cosine_lr(epoch, epochs):
-    """CosineAnnealingLR's learning rate at ``epoch`` of ``epochs`` (eta_min = 0)."""
-    return LR * (1 + math.cos(math.pi * epoch / epochs)) / 2
-
-
 class EarlyStopping:
     """Remembers the best validation loss and its parameters; ``step`` says when to stop."""
 
@@ -99,7 +95,14 @@ def main(argv=None):
     named = model.named_parameters()
     weights = [p for name, p in named if not name.endswith(".b")]
     biases = [p for name, p in named if name.endswith(".b")]
-    optimizers = [Adam(weights, lr=LR, weight_decay=WEIGHT_DECAY), Adam(biases, lr=LR)]
+    optimizer = Adam(
+        [
+            {"params": weights, "weight_decay": WEIGHT_DECAY},
+            {"params": biases, "weight_decay": 0.0},
+        ],
+        lr=LR,
+    )
+    schedule = CosineAnnealingLR(optimizer, T_max=args.epochs)
     stopper = EarlyStopping(PATIENCE)
 
     print(model)
@@ -112,12 +115,10 @@ def main(argv=None):
             loss = cross_entropy(model(X_batch), Y_batch)
             model.zero_grad()
             loss.backward()
-            for optimizer in optimizers:
-                optimizer.step()
+            optimizer.step()
         training_time += time.perf_counter() - start
         epochs_run += 1
-        for optimizer in optimizers:  # the schedule steps once per epoch
-            optimizer.lr = cosine_lr(epoch + 1, args.epochs)
+        schedule.step()  # once per epoch, after the optimizer's steps
         model.eval()
         with no_grad():
             val_loss = cross_entropy(model(X_val), Y_val).item()

@@ -513,7 +513,7 @@ def test_adam_on_an_l2_penalty_is_adams_weight_decay_but_not_adamw():
 
 BAD_HYPERPARAMETERS = [
     (SGD, {"lr": float("inf")}, ValueError, "SGD: lr = inf"),
-    (SGD, {"lr": 0.0}, ValueError, "SGD: lr = 0.0"),
+    (SGD, {"lr": -1e-3}, ValueError, "SGD: lr = -0.001; expected a number >= 0"),  # 0 is allowed
     (SGD, {"lr": float("nan")}, ValueError, "SGD: lr = nan"),
     (SGD, {"lr": "0.1"}, TypeError, "SGD: lr = '0.1'"),
     (SGD, {"lr": 0.1, "momentum": float("inf")}, ValueError, "momentum"),

@@ -198,3 +198,77 @@ def test_stop_on_interrupt_watches_a_deferral_held_beyond_fit(data, capsys):
         assert history.interrupted and history.steps == 5
     assert interrupt.received
     assert "Ctrl-C: stopped after 5 iterations" in capsys.readouterr().err
+
+
+# --- LRSchedule ---------------------------------------------------------------------------
+
+
+class SeenLR(Callback):
+    """The learning rate each iteration's step uses."""
+
+    def __init__(self):
+        self.lrs = []
+
+    def before_update(self, state):
+        self.lrs.append(state.optimizer.param_groups[0]["lr"])
+
+
+def scheduled_run(data, every, compiled, iterations=12):
+    from tinygrad_reg.optim import StepLR
+    from tinygrad_reg.train.callbacks import LRSchedule
+
+    X, Y = data
+    model = MLP(LAYER_DIMS, rng=np.random.default_rng(3))
+    optimizer = SGD(model.parameters(), lr=0.2)
+    seen = SeenLR()
+    schedule = LRSchedule(StepLR(optimizer, step_size=1, gamma=0.5), every=every)
+    fit(model, X, Y, optimizer=optimizer, iterations=iterations, batch_size=10,
+        callbacks=[seen, schedule], progress=False, compiled=compiled)  # fmt: skip
+    return seen.lrs, [p.numpy() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("every", ["epoch", "iteration"])
+def test_lr_schedule_steps_as_a_pytorch_loop_does_and_compiled_follows_it(data, every):
+    import torch
+
+    torch_opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.2)
+    torch_schedule = torch.optim.lr_scheduler.StepLR(torch_opt, step_size=1, gamma=0.5)
+    expected = []
+    for iteration in range(12):  # 40 examples in batches of 10: 4 iterations an epoch
+        expected.append(torch_opt.param_groups[0]["lr"])
+        torch_opt.step()
+        if every == "iteration" or iteration % 4 == 3:
+            torch_schedule.step()
+    lrs, eager = scheduled_run(data, every, compiled=False)
+    assert lrs == expected
+    compiled_lrs, compiled = scheduled_run(data, every, compiled=True)
+    assert compiled_lrs == expected
+    for a, b in zip(eager, compiled):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_reduce_on_plateau_is_fed_the_validation_cost_and_needs_one(data):
+    from tinygrad_reg.optim import ReduceLROnPlateau
+    from tinygrad_reg.train.callbacks import LRSchedule
+
+    X, Y = data
+    model = MLP(LAYER_DIMS, rng=np.random.default_rng(3))
+    optimizer = SGD(model.parameters(), lr=0.2)
+    plateau = ReduceLROnPlateau(optimizer, patience=0, factor=0.5)
+    history = fit(model, X, Y, optimizer=optimizer, iterations=12, batch_size=10, log_every=4,
+                  validation_split=0.25, callbacks=[LRSchedule(plateau)],
+                  progress=False)  # fmt: skip
+    # 30 training examples: epochs end at iterations 2, 5, 8, 11; evaluated at 0, 4, 8, 11
+    assert plateau.last_epoch == 4 and len(history.val_costs) == 4
+    import torch
+
+    torch_opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.2)
+    torch_plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(torch_opt, patience=0, factor=0.5)
+    for cost in history.val_costs:
+        torch_plateau.step(cost)
+    assert plateau.best == torch_plateau.best
+    assert optimizer.param_groups[0]["lr"] == torch_opt.param_groups[0]["lr"]
+    plateau = ReduceLROnPlateau(optimizer)
+    with pytest.raises(ValueError, match="ReduceLROnPlateau needs the validation cost"):
+        fit(model, X, Y, optimizer=optimizer, iterations=4, batch_size=10,
+            callbacks=[LRSchedule(plateau)], progress=False)  # fmt: skip

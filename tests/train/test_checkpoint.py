@@ -18,7 +18,8 @@ import tinygrad_reg
 from tinygrad_reg import Tensor
 from tinygrad_reg.data.generators import generator_state, set_generator_state
 from tinygrad_reg.nn import MLP
-from tinygrad_reg.optim import SGD, Adam
+from tinygrad_reg.nn.losses import binary_cross_entropy_with_logits
+from tinygrad_reg.optim import SGD, Adam, CosineAnnealingLR
 from tinygrad_reg.train import checkpoint as checkpoint_module
 from tinygrad_reg.train.checkpoint import Checkpoint, CheckpointError, load, save
 from tinygrad_reg.train.loop import fit
@@ -505,3 +506,32 @@ def test_the_next_save_removes_only_stale_temporary_files_of_its_own(tmp_path):
         sleeper.kill()
         sleeper.wait()
     assert_same(load(tmp_path / "c.npz").parameters, snapshot(make_params()))
+
+
+def test_a_schedule_saved_in_a_checkpoint_resumes_bit_for_bit(tmp_path):
+    def run(model, optimizer, scheduler, epochs):
+        X = np.random.default_rng(5).normal(size=(2, 16))
+        Y = (X[:1] > 0).astype(float)
+        for _ in range(epochs):
+            optimizer.zero_grad()
+            binary_cross_entropy_with_logits(model(Tensor(X)), Tensor(Y)).backward()
+            optimizer.step()
+            scheduler.step()
+
+    def fresh():
+        model = MLP([2, 3, 1], rng=np.random.default_rng(1))
+        optimizer = Adam(model.parameters(), lr=0.05)
+        return model, optimizer, CosineAnnealingLR(optimizer, T_max=7, eta_min=1e-3)
+
+    whole = fresh()
+    run(*whole, 10)
+    first = fresh()
+    run(*first, 5)
+    save(tmp_path / "run.npz", first[0], first[1], scheduler=first[2])
+    resumed = fresh()
+    load(tmp_path / "run.npz").restore(*resumed)
+    run(*resumed, 5)
+    assert resumed[1].param_groups[0]["lr"] == whole[1].param_groups[0]["lr"]
+    assert resumed[2].state() == whole[2].state()
+    for a, b in zip(resumed[0].parameters(), whole[0].parameters()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())

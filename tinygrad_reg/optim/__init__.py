@@ -18,15 +18,31 @@ from .optimizer import Optimizer
 from .optimizers import SGD, Adam, AdamW
 from .proximal import ProximalSGD
 from .rmsprop import RMSprop
+from .schedules import (
+    CosineAnnealingLR,
+    ExponentialLR,
+    LinearLR,
+    LRScheduler,
+    MultiStepLR,
+    ReduceLROnPlateau,
+    StepLR,
+)
 
 __all__ = [
     "SGD",
     "Adagrad",
     "Adam",
     "AdamW",
+    "CosineAnnealingLR",
+    "ExponentialLR",
+    "LRScheduler",
+    "LinearLR",
+    "MultiStepLR",
     "Optimizer",
     "ProximalSGD",
     "RMSprop",
+    "ReduceLROnPlateau",
+    "StepLR",
     "apply_max_norm",
     "apply_spectral_norm",
     "clip_grad_norm",

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .optimizer import NON_NEGATIVE, POSITIVE, Optimizer, ParamGroup
+from .optimizer import NON_NEGATIVE, Optimizer, ParamGroup
 
 
 class Adagrad(Optimizer):
@@ -24,7 +24,7 @@ class Adagrad(Optimizer):
     """
 
     hyperparameters: ClassVar[dict[str, str]] = {
-        "lr": POSITIVE,
+        "lr": NON_NEGATIVE,  # 0 allowed, as PyTorch: a schedule may anneal to it
         "lr_decay": NON_NEGATIVE,
         "weight_decay": NON_NEGATIVE,
         "initial_accumulator_value": NON_NEGATIVE,

@@ -135,6 +135,19 @@ def check_value(where: str, name: str, kind: str, value: Any) -> Any:
     return check_number(where, name, value)
 
 
+def check_saved_type(state_dict: Any, expected: str, where: str, kind: str) -> None:
+    """``state_dict`` is a dict whose ``"type"`` entry is ``expected`` (``kind`` names what
+    saved it in the error: "optimizer", "schedule")."""
+    if not isinstance(state_dict, dict):
+        raise TypeError(f"{where}: expected a dict of arrays; got {type(state_dict).__name__}.")
+    saved_type = str(np.asarray(state_dict.get("type", "")))
+    if saved_type != expected:
+        raise ValueError(
+            f"{where}: the state was saved by {saved_type or f'an unknown {kind}'!r}; "
+            f"expected {expected!r}."
+        )
+
+
 class Optimizer:
     """The base of the optimizers: groups, state, ``zero_grad``, ``step``, ``state_dict``.
 
@@ -321,14 +334,7 @@ class Optimizer:
         """Validate ``state_dict`` against this optimizer without changing anything; return the
         hyperparameters of each group and the per-parameter state it would restore."""
         where = f"{type(self).__name__}.load_state_dict"
-        if not isinstance(state_dict, dict):
-            raise TypeError(f"{where}: expected a dict of arrays; got {type(state_dict).__name__}.")
-        saved_type = str(np.asarray(state_dict.get("type", "")))
-        if saved_type != type(self).__name__:
-            raise ValueError(
-                f"{where}: the state was saved by {saved_type or 'an unknown optimizer'!r}; "
-                f"expected {type(self).__name__!r}."
-            )
+        check_saved_type(state_dict, type(self).__name__, where, "optimizer")
         state_dict = self._grouped(state_dict)
         hyper = self._restored_groups(state_dict, where)
         state: list[dict[str, Any]] = [{} for _ in self.params]

@@ -26,7 +26,6 @@ from .optimizer import (
     BETAS,
     BOOLEAN,
     NON_NEGATIVE,
-    POSITIVE,
     UNIT,
     Optimizer,
     ParamGroup,
@@ -52,7 +51,7 @@ class SGD(Optimizer):
     """
 
     hyperparameters: ClassVar[dict[str, str]] = {
-        "lr": POSITIVE,
+        "lr": NON_NEGATIVE,  # 0 allowed, as PyTorch: a schedule may anneal to it
         "momentum": NON_NEGATIVE,
         "dampening": UNIT,
         "weight_decay": NON_NEGATIVE,
@@ -113,7 +112,7 @@ class Adam(Optimizer):
     """
 
     hyperparameters: ClassVar[dict[str, str]] = {
-        "lr": POSITIVE,
+        "lr": NON_NEGATIVE,  # 0 allowed, as PyTorch: a schedule may anneal to it
         "betas": BETAS,
         "eps": NON_NEGATIVE,
         "weight_decay": NON_NEGATIVE,

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .optimizer import BOOLEAN, NON_NEGATIVE, POSITIVE, UNIT, Optimizer, ParamGroup
+from .optimizer import BOOLEAN, NON_NEGATIVE, UNIT, Optimizer, ParamGroup
 
 
 class RMSprop(Optimizer):
@@ -29,7 +29,7 @@ class RMSprop(Optimizer):
     """
 
     hyperparameters: ClassVar[dict[str, str]] = {
-        "lr": POSITIVE,
+        "lr": NON_NEGATIVE,  # 0 allowed, as PyTorch: a schedule may anneal to it
         "alpha": UNIT,
         "eps": NON_NEGATIVE,
         "weight_decay": NON_NEGATIVE,

@@ -10,7 +10,7 @@ saves and loads a run atomically, without pickle (with the states of its random 
 the result.
 """
 
-from .callbacks import Callback, TrainingState
+from .callbacks import Callback, LRSchedule, TrainingState
 from .checkpoint import Checkpoint, CheckpointError, load, save
 from .evaluate import accuracy, predict
 from .loop import History, fit
@@ -21,6 +21,7 @@ __all__ = [
     "Checkpoint",
     "CheckpointError",
     "History",
+    "LRSchedule",
     "SweepTable",
     "TrainingState",
     "accuracy",

@@ -267,3 +267,42 @@ class StopOnInterrupt(Callback):
     def on_train_end(self, state: TrainingState) -> None:
         if self.own:
             self.interrupt.__exit__()
+
+
+class LRSchedule(Callback):
+    """Steps a learning-rate schedule (``optim/schedules.py``) as a PyTorch loop would: after
+    the optimizer's step of the last iteration of each epoch (``every="epoch"``, the default:
+    the schedule's counts are epochs), or after every iteration (``every="iteration"``, for a
+    warm-up counted in steps). ``ReduceLROnPlateau`` is fed the latest validation cost
+    (``History.val_costs``), so fit needs ``validation=`` or ``validation_split=`` with it."""
+
+    def __init__(self, scheduler: Any, every: str = "epoch"):
+        if every not in ("epoch", "iteration"):
+            raise ValueError(f"LRSchedule: every = {every!r}; expected 'epoch' or 'iteration'.")
+        if not callable(getattr(scheduler, "step", None)):
+            raise TypeError(
+                f"LRSchedule: scheduler is a {type(scheduler).__name__}; expected a schedule "
+                "from tinygrad_reg.optim (StepLR, CosineAnnealingLR, ...)."
+            )
+        self.scheduler, self.every = scheduler, every
+        self.on_plateau = type(scheduler).__name__ == "ReduceLROnPlateau"
+
+    def on_train_begin(self, state: TrainingState) -> None:
+        if self.scheduler.optimizer is not state.optimizer:
+            raise ValueError(
+                f"LRSchedule: the {type(self.scheduler).__name__} steps another optimizer than "
+                "fit's; expected a schedule built on the optimizer given to fit."
+            )
+
+    def after_update(self, state: TrainingState) -> None:
+        if self.every == "epoch" and (state.iteration + 1) % len(state.batch_order) != 0:
+            return
+        if not self.on_plateau:
+            return self.scheduler.step()
+        if not state.history.val_costs:
+            raise ValueError(
+                f"LRSchedule: ReduceLROnPlateau needs the validation cost at iteration "
+                f"{state.iteration}, and fit has none; pass validation= or validation_split= "
+                "(and a log_every that evaluates before the step)."
+            )
+        self.scheduler.step(state.history.val_costs[-1])

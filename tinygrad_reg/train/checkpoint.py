@@ -16,7 +16,9 @@ Safe by construction:
   optimizer's state) before touching either.
 
 Layout of the archive: ``format`` (``FORMAT``), ``metadata`` (a JSON string), ``param/<name>``
-for each parameter and ``optimizer/<key>`` for each entry of the optimizer's ``state_dict()``.
+for each parameter, ``optimizer/<key>`` for each entry of the optimizer's ``state_dict()`` and
+``scheduler/<key>`` for a learning-rate schedule's (``save(..., scheduler=...)``), so that a
+resumed run goes on with the same learning rates.
 
     >>> save("run.npz", model, optimizer, metadata={"iteration": 30000})
     >>> checkpoint = load("run.npz")
@@ -43,7 +45,7 @@ from ..optim.optimizers import Optimizer
 from ..tensor import Tensor
 
 FORMAT = "tinygrad_reg.checkpoint/1"
-PARAM, OPTIMIZER = "param/", "optimizer/"
+PARAM, OPTIMIZER, SCHEDULER = "param/", "optimizer/", "scheduler/"
 
 PathLike = str | os.PathLike
 
@@ -65,8 +67,11 @@ class Checkpoint:
     parameters: dict[str, np.ndarray]
     optimizer_state: dict[str, np.ndarray] | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    scheduler_state: dict[str, np.ndarray] | None = None  # a schedule's state_dict()
 
-    def restore(self, model: Any, optimizer: Optimizer | None = None) -> None:
+    def restore(
+        self, model: Any, optimizer: Optimizer | None = None, scheduler: Any = None
+    ) -> None:
         """Copy the saved parameters into ``model`` (a Module or a dict name → Tensor) and the
         saved state into ``optimizer``.
 
@@ -81,19 +86,10 @@ class Checkpoint:
                 + "; ".join(problems)
                 + ". Nothing was changed."
             )
-        if optimizer is not None:
-            if self.optimizer_state is None:
-                raise CheckpointError(
-                    f"restore: the checkpoint {self.path} holds no optimizer state; "
-                    "pass optimizer=None or save one with save(..., optimizer=...)."
-                )
-            try:
-                optimizer.check_state_dict(self.optimizer_state)
-            except (ValueError, TypeError) as error:
-                raise CheckpointError(
-                    f"restore: the optimizer state in {self.path} does not fit: {error} "
-                    "Nothing was changed."
-                ) from None
+        for what, owner, saved in (("optimizer", optimizer, self.optimizer_state),
+                                   ("scheduler", scheduler, self.scheduler_state)):  # fmt: skip
+            if owner is not None:
+                self._check_fits(what, owner, saved)
 
         if hasattr(model, "load_state_dict"):
             model.load_state_dict(self.parameters)
@@ -102,6 +98,23 @@ class Checkpoint:
                 tensor.data = self.parameters[name]  # the setter copies a writable array
         if optimizer is not None:
             optimizer.load_state_dict(self.optimizer_state)  # type: ignore[arg-type]
+        if scheduler is not None:
+            scheduler.load_state_dict(self.scheduler_state)
+
+    def _check_fits(self, what: str, owner: Any, saved: Any) -> None:
+        """The saved state of ``what`` (an optimizer or a schedule) fits ``owner``."""
+        if saved is None:
+            raise CheckpointError(
+                f"restore: the checkpoint {self.path} holds no {what} state; pass "
+                f"{what}=None or save one with save(..., {what}=...)."
+            )
+        try:
+            owner.check_state_dict(saved)
+        except (ValueError, TypeError) as error:
+            raise CheckpointError(
+                f"restore: the {what} state in {self.path} does not fit: {error} "
+                "Nothing was changed."
+            ) from None
 
 
 def save(
@@ -109,6 +122,7 @@ def save(
     model_or_params: Any,
     optimizer: Optimizer | None = None,
     metadata: dict[str, Any] | None = None,
+    scheduler: Any = None,
 ) -> str:
     """Write a checkpoint to ``path`` (used as given: no suffix is added), atomically.
 
@@ -128,6 +142,13 @@ def save(
             )
         for key, value in optimizer.state_dict().items():
             arrays[OPTIMIZER + key] = value
+    if scheduler is not None:  # a learning-rate schedule (optim/schedules.py)
+        if not callable(getattr(scheduler, "state_dict", None)):
+            raise TypeError(
+                f"save: scheduler is a {type(scheduler).__name__}; expected one from optim."
+            )
+        for key, value in scheduler.state_dict().items():
+            arrays[SCHEDULER + key] = value
     arrays["metadata"] = np.array(_metadata_json(metadata))
     write_atomically(path, lambda file: np.savez(file, **arrays))  # type: ignore[arg-type]
     return path
@@ -164,6 +185,7 @@ def load(path: PathLike) -> Checkpoint:
 
     parameters: dict[str, np.ndarray] = {}
     optimizer_state: dict[str, np.ndarray] = {}
+    scheduler_state: dict[str, np.ndarray] = {}
     for key, array in entries.items():
         if key.startswith(PARAM):
             if array.dtype.kind != "f":
@@ -171,11 +193,13 @@ def load(path: PathLike) -> Checkpoint:
             parameters[key[len(PARAM) :]] = array
         elif key.startswith(OPTIMIZER):
             optimizer_state[key[len(OPTIMIZER) :]] = array
+        elif key.startswith(SCHEDULER):
+            scheduler_state[key[len(SCHEDULER) :]] = array
         elif key not in ("format", "metadata"):
             raise problem(f"unexpected entry {key!r}")
     if not parameters:
         raise problem("it holds no parameters")
-    return Checkpoint(path, parameters, optimizer_state or None, metadata)
+    return Checkpoint(path, parameters, optimizer_state or None, metadata, scheduler_state or None)
 
 
 # --- helpers ---------------------------------------------------------------------------------
