@@ -200,3 +200,29 @@ def test_a_thread_that_never_seeds_draws_fresh_numbers():
 def test_manual_seed_refuses_what_is_not_a_seed(seed):
     with pytest.raises(ValueError, match=r"manual_seed: seed=.*expected an integer in \[0, 2"):
         tg.manual_seed(seed)
+
+
+def test_tensor_is_a_factory_as_torch_tensor_and_the_module_stays_importable():
+    import importlib
+
+    import torch
+
+    data = [[1, 2], [3, 4]]
+    t = tg.tensor(data, requires_grad=True)
+    np.testing.assert_array_equal(t.data, torch.tensor(data, dtype=torch.float64).numpy())
+    assert t.requires_grad and t.dtype == np.float64 and t.grad_fn is None
+    mine = np.ones(3, np.float32)
+    copied = tg.tensor(mine)
+    mine[0] = 5.0  # a copy, as torch.tensor
+    assert copied.dtype == np.float32 and copied.data[0] == 1.0
+    assert tg.tensor(copied, dtype=np.float64).dtype == np.float64
+    with pytest.raises(TypeError, match=r"tensor: dtype=.*expected a float dtype"):
+        tg.tensor(data, dtype=np.int64)
+    module = importlib.import_module("tinygrad_reg.tensor")
+    assert module.Tensor is tg.Tensor and callable(tg.tensor) and tg.tensor is not module
+
+
+def test_data_loader_is_exported_at_the_top_level():
+    from tinygrad_reg.data.loader import DataLoader
+
+    assert tg.DataLoader is DataLoader and tg.data.DataLoader is DataLoader

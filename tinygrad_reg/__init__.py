@@ -104,6 +104,12 @@ from .optim import ProximalSGD, apply_max_norm, clip_grad_norm
 from .tensor import Tensor
 from .testing import reference
 
+# isort: split
+# After ``from .tensor import ...``: the attribute ``tensor`` is the factory, as ``torch.tensor``;
+# the module stays importable by its full name (``from tinygrad_reg.tensor import Tensor``).
+from .data import DataLoader
+from .factories import tensor
+
 if TYPE_CHECKING:  # for type checkers and editors; at run time, imported on first use below
     from .debug import detect_anomaly, explain_backward, render, to_dot
     from .jit import TraceError, compile
@@ -140,6 +146,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "DataLoader",
     "ProximalSGD",
     "Tensor",
     "TraceError",
@@ -257,6 +264,7 @@ __all__ = [
     "std",
     "swapaxes",
     "tan",
+    "tensor",
     "tensordot",
     "tile",
     "to_dot",

@@ -1,6 +1,7 @@
-"""Making tensors: zeros, ones, full, eye, arange, linspace, zeros_like, ones_like, and random
-ones (randn, rand) from a numpy Generator or a seed; ``manual_seed`` and ``default_generator``,
-the thread's generator that everything random uses when given no generator or seed.
+"""Making tensors: tensor (as ``torch.tensor``), zeros, ones, full, eye, arange, linspace,
+zeros_like, ones_like, and random ones (randn, rand) from a numpy Generator or a seed;
+``manual_seed`` and ``default_generator``, the thread's generator that everything random uses
+when given no generator or seed.
 
 Each takes ``dtype=`` (a float dtype; float64 unless said otherwise) and ``requires_grad=``
 (False unless said otherwise). Shapes are given as numpy does, ``zeros((2, 3))``, or as
@@ -29,6 +30,14 @@ def _shape(sizes: tuple[Any, ...], where: str) -> tuple[int, ...]:
 
 def _tensor(array: np.ndarray, dtype: Any, requires_grad: bool, where: str) -> Tensor:
     return Tensor(array.astype(float_dtype(dtype, where), copy=False), requires_grad)
+
+
+def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
+    """A new tensor holding a copy of ``data`` (numbers, nested lists, an array, a Tensor), as
+    ``torch.tensor``: ``tinygrad_reg.tensor([[1.0, 2.0]], requires_grad=True)``. ``dtype``: a
+    float dtype; by default the data's own float dtype, float64 for ints, bools and numbers."""
+    values = Tensor(data.data if isinstance(data, Tensor) else data).data
+    return _tensor(values, values.dtype if dtype is None else dtype, requires_grad, "tensor")
 
 
 def zeros(*shape: Any, dtype: Any = np.float64, requires_grad: bool = False) -> Tensor:

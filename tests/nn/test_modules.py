@@ -6,10 +6,24 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from torch_twin import assert_matches_torch
 
 from tinygrad_reg import Tensor
 from tinygrad_reg import reference as R
-from tinygrad_reg.nn import MLP, Dropout, Linear, Module, ReLU, Sequential, Sigmoid, Tanh
+from tinygrad_reg.nn import (
+    MLP,
+    Dropout,
+    Flatten,
+    Identity,
+    Linear,
+    Module,
+    ModuleList,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Tanh,
+)
 from tinygrad_reg.ops.linalg import Linear as LinearOp
 from tinygrad_reg.testing import networks
 
@@ -321,8 +335,8 @@ BAD_LAYER_ARGUMENTS = [
     (lambda: MLP([2, 3, 1], keep_prob="0.5"), TypeError, "MLP: keep_prob="),
     (lambda: MLP([2, 3, 1], seed=-1), ValueError, "MLP: seed = -1"),
     (lambda: MLP([2, 3, 1], seed=2**32), ValueError, "MLP: seed"),
-    (lambda: Sequential(3), TypeError, "Sequential: argument 0 is int 3"),
-    (lambda: Sequential(ReLU(), ReLU), TypeError, r"argument 1 .*an instance: ReLU\(\)"),
+    (lambda: Sequential(3), TypeError, "Sequential: module 0 is int 3"),
+    (lambda: Sequential(ReLU(), ReLU), TypeError, r"module 1 .*an instance: ReLU\(\)"),
     (lambda: Linear(0, 3), ValueError, "Linear: in_features = 0"),
     (lambda: Linear(2, 2.5), ValueError, "Linear: out_features = 2.5"),
 ]
@@ -395,3 +409,58 @@ def test_print_shows_the_network_layer_by_layer():
         "Linear(in_features=2, out_features=1, dtype=float32)"
     )
     assert repr(Sequential(Tanh(), Sigmoid())) == "Sequential(\n  (0): Tanh()\n  (1): Sigmoid()\n)"
+
+
+# --- ModuleList, Flatten, Identity -----------------------------------------------------------
+
+
+def test_module_list_grows_indexes_and_registers_parameters_as_torchs():
+    import torch
+
+    ours, theirs = ModuleList([Linear(2, 2)]), torch.nn.ModuleList([torch.nn.Linear(2, 2)])
+    for model, library in [(ours, "ours"), (theirs, "torch")]:
+        make = Linear if library == "ours" else torch.nn.Linear
+        activation = ReLU() if library == "ours" else torch.nn.ReLU()
+        assert model.append(make(2, 3)) is model
+        assert model.extend([activation, make(3, 1)]) is model
+        model.insert(1, make(2, 2))
+    names = [n.replace(".W", ".weight").replace(".b", ".bias") for n, _ in ours.named_parameters()]
+    assert names == [n for n, _ in theirs.named_parameters()]
+    assert len(ours) == 5 and isinstance(ours[-2], ReLU) and next(iter(ours)) is ours[0]
+    assert isinstance(ours[1:3], ModuleList) and len(ours[1:3]) == 2
+    assert isinstance(Sequential(ReLU(), Tanh())[1:], Sequential)
+    ours[0] = Tanh()
+    assert next(n for n, _ in ours.named_parameters()) == "1.W"
+    with pytest.raises(IndexError, match=r"ModuleList: index 5 for 5 modules"):
+        ours[5]
+    with pytest.raises(TypeError, match=r"ModuleList.extend: module 5 is int 3"):
+        ours.extend([3])
+    assert len(ours) == 5  # nothing was added
+
+
+@given(
+    hnp.array_shapes(min_dims=1, max_dims=5, max_side=3).flatmap(
+        lambda shape: st.tuples(
+            st.just(shape),
+            st.integers(-len(shape), len(shape) - 1),
+            st.integers(-len(shape), len(shape) - 1),
+        )
+    ),
+    st.integers(0, 2**32 - 1),
+)
+def test_flatten_has_torchs_shapes_and_gradients(case, seed):
+    import torch
+
+    shape, start, end = case
+    if start % len(shape) > end % len(shape):
+        start, end = end, start
+    x = np.random.default_rng(seed).standard_normal(shape)
+    assert_matches_torch(
+        Flatten(start, end), torch.nn.Flatten(start, end), [x], seed, second_order=False
+    )
+    assert Flatten()(np.zeros((2, 3, 4, 5))).shape == (2, 60)
+
+
+def test_identity_returns_its_input_and_ignores_its_arguments():
+    x = Tensor([1.0, 2.0])
+    assert Identity(3, unused=True)(x) is x and Identity().parameters() == []

@@ -108,7 +108,7 @@ def test_input_noise_on_a_linear_model_is_ridge_in_expectation():
 def test_a_compiled_step_draws_new_noise_each_replay_the_same_as_eager():
     def run(compiled):
         model = tg.nn.Sequential(GaussianNoise(0.5, rng=np.random.RandomState(4)), Linear(2, 1))
-        model.modules[1].W = Tensor([[0.5, -1.0]], requires_grad=True)
+        model[1].W = Tensor([[0.5, -1.0]], requires_grad=True)
         optimizer = SGD(model.parameters(), lr=0.1)
 
         def step(X, Y):
@@ -121,7 +121,7 @@ def test_a_compiled_step_draws_new_noise_each_replay_the_same_as_eager():
         if compiled:
             step = tg.compile(step)
         X, Y = np.ones((2, 3)), np.zeros((1, 3))
-        return [step(X, Y).item() for _ in range(4)], model.modules[1].W.data
+        return [step(X, Y).item() for _ in range(4)], model[1].W.data
 
     eager_costs, eager_W = run(False)
     compiled_costs, compiled_W = run(True)

@@ -1,10 +1,14 @@
 """The network and its cost: layers that own their parameters, the losses, the penalties.
 
-``modules.py`` holds ``Module`` and the layers (``Linear``, the activations, ``Dropout``,
-``Sequential``) and ``MLP``, the course network; ``conv.py`` the image layers (``Conv2d``,
-``MaxPool2d``, ``AvgPool2d``), ``normalization.py`` ``LayerNorm`` and the BatchNorms,
+``module.py`` holds ``Module``, the base class (parameters, sub-modules, modes, dtype,
+saving); ``modules.py`` the layers (``Linear``, ``Dropout``, ``Flatten``, ``Identity``), the
+containers (``Sequential``, ``ModuleList``) and ``MLP``, the course network;
+``activations.py`` the activations as modules (``ReLU``, ``GELU``, ``Softmax``, ...);
+``conv.py`` the image layers (``Conv2d``, ``MaxPool2d``, ``AvgPool2d``),
+``normalization.py`` ``LayerNorm`` and the BatchNorms,
 ``embedding.py`` ``Embedding``; ``losses.py`` the cross-entropies and the mean
-squared error, each one fused node; ``regularizers.py`` the L2, L1 and elastic-net penalties
+squared error, each one fused node, and ``loss_modules.py`` the same as modules
+(``CrossEntropyLoss``, ``MSELoss``, ...); ``regularizers.py`` the L2, L1 and elastic-net penalties
 over the weight matrices; ``group_lasso.py`` the penalty on whole rows or columns of them;
 ``gradient_penalty.py`` the penalties on the input gradient (double backprop, Jacobian);
 ``init.py`` PyTorch's ``nn.init`` (Xavier, Kaiming, constants).
@@ -13,8 +17,33 @@ read it after the engine.
 """
 
 from . import init
+from .activations import (
+    ELU,
+    GELU,
+    SELU,
+    LeakyReLU,
+    LogSigmoid,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Tanh,
+)
 from .conv import AvgPool2d, Conv2d, MaxPool2d
 from .embedding import Embedding
+from .loss_modules import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from .losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -26,7 +55,18 @@ from .losses import (
     nll_loss,
     smooth_l1_loss,
 )
-from .modules import ACTIVATIONS, MLP, Dropout, Linear, Module, ReLU, Sequential, Sigmoid, Tanh
+from .module import Module
+from .modules import (
+    ACTIVATIONS,
+    MLP,
+    Dropout,
+    Flatten,
+    Identity,
+    Linear,
+    ModuleList,
+    ModuleSequence,
+    Sequential,
+)
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .regularizers import elastic_net_penalty, l1_penalty, l2_penalty
 
@@ -37,20 +77,42 @@ from .group_lasso import group_lasso_penalty
 
 __all__ = [
     "ACTIVATIONS",
+    "ELU",
+    "GELU",
     "MLP",
+    "SELU",
     "AvgPool2d",
+    "BCELoss",
+    "BCEWithLogitsLoss",
     "BatchNorm1d",
     "BatchNorm2d",
     "Conv2d",
+    "CrossEntropyLoss",
     "Dropout",
     "Embedding",
+    "Flatten",
+    "HuberLoss",
+    "Identity",
+    "KLDivLoss",
+    "L1Loss",
     "LayerNorm",
+    "LeakyReLU",
     "Linear",
+    "LogSigmoid",
+    "LogSoftmax",
+    "MSELoss",
     "MaxPool2d",
     "Module",
+    "ModuleList",
+    "ModuleSequence",
+    "NLLLoss",
     "ReLU",
     "Sequential",
+    "SiLU",
     "Sigmoid",
+    "SmoothL1Loss",
+    "Softmax",
+    "Softplus",
     "Tanh",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",

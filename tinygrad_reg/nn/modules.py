@@ -1,4 +1,6 @@
-"""Layers as objects that own their parameters: Module, Linear, activations, Dropout, MLP.
+"""Layers as objects that own their parameters: Linear, Dropout, the containers (Sequential,
+ModuleList) and the shape layers (Flatten, Identity), and MLP, the course network.
+``Module``, their base class, is in ``module.py``; the activations are in ``activations.py``.
 
 Course layout throughout: X is (n_features, m), one column per example; a Linear layer holds
 W (n_out, n_in) and b (n_out, 1) and computes W @ X + b.
@@ -11,6 +13,7 @@ differentiated by hand and by autodiff.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -21,13 +24,9 @@ from ..ops.cast import float_dtype
 from ..ops.linalg import linear
 from ..tensor import Tensor
 from ..testing.reference import layer_dims_of
+from .activations import ReLU, Sigmoid, Tanh
 from .course_masks import CourseMasks
-
-Rng = np.random.RandomState | np.random.Generator
-
-
-def _is_integer(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+from .module import Module, Rng, _as_tensor, _is_integer, first_of_each
 
 
 def _check_probability(value: Any, name: str, where: str) -> None:
@@ -69,131 +68,6 @@ def dropout_keep_prob(
     if not 0 < keep_prob <= 1:
         raise ValueError(f"{where}: keep_prob={keep_prob}; expected 0 < keep_prob <= 1.")
     return keep_prob
-
-
-def _as_tensor(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(x)
-
-
-class Module:
-    """Base class: a callable with parameters (Tensor attributes that require grad) and
-    sub-modules (Module attributes), both found in the order they were assigned."""
-
-    training = True
-    #: Attributes holding state that is saved but not learned (BatchNorm's running statistics).
-    buffer_names: tuple[str, ...] = ()
-    #: Which of this module's own parameters are weights (what the penalties, max-norm and
-    #: weight decay's no-decay split treat as such; ``nn.regularizers.named_weights``). None:
-    #: decided by name ("W…" or "weight"); a layer that knows better says so.
-    weight_names: tuple[str, ...] | None = None
-
-    def __call__(self, *args: Any) -> Any:
-        return self.forward(*args)
-
-    def forward(self, *args: Any) -> Any:
-        raise NotImplementedError
-
-    def named_children(self) -> list[tuple[str, Module]]:
-        return [(name, value) for name, value in vars(self).items() if isinstance(value, Module)]
-
-    def named_parameters(self) -> list[tuple[str, Tensor]]:
-        """(name, tensor) pairs; a sub-module's parameters are named ``child.name``."""
-        named = [
-            (name, value)
-            for name, value in vars(self).items()
-            if isinstance(value, Tensor) and value.requires_grad
-        ]
-        for prefix, child in self.named_children():
-            named += [(f"{prefix}.{name}", p) for name, p in child.named_parameters()]
-        return named
-
-    def parameters(self) -> list[Tensor]:
-        return [p for _, p in self.named_parameters()]
-
-    def named_buffers(self) -> list[tuple[str, Tensor]]:
-        """(name, tensor) pairs of the state that ``state_dict`` saves but no optimizer sees
-        (the tensors named in ``buffer_names``; None is skipped), named as the parameters."""
-        named = [(name, getattr(self, name)) for name in self.buffer_names]
-        named = [(name, value) for name, value in named if value is not None]
-        for prefix, child in self.named_children():
-            named += [(f"{prefix}.{name}", b) for name, b in child.named_buffers()]
-        return named
-
-    def zero_grad(self) -> None:
-        if hooks.recorder is not None:  # compile records it
-            return hooks.recorder.zero_grad(self.parameters())
-        for p in self.parameters():
-            p.grad = None
-
-    def train(self, mode: bool = True) -> Module:
-        """Training mode (Dropout drops units); ``train(False)`` is ``eval()``."""
-        self.training = mode
-        for _, child in self.named_children():
-            child.train(mode)
-        return self
-
-    def eval(self) -> Module:
-        """Evaluation mode (Dropout passes everything through)."""
-        return self.train(False)
-
-    def extra_repr(self) -> str:
-        """The settings ``repr`` shows in the parentheses, e.g. "in_features=2, out_features=20"."""
-        return ""
-
-    def __repr__(self) -> str:
-        """The module and, indented below it, its sub-modules: ``print(model)`` shows the
-        network layer by layer, as PyTorch prints a model."""
-        children = self.named_children()
-        if not children:
-            return f"{type(self).__name__}({self.extra_repr()})"
-        lines = [f"{type(self).__name__}({self.extra_repr()}"]
-        for name, child in children:
-            lines.append(f"  ({name}): " + repr(child).replace("\n", "\n  "))
-        return "\n".join(lines) + "\n)"
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        """Name → a copy of the values of each parameter, then of each buffer."""
-        return {name: t.data.copy() for name, t in self.named_parameters() + self.named_buffers()}
-
-    def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> None:
-        """Set the parameters' (and buffers') values from ``state`` (name → array), copying.
-
-        Values of a dtype that converts exactly (float32 into float64 parameters) are converted;
-        others (float64 into float32 would round) are refused. Every name, shape and dtype is
-        checked before anything changes, so a bad ``state``
-        leaves the module as it was. With ``strict=False``, missing and unexpected names are
-        ignored (shapes and dtypes are still checked).
-        """
-        where = f"{type(self).__name__}.load_state_dict"
-        params = dict(self.named_parameters() + self.named_buffers())
-        missing = [name for name in params if name not in state]
-        unexpected = [name for name in state if name not in params]
-        if strict and (missing or unexpected):
-            raise ValueError(
-                f"{where}: missing {missing or 'nothing'}, unexpected {unexpected or 'nothing'}; "
-                f"expected exactly {list(params)} (or pass strict=False)."
-            )
-        new_values = {}
-        for name, value in state.items():
-            if name not in params:
-                continue
-            array = np.array(value.data if isinstance(value, Tensor) else value)  # a copy
-            p = params[name]
-            if array.shape == p.shape and np.can_cast(array.dtype, p.dtype, "safe"):
-                array = array.astype(p.dtype)  # exact: float32 values into float64 parameters
-            if array.shape != p.shape or array.dtype != p.dtype:
-                hint = ""
-                if array.shape == p.shape and array.dtype.kind == "f":
-                    hint = f" (for {array.dtype} values, build the model with dtype={array.dtype})"
-                raise ValueError(
-                    f"{where}: {name} has shape {array.shape} and dtype {array.dtype}; expected "
-                    f"shape {p.shape} and dtype {p.dtype}, or a dtype that converts to it "
-                    f"exactly{hint}."
-                )
-            array.setflags(write=False)
-            new_values[name] = array
-        for name, array in new_values.items():
-            params[name].data = array
 
 
 class Linear(Module):
@@ -253,23 +127,6 @@ class Linear(Module):
                 f"dtype=np.{x.dtype}; fit, predict and accuracy convert the data themselves."
             )
         return x
-
-
-class ReLU(Module):
-    """max(x, 0), with relu'(0) = 0."""
-
-    def forward(self, x: Any) -> Tensor:
-        return _as_tensor(x).relu()
-
-
-class Tanh(Module):
-    def forward(self, x: Any) -> Tensor:
-        return _as_tensor(x).tanh()
-
-
-class Sigmoid(Module):
-    def forward(self, x: Any) -> Tensor:
-        return _as_tensor(x).sigmoid()
 
 
 class Dropout(Module):
@@ -338,35 +195,126 @@ class DropMask(Function):
         return (g * self.mask / self.keep_prob,)
 
 
-class Sequential(Module):
+def _checked_modules(modules: Iterable[Any], where: str, start: int = 0) -> list[Module]:
+    modules = list(modules)
+    for i, module in enumerate(modules, start=start):
+        if not isinstance(module, Module):
+            hint = f" (an instance: {module.__name__}())" if isinstance(module, type) else ""
+            raise TypeError(
+                f"{where}: module {i} is {type(module).__name__} {module!r}; expected a "
+                f"Module{hint}."
+            )
+    return modules
+
+
+class ModuleSequence(Module):
+    """What ``Sequential`` and ``ModuleList`` share: modules in a list, named "0", "1", ...
+    (their parameters "0.W", "0.b", ...), indexed, sliced, counted and iterated as a list, and
+    grown with ``append``, ``extend`` and ``insert``."""
+
+    def __init__(self, modules: Iterable[Module] = ()):
+        self._items = _checked_modules(modules, type(self).__name__)
+
+    def named_children(self) -> list[tuple[str, Module]]:
+        return first_of_each([(str(i), module) for i, module in enumerate(self._items)])
+
+    def _like(self, modules: list[Module]) -> ModuleSequence:
+        """A new container of this kind holding ``modules`` (what a slice returns)."""
+        raise NotImplementedError
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return self._like(self._items[index])
+        return self._items[self._position(index)]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        self._items[self._position(index)] = _checked_modules([module], type(self).__name__)[0]
+
+    def _position(self, index: Any) -> int:
+        n = len(self._items)
+        if not (_is_integer(index) and -n <= index < n):
+            raise IndexError(
+                f"{type(self).__name__}: index {index!r} for {n} modules; expected an int in "
+                f"[{-n}, {n}) or a slice."
+            )
+        return int(index) % n
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._items)
+
+    def append(self, module: Module) -> ModuleSequence:
+        """Add ``module`` at the end (named ``str(len(self))``); returns self, as PyTorch."""
+        return self.extend([module])
+
+    def extend(self, modules: Iterable[Module]) -> ModuleSequence:
+        """Add each of ``modules`` at the end, in order; returns self."""
+        where = f"{type(self).__name__}.extend"
+        self._items += _checked_modules(modules, where, start=len(self._items))
+        return self
+
+    def insert(self, index: int, module: Module) -> None:
+        """Put ``module`` before position ``index``, as ``list.insert`` (the modules after it
+        are renumbered, and so are their parameters' names)."""
+        where = f"{type(self).__name__}.insert"
+        if not _is_integer(index):
+            raise TypeError(f"{where}: index {index!r}; expected an int.")
+        self._items.insert(int(index), _checked_modules([module], where)[0])
+
+
+class Sequential(ModuleSequence):
     """Modules applied in order; ``model[i]`` is the i-th, and iterating goes through them."""
 
     def __init__(self, *modules: Module):
-        for i, module in enumerate(modules):
-            if not isinstance(module, Module):
-                hint = f" (an instance: {module.__name__}())" if isinstance(module, type) else ""
-                raise TypeError(
-                    f"Sequential: argument {i} is {type(module).__name__} {module!r}; expected a "
-                    f"Module{hint}."
-                )
-        self.modules = list(modules)
+        super().__init__(modules)
 
-    def named_children(self) -> list[tuple[str, Module]]:
-        return [(str(i), module) for i, module in enumerate(self.modules)]
+    def _like(self, modules: list[Module]) -> Sequential:
+        return Sequential(*modules)
 
     def forward(self, x: Any) -> Any:
-        for module in self.modules:
+        for module in self._items:
             x = module(x)
         return x
 
-    def __getitem__(self, i: int) -> Module:
-        return self.modules[i]
 
-    def __len__(self) -> int:
-        return len(self.modules)
+class ModuleList(ModuleSequence):
+    """A list of modules whose parameters the model owns (``model.parameters()`` finds them,
+    ``state_dict`` names them "blocks.0.W", ...), for a forward that uses them in its own way;
+    unlike ``Sequential``, it has no forward of its own."""
 
-    def __iter__(self) -> Any:
-        return iter(self.modules)
+    def _like(self, modules: list[Module]) -> ModuleList:
+        return ModuleList(modules)
+
+
+class Identity(Module):
+    """Returns its input unchanged; any arguments are accepted and ignored, as PyTorch's (a
+    placeholder where a layer is switched off)."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        pass
+
+    def forward(self, x: Any) -> Any:
+        return x
+
+
+class Flatten(Module):
+    """Axes ``start_dim`` to ``end_dim`` (both included) merged into one, as PyTorch's: images
+    (N, C, H, W) become (N, C·H·W), one row per image. A ``Linear`` takes one column per example:
+    pass the transpose (``x.T``) to it (see ``docs/pytorch.md``)."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1):
+        for name, axis in [("start_dim", start_dim), ("end_dim", end_dim)]:
+            if not _is_integer(axis):
+                raise TypeError(f"Flatten: {name}={axis!r}; expected an int.")
+        self.start_dim, self.end_dim = int(start_dim), int(end_dim)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+    def forward(self, x: Any) -> Tensor:
+        return _as_tensor(x).flatten(self.start_dim, self.end_dim)
 
 
 ACTIVATIONS: dict[str, type[Module]] = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid}
