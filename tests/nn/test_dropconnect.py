@@ -7,33 +7,19 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
+from strategies import linear_cases, sgd_steps, upstream_gradient
 
 import tinygrad_reg as tg
 from tinygrad_reg import Tensor
-from tinygrad_reg.nn import MLP, Dropout, Linear, mse_loss
+from tinygrad_reg.nn import MLP, Dropout, Linear
 from tinygrad_reg.nn.dropconnect import DropConnectLinear, replace_linears
-from tinygrad_reg.optim import SGD
 from tinygrad_reg.testing.gradcheck import gradcheck
 
 keep_probs = st.floats(0.1, 0.95)
 seeds = st.integers(0, 2**32 - 1)
 
 
-def upstream(seed, shape):
-    """A random, non-uniform upstream gradient with no entry near 0."""
-    rng = np.random.default_rng(seed)
-    return rng.uniform(0.5, 1.5, shape) * rng.choice([-1.0, 1.0], shape)
-
-
-@st.composite
-def layers_and_inputs(draw):
-    n_in, n_out, m = draw(st.integers(1, 5)), draw(st.integers(1, 5)), draw(st.integers(1, 6))
-    X = draw(hnp.arrays(np.float64, (n_in, m), elements=st.floats(-3, 3)))
-    return n_in, n_out, X, draw(keep_probs), draw(seeds)
-
-
-@given(layers_and_inputs())
+@given(linear_cases(keep_probs))
 def test_the_mask_is_the_course_draw_on_W_and_gradients_are_those_of_W_mask_over_keep_prob(case):
     """With its mask, the layer is torch's linear of W·M/keep_prob: same output and gradients of
     x, W (through the mask: g@xᵀ·M/keep_prob) and b."""
@@ -51,7 +37,7 @@ def test_the_mask_is_the_course_draw_on_W_and_gradients_are_those_of_W_mask_over
     t_b = torch.tensor(layer.b.data[:, 0], requires_grad=True)
     t_out = torch.nn.functional.linear(t_x.T, t_W * mask / keep_prob, t_b).T
     np.testing.assert_allclose(out.data, t_out.detach().numpy(), rtol=1e-12, atol=1e-12)
-    g = upstream(seed, out.shape)
+    g = upstream_gradient(seed, out.shape)
     out.backward(g)
     t_out.backward(torch.tensor(g))
     for ours, theirs in [(x.grad, t_x.grad), (layer.W.grad, t_W.grad), (layer.b.grad, t_b.grad)]:
@@ -61,10 +47,10 @@ def test_the_mask_is_the_course_draw_on_W_and_gradients_are_those_of_W_mask_over
     assert np.all(layer.W.grad[~layer.mask] == 0)  # a dropped weight learns nothing this step
 
 
-@given(layers_and_inputs())
+@given(linear_cases(keep_probs))
 def test_with_the_mask_fixed_the_gradients_pass_gradcheck(case):
     n_in, n_out, X, keep_prob, seed = case
-    weights = upstream(seed, (n_out, X.shape[1]))
+    weights = upstream_gradient(seed, (n_out, X.shape[1]))
     W0 = DropConnectLinear(n_in, n_out, keep_prob=keep_prob, rng=np.random.RandomState(seed)).W
 
     def dropped_loss(x, W, b):
@@ -73,7 +59,7 @@ def test_with_the_mask_fixed_the_gradients_pass_gradcheck(case):
         out = layer(x)
         return (out * out * weights).sum()
 
-    b0 = upstream(seed + 1, (n_out, 1))
+    b0 = upstream_gradient(seed + 1, (n_out, 1))
     assert gradcheck(dropped_loss, [X, W0.data, b0])
 
 
@@ -132,26 +118,15 @@ def test_without_rng_the_thread_generator_draws_init_and_masks():
 
 
 def test_a_compiled_step_draws_a_new_mask_each_replay_the_same_as_eager():
-    def run(compiled):
-        layer = DropConnectLinear(3, 2, keep_prob=0.6, rng=np.random.RandomState(4))
-        optimizer = SGD(layer.parameters(), lr=0.1)
+    def make_model():
+        return DropConnectLinear(3, 2, keep_prob=0.6, rng=np.random.RandomState(4))
 
-        def step(X, Y):
-            optimizer.zero_grad()
-            cost = mse_loss(layer(X), Y)
-            cost.backward()
-            optimizer.step()
-            return cost
-
-        if compiled:
-            step = tg.compile(step)
-        X, Y = np.ones((3, 4)), np.zeros((2, 4))
-        return [step(X, Y).item() for _ in range(5)], layer.W.data
-
-    eager_costs, eager_W = run(False)
-    compiled_costs, compiled_W = run(True)
+    X, Y = np.ones((3, 4)), np.zeros((2, 4))
+    eager_costs, eager_values = sgd_steps(make_model, X, Y, 5, compiled=False)
+    compiled_costs, compiled_values = sgd_steps(make_model, X, Y, 5, compiled=True)
     assert len(set(eager_costs)) > 1  # new masks
-    assert compiled_costs == eager_costs and np.array_equal(compiled_W, eager_W)
+    assert compiled_costs == eager_costs
+    assert all(np.array_equal(a, b) for a, b in zip(compiled_values, eager_values, strict=True))
 
 
 def test_replace_linears_shares_the_parameters_and_keeps_the_names():

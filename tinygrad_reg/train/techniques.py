@@ -157,6 +157,29 @@ def _swapped_linears(layer_type: type[Linear], setting: str, off: float) -> Call
 NOISE_GRID = (0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0)
 
 
+def _noise_technique(name: str, where: str, values: tuple[float, ...], wrap: Callable) -> Technique:
+    """Gaussian noise σ·N on ``where`` in training mode; the value is σ >= 0 (0: none)."""
+    meaning = f"Gaussian noise σ·N added to {where} in training"
+    return Technique(name, "std", "σ", meaning, values, _strength, "σ values >= 0", wrap=wrap)
+
+
+def _keep_prob_technique(name: str, meaning: str, **how: Any) -> Technique:
+    """A technique whose value is the probability keep_prob of keeping a unit or a weight."""
+    values = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3)
+    expected = "keep_prob values in (0, 1]"
+    return Technique(
+        name,
+        "keep_prob",
+        "keep_prob",
+        meaning,
+        values,
+        _probability,
+        expected,
+        decreasing=True,
+        **how,
+    )
+
+
 #: The techniques, by the name ``sweep(penalty=...)`` and ``sweep --penalty`` take.
 TECHNIQUES: dict[str, Technique] = {
     technique.name: technique
@@ -181,16 +204,10 @@ TECHNIQUES: dict[str, Technique] = {
             fit_keywords=_penalty("elastic"),
             l2_part=True,
         ),
-        Technique(
+        _keep_prob_technique(
             "dropout",
-            "keep_prob",
-            "keep_prob",
             "inverted dropout after each hidden layer",
-            (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3),
-            _probability,
-            "keep_prob values in (0, 1]",
             model_keywords=lambda value: {"keep_prob": value},
-            decreasing=True,
         ),
         _strength_technique(
             "group_lasso",
@@ -212,36 +229,17 @@ TECHNIQUES: dict[str, Technique] = {
             "ε values in [0, 1]",
             fit_keywords=_smoothed_loss,
         ),
-        Technique(
-            "input_noise",
-            "std",
-            "σ",
-            "Gaussian noise σ·N added to the inputs in training",
-            NOISE_GRID,
-            _strength,
-            "σ values >= 0",
-            wrap=_input_noise,
-        ),
-        Technique(
+        _noise_technique("input_noise", "the inputs", NOISE_GRID, _input_noise),
+        _noise_technique(
             "weight_noise",
-            "std",
-            "σ",
-            "Gaussian noise σ·N added to every W in training",
+            "every W",
             (0.0, 0.03, 0.1, 0.2, 0.3, 0.5, 1.0),
-            _strength,
-            "σ values >= 0",
-            wrap=_swapped_linears(WeightNoiseLinear, "std", off=0),
+            _swapped_linears(WeightNoiseLinear, "std", off=0),
         ),
-        Technique(
+        _keep_prob_technique(
             "dropconnect",
-            "keep_prob",
-            "keep_prob",
             "DropConnect: each weight of every layer kept with probability keep_prob",
-            (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3),
-            _probability,
-            "keep_prob values in (0, 1]",
             wrap=_swapped_linears(DropConnectLinear, "keep_prob", off=1),
-            decreasing=True,
         ),
     ]
 }
