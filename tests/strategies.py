@@ -100,3 +100,41 @@ def one_byte_changed(draw, original: bytes) -> bytes:
     damaged = bytearray(original)
     damaged[position] = new
     return bytes(damaged)
+
+
+def sgd_steps(make_model, X, Y, steps, compiled):
+    """The costs of ``steps`` SGD steps (lr 0.1, mean squared error) on a fresh
+    ``make_model()``, eager or under ``compile``, and its parameters' values after them: a layer
+    that draws (noise, masks) must give the same numbers both ways."""
+    import tinygrad_reg as tg
+    from tinygrad_reg.nn import mse_loss
+    from tinygrad_reg.optim import SGD
+
+    model = make_model()
+    optimizer = SGD(model.parameters(), lr=0.1)
+
+    def step(X, Y):
+        optimizer.zero_grad()
+        cost = mse_loss(model(X), Y)
+        cost.backward()
+        optimizer.step()
+        return cost
+
+    step = tg.compile(step) if compiled else step
+    costs = [step(X, Y).item() for _ in range(steps)]
+    return costs, [p.data.copy() for p in model.parameters()]
+
+
+def upstream_gradient(seed, shape):
+    """A random, non-uniform upstream gradient with no entry near 0."""
+    rng = np.random.default_rng(seed)
+    return rng.uniform(0.5, 1.5, shape) * rng.choice([-1.0, 1.0], shape)
+
+
+@st.composite
+def linear_cases(draw, settings):
+    """(n_in, n_out, X (n_in, m), a value drawn from ``settings``, a seed) for a layer like
+    Linear whose forward draws from a generator (weight noise, DropConnect)."""
+    n_in, n_out, m = draw(st.integers(1, 5)), draw(st.integers(1, 5)), draw(st.integers(1, 6))
+    X = draw(hnp.arrays(np.float64, (n_in, m), elements=st.floats(-3, 3)))
+    return n_in, n_out, X, draw(settings), draw(st.integers(0, 2**32 - 1))

@@ -8,12 +8,12 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from strategies import linear_cases, sgd_steps, upstream_gradient
 
 import tinygrad_reg as tg
 from tinygrad_reg import Tensor
 from tinygrad_reg.nn import Linear, mse_loss
 from tinygrad_reg.nn.noise import GaussianNoise, WeightNoiseLinear, standard_normal
-from tinygrad_reg.optim import SGD
 from tinygrad_reg.testing.gradcheck import gradcheck
 
 shapes = hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=5)
@@ -28,12 +28,6 @@ def box_muller(seed, shape):
     return np.sqrt(-2 * np.log(1 - u1)) * np.cos(2 * np.pi * u2)
 
 
-def upstream(seed, shape):
-    """A random, non-uniform upstream gradient with no entry near 0."""
-    rng = np.random.default_rng(seed)
-    return rng.uniform(0.5, 1.5, shape) * rng.choice([-1.0, 1.0], shape)
-
-
 @given(data=st.data(), std=stds, seed=seeds)
 def test_train_mode_adds_std_times_the_box_muller_draw_and_passes_the_gradient(data, std, seed):
     x_values = data.draw(hnp.arrays(np.float64, data.draw(shapes), elements=st.floats(-3, 3)))
@@ -43,7 +37,7 @@ def test_train_mode_adds_std_times_the_box_muller_draw_and_passes_the_gradient(d
     expected_noise = std * box_muller(seed, x.shape)
     np.testing.assert_allclose(noise.noise, expected_noise, rtol=1e-15, atol=1e-300)
     np.testing.assert_allclose(out.data, x_values + expected_noise, rtol=1e-15, atol=1e-15)
-    g = upstream(seed, x.shape)
+    g = upstream_gradient(seed, x.shape)
     out.backward(g)
     assert np.array_equal(x.grad, g)
 
@@ -51,7 +45,7 @@ def test_train_mode_adds_std_times_the_box_muller_draw_and_passes_the_gradient(d
 @given(data=st.data(), std=stds, seed=seeds)
 def test_with_the_noise_fixed_the_gradient_passes_gradcheck(data, std, seed):
     x_values = data.draw(hnp.arrays(np.float64, data.draw(shapes), elements=st.floats(-3, 3)))
-    weights = upstream(seed, x_values.shape)
+    weights = upstream_gradient(seed, x_values.shape)
 
     def noisy_loss(x):  # the same generator state on every call: a fixed noise draw
         out = GaussianNoise(std, rng=np.random.RandomState(seed))(x)
@@ -106,40 +100,23 @@ def test_input_noise_on_a_linear_model_is_ridge_in_expectation():
 
 
 def test_a_compiled_step_draws_new_noise_each_replay_the_same_as_eager():
-    def run(compiled):
+    def make_model():
         model = tg.nn.Sequential(GaussianNoise(0.5, rng=np.random.RandomState(4)), Linear(2, 1))
         model[1].W = Tensor([[0.5, -1.0]], requires_grad=True)
-        optimizer = SGD(model.parameters(), lr=0.1)
+        return model
 
-        def step(X, Y):
-            optimizer.zero_grad()
-            cost = mse_loss(model(X), Y)
-            cost.backward()
-            optimizer.step()
-            return cost
-
-        if compiled:
-            step = tg.compile(step)
-        X, Y = np.ones((2, 3)), np.zeros((1, 3))
-        return [step(X, Y).item() for _ in range(4)], model[1].W.data
-
-    eager_costs, eager_W = run(False)
-    compiled_costs, compiled_W = run(True)
+    X, Y = np.ones((2, 3)), np.zeros((1, 3))
+    eager_costs, eager_values = sgd_steps(make_model, X, Y, 4, compiled=False)
+    compiled_costs, compiled_values = sgd_steps(make_model, X, Y, 4, compiled=True)
     assert len(set(eager_costs)) == 4  # new noise each step
-    assert compiled_costs == eager_costs and np.array_equal(compiled_W, eager_W)
+    assert compiled_costs == eager_costs
+    assert all(np.array_equal(a, b) for a, b in zip(compiled_values, eager_values, strict=True))
 
 
 # --- on the weights ----------------------------------------------------------------------------
 
 
-@st.composite
-def layers_and_inputs(draw):
-    n_in, n_out, m = draw(st.integers(1, 5)), draw(st.integers(1, 5)), draw(st.integers(1, 6))
-    X = draw(hnp.arrays(np.float64, (n_in, m), elements=st.floats(-3, 3)))
-    return n_in, n_out, X, draw(stds), draw(seeds)
-
-
-@given(layers_and_inputs())
+@given(linear_cases(stds))
 def test_weight_noise_forward_and_gradients_as_torch_with_the_same_noisy_weights(case):
     n_in, n_out, X, std, seed = case
     layer = WeightNoiseLinear(n_in, n_out, std=std, rng=np.random.RandomState(seed))
@@ -152,7 +129,7 @@ def test_weight_noise_forward_and_gradients_as_torch_with_the_same_noisy_weights
     t_b = torch.tensor(layer.b.data[:, 0], requires_grad=True)
     t_out = torch.nn.functional.linear(t_x.T, t_W + torch.tensor(layer.noise), t_b).T
     np.testing.assert_allclose(out.data, t_out.detach().numpy(), rtol=1e-12, atol=1e-12)
-    g = upstream(seed, out.shape)
+    g = upstream_gradient(seed, out.shape)
     out.backward(g)
     t_out.backward(torch.tensor(g))
     np.testing.assert_allclose(x.grad, t_x.grad.numpy(), rtol=1e-12, atol=1e-12)
@@ -161,10 +138,10 @@ def test_weight_noise_forward_and_gradients_as_torch_with_the_same_noisy_weights
     np.testing.assert_allclose(x.grad, noisy.T @ g, rtol=1e-12, atol=1e-12)  # noisy W in dX
 
 
-@given(layers_and_inputs())
+@given(linear_cases(stds))
 def test_weight_noise_with_the_noise_fixed_passes_gradcheck(case):
     n_in, n_out, X, std, seed = case
-    weights = upstream(seed, (n_out, X.shape[1]))
+    weights = upstream_gradient(seed, (n_out, X.shape[1]))
     W0 = WeightNoiseLinear(n_in, n_out, std=std, rng=np.random.RandomState(seed)).W.data
 
     def noisy_loss(x, W):

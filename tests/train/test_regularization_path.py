@@ -4,6 +4,8 @@ same seed, measured independently; folds, the best value, the CSV, interruption,
 import concurrent.futures
 import csv
 import dataclasses
+import itertools
+import re
 
 import numpy as np
 import pytest
@@ -11,9 +13,11 @@ import pytest
 from tinygrad_reg import datasets
 from tinygrad_reg import reference as ref
 from tinygrad_reg.app import cli, plots
-from tinygrad_reg.nn import MLP
+from tinygrad_reg.nn import MLP, Sequential
+from tinygrad_reg.nn.dropconnect import DropConnectLinear
 from tinygrad_reg.nn.gradient_penalty import GradientPenalized
 from tinygrad_reg.nn.losses import binary_cross_entropy_with_logits
+from tinygrad_reg.nn.noise import GaussianNoise, WeightNoiseLinear
 from tinygrad_reg.optim import SGD, ProximalSGD
 from tinygrad_reg.train import regularization_path as sweep
 from tinygrad_reg.train.loop import fit
@@ -37,16 +41,7 @@ def independent_row(penalty, value, train, val):
         iterations=ITERATIONS,
         progress=False,
     )
-    parameters = model.to_parameters()
-
-    def scores(X, Y):
-        A, _ = ref.forward_propagation(X, parameters)
-        cost = -np.mean(Y * np.log(A) + (1 - Y) * np.log(1 - A))
-        return np.mean((A > 0.5) == Y), cost
-
-    (train_acc, train_cost), (val_acc, val_cost) = scores(*train), scores(*val)
-    W = np.concatenate([parameters[f"W{l}"].ravel() for l in (1, 2, 3)])
-    return train_acc, val_acc, train_cost, val_cost, np.linalg.norm(W), np.mean(np.abs(W) < 0.01)
+    return measured(model, train, val)
 
 
 def assert_row(row, expected):
@@ -310,7 +305,7 @@ def test_every_technique_is_a_choice_of_the_command_and_refuses_values_outside_i
     assert sweep.check_values(name, technique.values) == list(technique.values)
     assert all(technique.valid(v) for v in technique.values)
     for bad in (-1.0, float("nan")):
-        with pytest.raises(ValueError, match=technique.expected.replace("(", r"\(")):
+        with pytest.raises(ValueError, match=re.escape(technique.expected)):
             sweep.check_values(name, [bad])
     parser = next(
         action for action in cli.build_parser()._actions if action.choices and action.dest
@@ -353,12 +348,36 @@ def fit_by_hand(technique, value, X, Y):
         kind = "input" if technique == "input_gradient" else "jacobian"
         trained = GradientPenalized(model, value, kind, binary_cross_entropy_with_logits)
         options = {"loss": trained.loss}
+    if technique == "label_smoothing":
+        options = {"loss": lambda Z, Y: binary_cross_entropy_with_logits(Z, Y, value)}
+    if technique == "input_noise":
+        trained = Sequential(GaussianNoise(value, rng=model.rng), model)
+    layers = {
+        "weight_noise": (WeightNoiseLinear, "std"),
+        "dropconnect": (DropConnectLinear, "keep_prob"),
+    }
+    if technique in layers:
+        layer_type, setting = layers[technique]
+        for l, layer in enumerate(model.linears):
+            n_out, n_in = layer.W.shape
+            swapped = layer_type(n_in, n_out, init="zeros", rng=model.rng, **{setting: value})
+            swapped.W, swapped.b = layer.W, layer.b
+            model.linears[l] = model.layers[2 * l] = swapped  # Linear, ReLU, Linear, ...
     fit(trained, X, Y, optimizer=optimizer, iterations=ITERATIONS, progress=False, **options)
     return model
 
 
 @pytest.mark.parametrize(
-    "technique, value", [("group_lasso", 3.0), ("input_gradient", 0.3), ("jacobian", 0.1)]
+    "technique, value",
+    [
+        ("group_lasso", 3.0),
+        ("input_gradient", 0.3),
+        ("jacobian", 0.1),
+        ("label_smoothing", 0.2),
+        ("input_noise", 0.3),
+        ("weight_noise", 0.3),
+        ("dropconnect", 0.7),
+    ],
 )
 def test_each_new_technique_row_equals_its_run_built_by_hand(technique, value):
     data = datasets.load()
@@ -367,3 +386,22 @@ def test_each_new_technique_row_equals_its_run_built_by_hand(technique, value):
     assert_row(row, measured(fit_by_hand(technique, value, *train), train, val))
     plain = measured(fit_by_hand("none", 0.0, *train), train, val)
     assert abs(row.weight_norm - plain[4]) > 1e-6 * plain[4]  # the technique changed the run
+
+
+def test_a_huge_weight_norm_or_cost_keeps_the_table_aligned_and_readable():
+    rows = [
+        sweep.Row(0.0, 0.9, 0.8, 0.3, 0.4, 6.09, 0.1, 0.5),
+        sweep.Row(1.0, 0.5, 0.5, 3.5e5, 1e300, 1.23e12, 0.0, 0.5),
+        sweep.Row(3.0, 0.5, 0.5, float("inf"), float("nan"), float("inf"), 0.0, 0.5),
+    ]
+    lines = sweep.SweepTable("l2", "test set", 10, rows).format().splitlines()
+    header, table = lines[0], [line.removesuffix("  < best") for line in lines[2:5]]
+    widths = [9, 11, 9, 12, 10, 8, 10]  # the header's columns: λ, train acc, ..., ‖W‖, |w|<0.01
+    starts = np.cumsum([0, *widths])
+    columns = [[line[a:b] for a, b in itertools.pairwise(starts)] for line in [header, *table]]
+    assert all(len(line) == starts[-1] for line in [header, *table])
+    assert all(cell.startswith(" ") and cell.strip() for cells in columns for cell in cells)
+    norms, costs = [cells[5].strip() for cells in columns], [cells[3].strip() for cells in columns]
+    assert norms == ["‖W‖", "6.09", "1.2e+12", "inf"]
+    assert costs == ["train cost", "0.3000", "350000.0000", "inf"]  # 3.5e5 fits: as it is
+    assert columns[2][4].strip() == "1.00e+300" and columns[3][4].strip() == "nan"

@@ -3,8 +3,8 @@
 "Which λ?" has no answer in the formulas; the course's answer is to try several and keep the
 one that does best on data the training never saw. ``sweep`` does exactly that: for each value
 of a technique's strength (λ for "l2", "l1" and "elastic", keep_prob for "dropout", ...: the
-table ``TECHNIQUES``, one ``Technique`` each) it trains the demo's network (same init, seed 3,
-lr 0.3, full batch: ``demo.py``'s settings) and measures
+table ``TECHNIQUES`` of ``techniques.py``, one ``Technique`` each) it trains the demo's network
+(same init, seed 3, lr 0.3, full batch: ``demo.py``'s settings) and measures
 
 - train and validation accuracy and cost. The cost here is the cross-entropy alone, in
   evaluation mode (no dropout, no penalty), so train and validation numbers are comparable
@@ -48,181 +48,29 @@ import numpy as np
 
 from ..data import datasets
 from ..engine import no_grad
-from ..nn.gradient_penalty import GradientPenalized
-from ..nn.modules import MLP, Module
+from ..nn.modules import MLP
 from ..nn.regularizers import ZERO_THRESHOLD, near_zero_fraction, weights_of
 from ..optim.optimizers import SGD
-from ..optim.proximal import ProximalSGD
 from .checkpoint import write_atomically
 from .evaluate import accuracy, outputs_for_labels
-from .loop import DEFAULT_LR, auto_loss, fit
+from .loop import auto_loss, fit
+from .techniques import (  # noqa: F401  (the table is part of this module's interface)
+    DEFAULT_VALUES,
+    LEARNING_RATE,
+    PENALTIES,
+    TECHNIQUES,
+    Technique,
+    log_grid,
+    technique,
+)
 
 #: The demo's network and settings, the course's (app/demo.py trains with them too).
 LAYER_DIMS = [2, 20, 3, 1]
 SEED = 3
-LEARNING_RATE = DEFAULT_LR
 
 #: Enough for the unregularized network to overfit the default dataset (its validation cost
 #: is lowest near iteration 1300 and rises after), short enough for a quick sweep.
 DEFAULT_ITERATIONS = 3000
-
-
-def log_grid(low_exponent: float, high_exponent: float) -> tuple[float, ...]:
-    """0 (no regularization), then 10^e for e from ``low_exponent`` to ``high_exponent`` in
-    steps of 0.5 (two values per decade), to 3 significant digits:
-    log_grid(-1, 1.5) = (0, 0.1, 0.316, 1, 3.16, 10, 31.6)."""
-    exponents = np.arange(low_exponent, high_exponent + 0.25, 0.5)
-    return (0.0, *(float(f"{10**e:.3g}") for e in exponents))
-
-
-Keywords = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Technique:
-    """One technique the sweep sweeps: what its value means and how a run is built from it.
-
-    A run is ``model = MLP(layer_dims, seed=seed, **model_keywords(value))``, then
-    ``fit(module, X, Y, optimizer=SGD(lr=0.3), **fit_keywords(value, module, m))`` with
-    ``module = wrap(value, model)`` (the model itself, or a wrapper sharing its parameters, e.g.
-    one whose input requires grad for a gradient penalty): the model's keywords (dropout's
-    keep_prob), and fit's (a penalty added to the cost, a loss, an optimizer replacing SGD with
-    its proximal step, a constraint as a callback), m being the run's number of examples.
-    """
-
-    name: str
-    parameter: str  # the value's name: the CSV's first column ("lambd", "keep_prob")
-    symbol: str  # its name in the table and on the plot ("λ", "keep_prob")
-    meaning: str  # one line: what the value does
-    values: tuple[float, ...]  # the default grid, from no regularization to too much
-    valid: Callable[[float], bool]
-    expected: str  # what ``valid`` accepts, for the error: "λ values >= 0"
-    model_keywords: Callable[[float], Keywords] = lambda value: {}
-    wrap: Callable[[float, MLP], Module] = lambda value, model: model
-    fit_keywords: Callable[[float, Module, int], Keywords] = lambda value, model, m: {}
-    decreasing: bool = False  # regularization grows as the value falls (keep_prob)
-    l2_part: bool = False  # its cost has λ/(2m)·ΣW²: λ >= 2m/lr diverges (``check_stable``)
-
-
-def _strength(value: float) -> bool:
-    return 0 <= value < math.inf
-
-
-def _probability(value: float) -> bool:
-    return 0 < value <= 1
-
-
-def _penalty(kind: str) -> Callable[[float, MLP, int], Keywords]:
-    """fit's keywords for a penalty of ``regularizers.penalty``; none at all for λ = 0."""
-
-    def keywords(value: float, model: MLP, m: int) -> Keywords:
-        return {"penalty": kind, "lambd": value} if value != 0 else {}
-
-    return keywords
-
-
-def _group_lasso(value: float, model: MLP, m: int) -> Keywords:
-    """ProximalSGD's block soft thresholding of the units' incoming weights (rows), c = λ/m."""
-    if value == 0:
-        return {}
-    return {"optimizer": ProximalSGD(model, lr=LEARNING_RATE, group_lasso=value / m)}
-
-
-def _gradient_penalized(kind: str) -> Callable[[float, MLP], Module]:
-    """The model wrapped so that fit's loss adds λ times the gradient penalty ``kind``."""
-
-    def wrap(value: float, model: MLP) -> Module:
-        return GradientPenalized(model, value, kind, loss=auto_loss) if value != 0 else model
-
-    return wrap
-
-
-def _penalized_loss(value: float, module: Module, m: int) -> Keywords:
-    return {"loss": module.loss} if isinstance(module, GradientPenalized) else {}
-
-
-def _strength_technique(
-    name: str, meaning: str, values: tuple[float, ...], **how: Any
-) -> Technique:
-    """A technique whose value is a strength λ >= 0 (0: none)."""
-    return Technique(name, "lambd", "λ", meaning, values, _strength, "λ values >= 0", **how)
-
-
-#: A gradient penalty's default values; at λ = 10 the "jacobian" one blows the weights up (lr 0.3).
-GRADIENT_GRIDS = {"input": log_grid(-2, 0.5), "jacobian": log_grid(-3, -0.5)}
-
-
-def _gradient_technique(kind: str, meaning: str) -> Technique:
-    """The gradient penalty ``kind`` of ``GradientPenalized``: "input" (named input_gradient
-    in the table) or "jacobian"."""
-    name = "input_gradient" if kind == "input" else kind
-    return _strength_technique(
-        name,
-        meaning,
-        GRADIENT_GRIDS[kind],
-        wrap=_gradient_penalized(kind),
-        fit_keywords=_penalized_loss,
-    )
-
-
-#: The techniques, by the name ``sweep(penalty=...)`` and ``sweep --penalty`` take.
-TECHNIQUES: dict[str, Technique] = {
-    technique.name: technique
-    for technique in [
-        _strength_technique(
-            "l2",
-            "L2 penalty λ/(2m)·ΣW²",
-            log_grid(-1, 1.5),
-            fit_keywords=_penalty("l2"),
-            l2_part=True,
-        ),
-        _strength_technique(
-            "l1",
-            "L1 penalty λ/m·Σ|W|",
-            log_grid(-2, 1),
-            fit_keywords=_penalty("l1"),
-        ),
-        _strength_technique(
-            "elastic",
-            "elastic net, λ for both parts",
-            log_grid(-2, 1),
-            fit_keywords=_penalty("elastic"),
-            l2_part=True,
-        ),
-        Technique(
-            "dropout",
-            "keep_prob",
-            "keep_prob",
-            "inverted dropout after each hidden layer",
-            (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3),
-            _probability,
-            "keep_prob values in (0, 1]",
-            model_keywords=lambda value: {"keep_prob": value},
-            decreasing=True,
-        ),
-        _strength_technique(
-            "group_lasso",
-            "group lasso λ/m·Σ √p·‖W[j]‖ on each unit's weights, by its proximal step",
-            log_grid(-1, 1),
-            fit_keywords=_group_lasso,
-        ),
-        _gradient_technique("input", "double backprop λ·mean ‖∂ℓ/∂x‖² of each example's loss"),
-        _gradient_technique(
-            "jacobian", "Jacobian penalty λ·mean ‖∂f/∂x‖_F² of each example's logits"
-        ),
-    ]
-}
-#: The techniques' names, in the table's order.
-PENALTIES = tuple(TECHNIQUES)
-#: Each technique's default values.
-DEFAULT_VALUES: dict[str, tuple[float, ...]] = {name: t.values for name, t in TECHNIQUES.items()}
-
-
-def technique(penalty: str) -> Technique:
-    """The table's entry for ``penalty``; a ValueError naming the known ones otherwise."""
-    if penalty not in TECHNIQUES:
-        raise ValueError(f"sweep: unknown penalty {penalty!r}; expected one of {list(PENALTIES)}.")
-    return TECHNIQUES[penalty]
 
 
 @dataclass(frozen=True)
@@ -238,6 +86,16 @@ class Row:
     near_zero: float
     seconds: float
     error: str = ""  # why the value's run failed (its numbers are then NaN); "" for a good row
+
+
+def _cell(value: float, width: int, decimals: int) -> str:
+    """``value`` right-aligned in ``width`` characters, at least one of them a space: with
+    ``decimals`` digits, or in scientific notation with as many as fit (1.0e+12, a huge ‖W‖)."""
+    text, digits = f"{value:.{decimals}f}", decimals
+    while len(text) >= width and digits > 0:
+        digits -= 1
+        text = f"{value:.{digits}e}"
+    return f"{text:>{width}}"
 
 
 @dataclass
@@ -295,8 +153,9 @@ class SweepTable:
                 continue
             lines.append(
                 f"{row.value:>9.4g}{row.train_accuracy:>11.1%}{row.val_accuracy:>9.1%}"
-                f"{row.train_cost:>12.4f}{row.val_cost:>10.4f}{row.weight_norm:>8.2f}"
-                f"{row.near_zero:>10.0%}" + ("  < best" if row is best else "")
+                f"{_cell(row.train_cost, 12, 4)}{_cell(row.val_cost, 10, 4)}"
+                f"{_cell(row.weight_norm, 8, 2)}{row.near_zero:>10.0%}"
+                + ("  < best" if row is best else "")
             )
         lines.append(f"val = {self.validation}; cost = cross-entropy without the penalty.")
         if not self.complete:
