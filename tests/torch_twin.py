@@ -78,3 +78,28 @@ def zeros_if_none(gradient, x):
     if isinstance(gradient, Tensor):
         return gradient.data
     return gradient
+
+
+def assert_layer_matches_torch(layer, torch_layer, x: np.ndarray, seed: int, to_torch=None) -> None:
+    """``layer(x)`` equals ``torch_layer`` given the same parameters (copied by name, float64),
+    and so do the derivatives with respect to x and every parameter. ``to_torch`` maps a
+    function of torch's layout to ours (BatchNorm1d: x ↦ f(x.T).T); identity if None."""
+    names = [name for name, _ in layer.named_parameters()]
+    values = [p.data for p in layer.parameters()]
+    torch_layer = torch_layer.double()
+    assert sorted(names) == sorted(name for name, _ in torch_layer.named_parameters())
+
+    def ours(x, *parameters):
+        for name, p in zip(names, parameters):
+            setattr(layer, name, p)
+        return layer(x)
+
+    def forward(x, parameters):
+        return torch.func.functional_call(torch_layer, dict(zip(names, parameters)), (x,))
+
+    def theirs(x, *parameters):
+        if to_torch is None:
+            return forward(x, parameters)
+        return to_torch(lambda t: forward(t, parameters))(x)
+
+    assert_matches_torch(ours, theirs, [x, *values], seed)
