@@ -346,3 +346,29 @@ def test_proximal_sgd_thresholds_per_group():
     optimizer.step()
     np.testing.assert_array_equal(w.data, [[0.0, 0.0]])
     np.testing.assert_array_equal(b.data, [0.05])  # its group's l1 is the default, 0
+
+
+def test_step_rechecks_a_hyperparameter_changed_after_a_checked_step():
+    """step skips the groups' check while every value is the object it checked; a value set
+    between steps (a new object), or a list changed in place, is checked again."""
+    w = Tensor(np.ones(3), requires_grad=True)
+    optimizer = SGD([w], lr=0.1)
+    for bad in (-1.0, float("nan"), "0.1"):
+        w.grad = np.ones(3)
+        optimizer.step()  # checked and remembered
+        optimizer.param_groups[0]["lr"] = bad
+        w.grad = np.ones(3)
+        before = w.data.copy()
+        with pytest.raises((ValueError, TypeError), match="lr"):
+            optimizer.step()
+        np.testing.assert_array_equal(w.data, before)
+        optimizer.param_groups[0]["lr"] = 0.1
+    adam = Adam([w], lr=0.1)
+    w.grad = np.ones(3)
+    adam.step()
+    adam.param_groups[0]["betas"] = [0.9, 0.999]
+    adam.step()
+    adam.param_groups[0]["betas"][1] = 1.5  # in place: the same list object
+    w.grad = np.ones(3)
+    with pytest.raises(ValueError, match="betas"):
+        adam.step()

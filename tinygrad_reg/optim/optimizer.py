@@ -21,6 +21,7 @@ gradient at the old values (the core's safety rule, see ``tensor.py``).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from operator import is_
 from typing import Any, ClassVar
 
 import numpy as np
@@ -148,6 +149,21 @@ def check_saved_type(state_dict: Any, expected: str, where: str, kind: str) -> N
         )
 
 
+_NUMBERS = frozenset({float, int, bool, np.float64, np.float32, np.bool_})
+
+
+def _immutable(value: Any) -> bool:
+    """A value that cannot change in place: ``step`` trusts an earlier check of the same
+    object (a group dict is compared by identity only; a list or an array is rechecked)."""
+    if type(value) is tuple:  # a checked betas pair
+        return all(type(v) in _NUMBERS for v in value)
+    return type(value) in _NUMBERS or type(value) is dict
+
+
+def _same_objects(values: list[Any], earlier: list[Any] | None) -> bool:
+    return earlier is not None and len(values) == len(earlier) and all(map(is_, values, earlier))
+
+
 class Optimizer:
     """The base of the optimizers: groups, state, ``zero_grad``, ``step``, ``state_dict``.
 
@@ -263,7 +279,14 @@ class Optimizer:
     def step(self) -> None:
         """Update every parameter that has a gradient (the groups' hyperparameters and all
         gradients are checked first, so a bad one leaves every parameter unchanged)."""
-        self.check_param_groups()
+        # The groups are checked again only when some value in them is another object than at
+        # the last check (a number is immutable: the same object, the same checked value).
+        names = self.hyperparameters
+        values = [v for g in self.param_groups for v in (g, *[g.get(n, g) for n in names])]
+        if not _same_objects(values, vars(self).get("_checked_values")):
+            self.check_param_groups()
+            if all(map(_immutable, values)):
+                self._checked_values = values
         if hooks.recorder is not None:  # compile records it (see replays_update)
             return hooks.recorder.optimizer_step(self)
         for i, p in enumerate(self.params):
