@@ -1,5 +1,6 @@
-"""Conv2d, MaxPool2d, AvgPool2d (NCHW) against torch.nn's layers with the same weights: values,
-input/weight/bias gradients and second derivatives, over drawn sizes and settings; the tie
+"""Conv2d, MaxPool2d, AvgPool2d (NCHW, or one CHW image) against torch.nn's layers with the same
+weights: values, input/weight/bias gradients and second derivatives, over drawn sizes and settings
+(ceil_mode, count_include_pad); the tie
 rule of max pooling; and the errors a bad input gets."""
 
 import numpy as np
@@ -33,7 +34,8 @@ def test_conv2d_matches_torch(data, seed):
     widths = (0, 0) if isinstance(padding, str) else padding  # "same" fits any size: 0 will do
     spans = [d * (k - 1) + 1 for d, k in zip(dilation, kernel)]
     h, w = (image_side(data, s, p) for s, p in zip(spans, widths))
-    x = data.draw(floats((data.draw(st.integers(1, 2)), c_in, h, w)))
+    batch = () if data.draw(st.booleans()) else (data.draw(st.integers(1, 2)),)  # () unbatched
+    x = data.draw(floats((*batch, c_in, h, w)))
     settings_ = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
     bias = data.draw(st.booleans())
     ours = Conv2d(c_in, c_out, kernel, **settings_, bias=bias, rng=np.random.default_rng(seed))
@@ -47,18 +49,22 @@ def test_pooling_matches_torch(data, seed):
     kernel, dilation = data.draw(pairs), data.draw(small_pairs)
     stride = data.draw(st.none() | small_pairs)
     spans = [d * (k - 1) + 1 for d, k in zip(dilation, kernel)]
-    padding = tuple(data.draw(st.integers(0, s // 2)) for s in spans)
+    batch = () if data.draw(st.booleans()) else (data.draw(st.integers(1, 2)),)  # () unbatched
+    # torch pads at most half the dilated kernel, but half the kernel for one image (C, H, W)
+    limits = spans if batch else kernel
+    padding = tuple(data.draw(st.integers(0, limit // 2)) for limit in limits)
     h, w = (image_side(data, s, p) for s, p in zip(spans, padding))
-    shape = (data.draw(st.integers(1, 2)), data.draw(st.integers(1, 2)), h, w)
-    x = data.draw(grid(shape, unique=True))  # distinct values: no ties inside a window
-    layers = (MaxPool2d(kernel, stride, padding, dilation), torch.nn.MaxPool2d)
-    assert_layer_matches_torch(layers[0], layers[1](kernel, stride, padding, dilation), x, seed)
-    # AvgPool2d has no dilation; the padded zeros count, torch's count_include_pad=True
+    channels, ceil_mode = data.draw(st.integers(1, 2)), data.draw(st.booleans())
+    x = data.draw(grid((*batch, channels, h, w), unique=True))  # no ties inside a window
+    options = (kernel, stride, padding, dilation)
+    ours, theirs = MaxPool2d(*options, ceil_mode=ceil_mode), torch.nn.MaxPool2d
+    assert_layer_matches_torch(ours, theirs(*options, ceil_mode=ceil_mode), x, seed)
+    # AvgPool2d has no dilation; the padded zeros count in the mean with count_include_pad
     avg_padding = tuple(data.draw(st.integers(0, k // 2)) for k in kernel)
     h, w = (image_side(data, k, p) for k, p in zip(kernel, avg_padding))
-    x = data.draw(floats((shape[0], shape[1], h, w)))
-    ours, theirs = AvgPool2d(kernel, stride, avg_padding), torch.nn.AvgPool2d
-    assert_layer_matches_torch(ours, theirs(kernel, stride, avg_padding), x, seed)
+    x = data.draw(floats((*batch, channels, h, w)))
+    options = (kernel, stride, avg_padding, ceil_mode, data.draw(st.booleans()))
+    assert_layer_matches_torch(AvgPool2d(*options), torch.nn.AvgPool2d(*options), x, seed)
 
 
 def test_max_pool2d_tie_sends_the_gradient_to_the_first_largest_element():
@@ -84,7 +90,7 @@ def test_max_pool2d_tie_sends_the_gradient_to_the_first_largest_element():
         (Conv2d(1, 1, 5), (1, 1, 3, 3), r"Conv2d\(1, 1, .*padded input is 3 x 3, smaller than"),
         (MaxPool2d(2), (4, 4), r"MaxPool2d\(kernel_size=\(2, 2\).*\(4, 4\); expected \(N, C"),
         (MaxPool2d(3), (1, 1, 2, 2), r"MaxPool2d\(.*padded input is 2 x 2, smaller than"),
-        (AvgPool2d(2), (1, 4, 4), r"AvgPool2d\(.*\(1, 4, 4\); expected \(N, C, H, W\)"),
+        (AvgPool2d(2), (1, 1, 1, 4, 4), r"AvgPool2d\(.*\(1, 1, 1, 4, 4\); expected \(N, C, H, W\)"),
         (AvgPool2d(2, padding=2), (1, 1, 4, 4), r"AvgPool2d\(.*padding=.*at most half"),
     ],
 )

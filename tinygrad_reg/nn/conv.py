@@ -1,4 +1,5 @@
-"""Convolution and pooling layers over image batches (N, C, H, W), as PyTorch's.
+"""Convolution and pooling layers over image batches (N, C, H, W) or one image (C, H, W), as
+PyTorch's.
 
 Each layer keeps its settings, checks them once when it is built, and calls the function of
 ``ops/conv.py`` (``conv2d``, ``max_pool2d``, ``avg_pool2d``), where the work and its cost are
@@ -33,11 +34,14 @@ def _padding(value: Any, where: str) -> Pair | str:
 
 
 def _image_batch(module: Module, x: Any, channels: int | None = None) -> Tensor:
-    """x as a Tensor of shape (N, C, H, W) with C = ``channels`` (any C if None)."""
+    """x as a Tensor of shape (N, C, H, W), or one image (C, H, W), with C = ``channels`` (any
+    C if None)."""
     x = _as_tensor(x)
-    if x.ndim != 4 or (channels is not None and x.shape[1] != channels):
+    if x.ndim not in (3, 4) or (channels is not None and x.shape[-3] != channels):
         c = "C" if channels is None else channels
-        raise ValueError(f"{module!r}: the input has shape {x.shape}; expected (N, {c}, H, W).")
+        raise ValueError(
+            f"{module!r}: the input has shape {x.shape}; expected (N, {c}, H, W) or ({c}, H, W)."
+        )
     return x
 
 
@@ -127,23 +131,34 @@ class Conv2d(Module):
 class _Pool2d(Module):
     """What the pooling layers share: their settings, checked once, and their repr."""
 
-    def __init__(self, kernel_size: Any, stride: Any, padding: Any):
+    def __init__(self, kernel_size: Any, stride: Any, padding: Any, ceil_mode: bool):
         where = type(self).__name__
         self.kernel_size = as_pair(kernel_size, "kernel_size", where)
         self.stride = self.kernel_size if stride is None else as_pair(stride, "stride", where)
         self.padding = as_pair(padding, "padding", where, smallest=0)  # at most half a kernel
+        self.ceil_mode = bool(ceil_mode)
 
     def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        text = f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        return f"{text}, ceil_mode=True" if self.ceil_mode else text
 
 
 class MaxPool2d(_Pool2d):
     """The largest value of each kh x kw window, per channel: ``torch.nn.MaxPool2d``. The
     stride defaults to the kernel size (windows side by side); padding adds −inf. The gradient
-    goes to the largest element of each window (the first one on a tie)."""
+    goes to the largest element of each window (the first one on a tie). ``ceil_mode`` rounds
+    the output size up, as PyTorch: the last windows may overhang the (padded) image."""
 
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1):
-        super().__init__(kernel_size, stride, padding)
+    def __init__(
+        self,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        dilation: Any = 1,
+        *,
+        ceil_mode: bool = False,  # keyword-only: torch's MaxPool2d has return_indices before it
+    ):
+        super().__init__(kernel_size, stride, padding, ceil_mode)
         self.dilation = as_pair(dilation, "dilation", "MaxPool2d")
 
     def extra_repr(self) -> str:
@@ -153,22 +168,38 @@ class MaxPool2d(_Pool2d):
     def forward(self, x: Any) -> Tensor:
         x = _image_batch(self, x)
         try:
-            return max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation)
+            settings = (self.stride, self.padding, self.dilation, self.ceil_mode)
+            return max_pool2d(x, self.kernel_size, *settings)
         except ValueError as error:
             raise _named(self, error) from None
 
 
 class AvgPool2d(_Pool2d):
-    """The mean of each kh x kw window, per channel: ``torch.nn.AvgPool2d`` (the padded zeros
-    count in the mean, PyTorch's count_include_pad=True). The stride defaults to the kernel
-    size; each pixel's gradient is the sum of g/(kh·kw) over the windows it is in."""
+    """The mean of each kh x kw window, per channel: ``torch.nn.AvgPool2d``. The padded zeros
+    count in the mean with ``count_include_pad`` (the default), not without; ``ceil_mode`` as
+    MaxPool2d's (an overhanging window's mean is over its elements inside the padded image).
+    The stride defaults to the kernel size; each pixel's gradient is the sum of g/divisor over
+    the windows it is in."""
 
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0):
-        super().__init__(kernel_size, stride, padding)
+    def __init__(
+        self,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+    ):
+        super().__init__(kernel_size, stride, padding, ceil_mode)
+        self.count_include_pad = bool(count_include_pad)
+
+    def extra_repr(self) -> str:
+        text = super().extra_repr()
+        return text if self.count_include_pad else f"{text}, count_include_pad=False"
 
     def forward(self, x: Any) -> Tensor:
         x = _image_batch(self, x)
         try:
-            return avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+            settings = (self.stride, self.padding, self.ceil_mode, self.count_include_pad)
+            return avg_pool2d(x, self.kernel_size, *settings)
         except ValueError as error:
             raise _named(self, error) from None

@@ -108,20 +108,24 @@ def as_pair(value: Any, name: str, where: str, smallest: int = 1) -> Pair:
     return int(pair[0]), int(pair[1])
 
 
-def windows_of(
-    x: Tensor,
+def window_settings(
+    shape: tuple[int, ...],
     kernel: Any,
     stride: Any,
     padding: Any,
     dilation: Any,
     where: str,
-    fill: float,
     pooling: bool = False,
-) -> Tensor:
-    """x (N, C, H, W) padded with ``fill`` and unfolded: (N, C, kh, kw, oh, ow). Pooling pads
-    at most half the dilated kernel, as PyTorch: a window of padding alone pools no pixel."""
-    if x.ndim != 4:
-        raise ValueError(f"{where}: the input has shape {x.shape}; expected (N, C, H, W).")
+    ceil_mode: bool = False,
+) -> tuple[Pair, Pair, Pair, tuple[Pair, Pair], Pair]:
+    """The kernel, stride and dilation as pairs, the (before, after) padding of the rows and
+    the columns, and the extra rows and columns that ``ceil_mode`` adds after them (padding
+    too, where the last windows overhang). Pooling pads at most half the dilated kernel, as
+    PyTorch: a window of padding alone pools no pixel."""
+    if len(shape) != 4:
+        raise ValueError(
+            f"{where}: the input has shape {shape}; expected (N, C, H, W) or (C, H, W)."
+        )
     kernel = as_pair(kernel, "kernel_size", where)
     stride = kernel if stride is None else as_pair(stride, "stride", where)
     dilation = as_pair(dilation, "dilation", where)
@@ -134,21 +138,54 @@ def windows_of(
         widths = tuple((t // 2, t - t // 2) for t in total)
     else:
         widths = tuple((p, p) for p in as_pair(padding, "padding", where, smallest=0))
-    height, width = (n + a + b for n, (a, b) in zip(x.shape[2:], widths))
+    sizes = [n + a + b for n, (a, b) in zip(shape[2:], widths)]
     spans = [d * (k - 1) + 1 for d, k in zip(dilation, kernel)]
     if pooling and any(a > span // 2 for (a, _), span in zip(widths, spans)):
         raise ValueError(
             f"{where}: padding={padding!r} with a kernel spanning {spans[0]} x {spans[1]}; "
             "expected at most half the kernel on each side."
         )
-    if height < spans[0] or width < spans[1]:
+    if sizes[0] < spans[0] or sizes[1] < spans[1]:
         raise ValueError(
-            f"{where}: the padded input is {height} x {width}, smaller than the dilated kernel "
-            f"{spans[0]} x {spans[1]}; expected a larger image, more padding or a smaller kernel."
+            f"{where}: the padded input is {sizes[0]} x {sizes[1]}, smaller than the dilated "
+            f"kernel {spans[0]} x {spans[1]}; expected a larger image, more padding or a smaller "
+            "kernel."
         )
+    extra = [0, 0]
+    for d in (0, 1) if ceil_mode else ():
+        windows = -(-(sizes[d] - spans[d]) // stride[d]) + 1  # ⌈(size − span)/stride⌉ + 1
+        if (windows - 1) * stride[d] >= shape[2 + d] + widths[d][0]:
+            windows -= 1  # PyTorch: the last window must start inside the image or its padding
+        extra[d] = max(0, (windows - 1) * stride[d] + spans[d] - sizes[d])
+    return kernel, stride, dilation, widths, (extra[0], extra[1])
+
+
+def windows_of(
+    x: Tensor,
+    kernel: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    where: str,
+    fill: float,
+    pooling: bool = False,
+    ceil_mode: bool = False,
+) -> Tensor:
+    """x (N, C, H, W) padded with ``fill`` and unfolded: (N, C, kh, kw, oh, ow)."""
+    settings = window_settings(
+        x.shape, kernel, stride, padding, dilation, where, pooling, ceil_mode
+    )
+    kernel, stride, dilation, widths, extra = settings
+    widths = tuple((a, b + e) for (a, b), e in zip(widths, extra))
     if any(a or b for a, b in widths):
         x = pad(x, ((0, 0), (0, 0), *widths), value=fill)
     return Unfold(kernel, stride, dilation)(x)
+
+
+def batched(x: Any) -> tuple[Tensor, bool]:
+    """x as a Tensor, an unbatched image (C, H, W) as a batch of one, and whether it was one."""
+    x = as_tensor(x)
+    return (x[None], True) if x.ndim == 3 else (x, False)
 
 
 def conv2d(
@@ -161,11 +198,12 @@ def conv2d(
     groups: int = 1,
 ) -> Tensor:
     """The 2-D cross-correlation of x (N, C, H, W) with weight (O, C/groups, kh, kw), plus bias
-    (O,), as ``torch.nn.functional.conv2d``: out (N, O, oh, ow) with
+    (O,), as ``torch.nn.functional.conv2d``: out (N, O, oh, ow) (for one image (C, H, W),
+    (O, oh, ow)) with
     oh = ⌊(H + 2·padding − dilation·(kh − 1) − 1)/stride⌋ + 1 (ow alike). ``padding`` is an
     int, a pair, "valid" (0) or "same" (stride 1); with groups = G, each of G groups of C/G
     input channels makes O/G output channels. Gradients flow through Unfold and matmul."""
-    x, weight = as_tensor(x), as_tensor(weight)
+    (x, unbatched), weight = batched(x), as_tensor(weight)
     where = "conv2d"
     if weight.ndim != 4:
         raise ValueError(
@@ -181,7 +219,7 @@ def conv2d(
     ):
         raise ValueError(
             f"{where}: input {x.shape}, weight {weight.shape}, groups={groups!r}; expected input "
-            "(N, C, H, W) and weight (O, C/groups, kh, kw) with groups dividing C and O."
+            "(N, C, H, W) or (C, H, W) and weight (O, C/groups, kh, kw), groups dividing C and O."
         )
     windows = windows_of(x, (kh, kw), stride, padding, dilation, where, 0.0)
     n, _, _, _, oh, ow = windows.shape
@@ -190,31 +228,68 @@ def conv2d(
     columns = windows.reshape(n, groups, per_group * kh * kw, oh * ow)
     kernels = weight.reshape(groups, out_channels // groups, per_group * kh * kw)
     out = matmul(kernels, columns).reshape(n, out_channels, oh, ow)
-    if bias is None:
-        return out
-    bias = out._operand(bias)
-    if bias.shape != (out_channels,):
-        raise ValueError(f"{where}: bias has shape {bias.shape}; expected ({out_channels},).")
-    return out + bias.reshape(1, out_channels, 1, 1)
+    if bias is not None:
+        bias = out._operand(bias)
+        if bias.shape != (out_channels,):
+            raise ValueError(f"{where}: bias has shape {bias.shape}; expected ({out_channels},).")
+        out = out + bias.reshape(1, out_channels, 1, 1)
+    return out[0] if unbatched else out
 
 
 def max_pool2d(
-    x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1
+    x: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
 ) -> Tensor:
-    """The largest element of each window, as ``torch.nn.functional.max_pool2d`` (stride
-    defaults to the kernel size; padding adds -inf). The gradient goes to that element, the
-    first in the window on a tie."""
-    x = as_tensor(x)
-    windows = windows_of(x, kernel_size, stride, padding, dilation, "max_pool2d", -np.inf, True)
+    """The largest element of each window, as ``torch.nn.functional.max_pool2d``, of x
+    (N, C, H, W) or (C, H, W). The stride defaults to the kernel size; padding adds -inf;
+    ``ceil_mode`` rounds the output size up (oh = ⌈(H + 2·padding − span)/stride⌉ + 1, less a
+    last window that would start in the padding after the image). The gradient goes to that
+    element, the first in the window on a tie."""
+    x, unbatched = batched(x)
+    windows = windows_of(
+        x, kernel_size, stride, padding, dilation, "max_pool2d", -np.inf, True, ceil_mode
+    )
     n, c, kh, kw, oh, ow = windows.shape
     flat = windows.reshape(n, c, kh * kw, oh, ow)
     largest = np.argmax(flat.data, axis=2)[:, :, None]
-    return gather(flat, 2, largest).reshape(n, c, oh, ow)
+    out = gather(flat, 2, largest).reshape(n, c, oh, ow)
+    return out[0] if unbatched else out
 
 
-def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
-    """The mean of each window, as ``torch.nn.functional.avg_pool2d`` (stride defaults to the
-    kernel size; zero padding counts in the mean, PyTorch's count_include_pad=True)."""
-    x = as_tensor(x)
-    windows = windows_of(x, kernel_size, stride, padding, 1, "avg_pool2d", 0.0, True)
-    return windows.mean(axis=(2, 3))
+def avg_pool2d(
+    x: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
+    """The mean of each window, as ``torch.nn.functional.avg_pool2d``, of x (N, C, H, W) or
+    (C, H, W). The stride defaults to the kernel size; ``ceil_mode`` as max_pool2d's. The mean
+    divides by the number of the window's elements inside the zero-padded image
+    (``count_include_pad=True``, every kh·kw but where a ceil_mode window overhangs) or inside
+    the image alone (False). Each pixel's gradient is the sum of g/divisor of its windows."""
+    x, unbatched = batched(x)
+    where = "avg_pool2d"
+    settings = window_settings(x.shape, kernel_size, stride, padding, 1, where, True, ceil_mode)
+    kernel, stride, _, widths, extra = settings
+    windows = windows_of(x, kernel, stride, padding, 1, where, 0.0, True, ceil_mode)
+    if count_include_pad and extra == (0, 0):
+        out = windows.mean(axis=(2, 3))
+    else:  # count, for each window, the pixels (padded or not) that count in its mean
+        (top, bottom), (left, right) = widths
+        height, width = x.shape[2:]
+        counted = np.zeros(
+            (1, 1, top + height + bottom + extra[0], left + width + right + extra[1])
+        )
+        if count_include_pad:
+            counted[:, :, : top + height + bottom, : left + width + right] = 1.0
+        else:
+            counted[:, :, top : top + height, left : left + width] = 1.0
+        divisor = Unfold(kernel, stride, (1, 1)).forward(counted).sum(axis=(2, 3))
+        out = windows.sum(axis=(2, 3)) / divisor.astype(x.dtype)
+    return out[0] if unbatched else out
