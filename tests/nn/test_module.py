@@ -194,3 +194,12 @@ def test_children_of_a_custom_module_in_assignment_order():
         "body.0.W",
         "body.0.b",
     ]
+
+
+def test_the_listing_methods_return_lists_where_pytorch_returns_generators():
+    """docs/pytorch.md's name table says so: indexing works, and PyTorch's next(iter(...))."""
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
+    for listing in (model.parameters, model.children, model.modules, model.named_modules,
+                    model.named_parameters, model.buffers):  # fmt: skip
+        assert isinstance(listing(), list), listing.__name__
+    assert next(iter(model.parameters())) is model.parameters()[0] is model[0].W

@@ -258,13 +258,15 @@ def test_reduce_on_plateau_is_fed_the_validation_cost_and_needs_one(data):
     history = fit(model, X, Y, optimizer=optimizer, iterations=12, batch_size=10, log_every=4,
                   validation_split=0.25, callbacks=[LRSchedule(plateau)],
                   progress=False)  # fmt: skip
-    # 30 training examples: epochs end at iterations 2, 5, 8, 11; evaluated at 0, 4, 8, 11
-    assert plateau.last_epoch == 4 and len(history.val_costs) == 4
+    # 30 training examples: epochs end at iterations 2, 5, 8, 11, evaluated there and at
+    # 0, 4 (log_every): the schedule is fed the cost measured at each epoch's end
+    assert plateau.last_epoch == 4 and history.iterations == [0, 2, 4, 5, 8, 11]
+    epoch_ends = [c for i, c in zip(history.iterations, history.val_costs) if i % 3 == 2]
     import torch
 
     torch_opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.2)
     torch_plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(torch_opt, patience=0, factor=0.5)
-    for cost in history.val_costs:
+    for cost in epoch_ends:
         torch_plateau.step(cost)
     assert plateau.best == torch_plateau.best
     assert optimizer.param_groups[0]["lr"] == torch_opt.param_groups[0]["lr"]

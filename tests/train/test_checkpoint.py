@@ -19,8 +19,9 @@ from tinygrad_reg import Tensor
 from tinygrad_reg.data.generators import generator_state, set_generator_state
 from tinygrad_reg.nn import MLP
 from tinygrad_reg.nn.losses import binary_cross_entropy_with_logits
-from tinygrad_reg.optim import SGD, Adam, CosineAnnealingLR
+from tinygrad_reg.optim import SGD, Adam, CosineAnnealingLR, LinearLR, ReduceLROnPlateau, StepLR
 from tinygrad_reg.train import checkpoint as checkpoint_module
+from tinygrad_reg.train.callbacks import LRSchedule
 from tinygrad_reg.train.checkpoint import Checkpoint, CheckpointError, load, save
 from tinygrad_reg.train.loop import fit
 
@@ -535,3 +536,71 @@ def test_a_schedule_saved_in_a_checkpoint_resumes_bit_for_bit(tmp_path):
     assert resumed[2].state() == whole[2].state()
     for a, b in zip(resumed[0].parameters(), whole[0].parameters()):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+SCHEDULED_RUNS = {
+    # name → (the schedule on the optimizer, LRSchedule's every, fit's extra settings)
+    "StepLR by epoch": (lambda opt: StepLR(opt, step_size=1, gamma=0.7), "epoch", {}),
+    "cosine by epoch, compiled": (
+        lambda opt: CosineAnnealingLR(opt, T_max=4, eta_min=1e-3),
+        "epoch",
+        {"compiled": True},
+    ),
+    "warm-up by iteration": (
+        lambda opt: LinearLR(opt, start_factor=0.1, total_iters=10),
+        "iteration",
+        {},
+    ),
+    # log_every=4 is not a multiple of the 3 iterations of an epoch (m = 18 after the split,
+    # batches of 7): the cost fed at each epoch's end is measured there, whatever log_every and
+    # the pause; restore_best=False, or the paused run would end on its best parameters
+    "plateau on the validation cost": (
+        lambda opt: ReduceLROnPlateau(opt, factor=0.5, patience=0),
+        "epoch",
+        {"validation_split": 0.25, "log_every": 4, "restore_best": False},
+    ),
+}
+
+
+@pytest.mark.parametrize("run", SCHEDULED_RUNS)
+@pytest.mark.parametrize("pause", [5, 12])  # mid-epoch and at an epoch's end
+def test_a_scheduled_fit_saved_and_resumed_is_bit_for_bit_the_run_never_stopped(
+    tmp_path, run, pause
+):
+    """fit with an LRSchedule callback (Adam, dropout, mini-batches): 30 iterations in one
+    call, or `pause`, then save with the schedule and go on to 30 in new objects restored from
+    the file: the same parameters, optimizer state, learning rates and schedule state."""
+    make_schedule, every, extra = SCHEDULED_RUNS[run]
+    rng = np.random.RandomState(0)
+    X, Y = rng.randn(2, 24), (rng.rand(1, 24) < 0.5).astype(float)
+    settings = {"seed": 5, "batch_size": 7, "progress": False, **extra}
+
+    def new_run(seed):
+        model = MLP([2, 6, 4, 1], seed=seed, keep_prob=0.8)
+        optimizer = Adam(model.parameters(), lr=0.02)
+        return model, optimizer, make_schedule(optimizer)
+
+    def go(model, optimizer, schedule, **options):
+        callbacks = [LRSchedule(schedule, every=every)]
+        return fit(model, X, Y, optimizer=optimizer, callbacks=callbacks, **settings, **options)
+
+    once = new_run(1)
+    go(*once, iterations=30)
+
+    first = new_run(1)
+    history = go(*first, iterations=pause)
+    generators = {"dropout": generator_state(first[0].rng), "batch_order": history.batch_order}
+    save(tmp_path / "run.npz", first[0], first[1], metadata=generators, scheduler=first[2])
+
+    checkpoint = load(tmp_path / "run.npz")
+    second = new_run(2)  # other initial weights, masks and learning rates: all restored
+    second[1].param_groups[0]["lr"] = 0.5
+    checkpoint.restore(*second)
+    set_generator_state(second[0].rng, checkpoint.metadata["dropout"], "test")
+    go(*second, iterations=30, start_iteration=pause,
+       batch_order=checkpoint.metadata["batch_order"])  # fmt: skip
+    assert second[2].last_epoch > first[2].last_epoch > 0  # the schedule did step
+    assert second[1].param_groups[0]["lr"] == once[1].param_groups[0]["lr"]
+    assert second[2].state() == once[2].state()
+    assert_same(second[0].state_dict(), once[0].state_dict())
+    assert_same(second[1].state_dict(), once[1].state_dict())

@@ -63,6 +63,8 @@ class TrainingState:
     iteration: int = 0
     cost: float = math.nan  # this iteration's cost (loss + penalty), before its update
     logged: bool = False  # this iteration records its cost in the history
+    # a callback's request: every iteration i with (i + 1) % n == 0 is logged (and measured) too
+    also_logged_every: int | None = None
     stop: bool = False
     error: BaseException | None = None
 
@@ -273,8 +275,9 @@ class LRSchedule(Callback):
     """Steps a learning-rate schedule (``optim/schedules.py``) as a PyTorch loop would: after
     the optimizer's step of the last iteration of each epoch (``every="epoch"``, the default:
     the schedule's counts are epochs), or after every iteration (``every="iteration"``, for a
-    warm-up counted in steps). ``ReduceLROnPlateau`` is fed the latest validation cost
-    (``History.val_costs``), so fit needs ``validation=`` or ``validation_split=`` with it."""
+    warm-up counted in steps). ``ReduceLROnPlateau`` is fed the validation cost measured at
+    the iteration it steps after (before that iteration's update: fit logs those iterations
+    too, whatever ``log_every``), so fit needs ``validation=`` or ``validation_split=``."""
 
     def __init__(self, scheduler: Any, every: str = "epoch"):
         if every not in ("epoch", "iteration"):
@@ -293,6 +296,10 @@ class LRSchedule(Callback):
                 f"LRSchedule: the {type(self.scheduler).__name__} steps another optimizer than "
                 "fit's; expected a schedule built on the optimizer given to fit."
             )
+        if self.on_plateau:
+            # the validation cost is measured at each iteration the schedule steps after, so
+            # the cost it is fed does not depend on log_every, nor on where a run was resumed
+            state.also_logged_every = 1 if self.every == "iteration" else len(state.batch_order)
 
     def after_update(self, state: TrainingState) -> None:
         if self.every == "epoch" and (state.iteration + 1) % len(state.batch_order) != 0:
@@ -302,7 +309,6 @@ class LRSchedule(Callback):
         if not state.history.val_costs:
             raise ValueError(
                 f"LRSchedule: ReduceLROnPlateau needs the validation cost at iteration "
-                f"{state.iteration}, and fit has none; pass validation= or validation_split= "
-                "(and a log_every that evaluates before the step)."
+                f"{state.iteration}, and fit has none; pass validation= or validation_split=."
             )
         self.scheduler.step(state.history.val_costs[-1])

@@ -286,9 +286,11 @@ def fit(
     try:
         for hook in watchers:
             hook.on_train_begin(state)
+        also = state.also_logged_every or iterations + 1  # no request: never
         for i in range(start_iteration, iterations):
             X_batch, Y_batch = loader.next_batch() if mini_batches else (X, Y)
-            state.iteration, state.logged = i, i % log_every == 0 or i == iterations - 1
+            logged = i % log_every == 0 or i == iterations - 1 or (i + 1) % also == 0
+            state.iteration, state.logged = i, logged
             eager = compiled_step is None or any(hook.eager_step(state) for hook in watchers)
             if eager:
                 cost = loss_fn(model(X_batch), Y_batch)
