@@ -182,3 +182,16 @@ def test_training_on_the_penalty_alone_drives_the_singular_values_to_1():
         sigma = np.linalg.svd(layer.W.data, compute_uv=False)
         np.testing.assert_allclose(sigma, 1.0, atol=1e-3)
     assert orthogonality_penalty(model, 1.0).item() < 1e-6 * before
+
+
+def test_the_nn_package_offers_the_penalty_and_the_noise_and_dropconnect_layers():
+    import tinygrad_reg.nn as nn
+    from tinygrad_reg.nn import dropconnect, noise, regularizers
+
+    assert nn.orthogonality_penalty is regularizers.orthogonality_penalty
+    assert nn.DropConnectLinear is dropconnect.DropConnectLinear
+    assert (nn.GaussianNoise, nn.WeightNoiseLinear) == (
+        noise.GaussianNoise,
+        noise.WeightNoiseLinear,
+    )
+    assert {"orthogonality_penalty", "DropConnectLinear", "GaussianNoise"} <= set(nn.__all__)
