@@ -13,7 +13,9 @@ and ``app/`` (the command line). Imports point down: the core imports no wing.
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from . import nn, optim
+# The core is entered through the engine, before any wing: the ops and tensor.py import each
+# other, and only the engine (or tensor.py) can be the first of them to load.
+from . import engine, nn, optim  # noqa: F401 (engine: loaded first, see above)
 from .data import datasets
 from .engine import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
 from .factories import (

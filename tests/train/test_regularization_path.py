@@ -18,8 +18,10 @@ from tinygrad_reg.nn.dropconnect import DropConnectLinear
 from tinygrad_reg.nn.gradient_penalty import GradientPenalized
 from tinygrad_reg.nn.losses import binary_cross_entropy_with_logits
 from tinygrad_reg.nn.noise import GaussianNoise, WeightNoiseLinear
+from tinygrad_reg.nn.regularizers import orthogonality_penalty
 from tinygrad_reg.optim import SGD, ProximalSGD
 from tinygrad_reg.train import regularization_path as sweep
+from tinygrad_reg.train.callbacks import SpectralNorm
 from tinygrad_reg.train.loop import fit
 
 ITERATIONS = 40
@@ -348,6 +350,10 @@ def fit_by_hand(technique, value, X, Y):
         kind = "input" if technique == "input_gradient" else "jacobian"
         trained = GradientPenalized(model, value, kind, binary_cross_entropy_with_logits)
         options = {"loss": trained.loss}
+    if technique == "orthogonality":
+        options = {"penalty": lambda model, m: orthogonality_penalty(model, value)}
+    if technique == "spectral_norm":
+        options = {"callbacks": [SpectralNorm(value)]}
     if technique == "label_smoothing":
         options = {"loss": lambda Z, Y: binary_cross_entropy_with_logits(Z, Y, value)}
     if technique == "input_noise":
@@ -374,6 +380,8 @@ def fit_by_hand(technique, value, X, Y):
         ("input_gradient", 0.3),
         ("jacobian", 0.1),
         ("label_smoothing", 0.2),
+        ("orthogonality", 0.01),
+        ("spectral_norm", 2.0),
         ("input_noise", 0.3),
         ("weight_noise", 0.3),
         ("dropconnect", 0.7),

@@ -6,11 +6,14 @@ containers (``Sequential``, ``ModuleList``) and ``MLP``, the course network;
 ``activations.py`` the activations as modules (``ReLU``, ``GELU``, ``Softmax``, ...);
 ``conv.py`` the image layers (``Conv2d``, ``MaxPool2d``, ``AvgPool2d``),
 ``normalization.py`` ``LayerNorm`` and the BatchNorms,
-``embedding.py`` ``Embedding``; ``losses.py`` the cross-entropies and the mean
-squared error, each one fused node, and ``loss_modules.py`` the same as modules
-(``CrossEntropyLoss``, ``MSELoss``, ...); ``regularizers.py`` the L2, L1 and elastic-net penalties
-over the weight matrices; ``group_lasso.py`` the penalty on whole rows or columns of them;
+``embedding.py`` ``Embedding``; ``losses.py`` the cross-entropies and the mean squared error,
+each one fused node, and ``loss_modules.py`` the same as modules (``CrossEntropyLoss``,
+``MSELoss``, ...); ``regularizers.py`` the L2, L1, elastic-net and orthogonality penalties over
+the weight matrices; ``group_lasso.py`` the penalty on whole rows or columns of them;
 ``gradient_penalty.py`` the penalties on the input gradient (double backprop, Jacobian);
+``noise.py`` Gaussian noise on inputs (``GaussianNoise``) and on weights
+(``WeightNoiseLinear``); ``dropconnect.py`` ``DropConnectLinear``, dropout on the weights;
+``course_masks.py`` the course's fixed dropout masks;
 ``init.py`` PyTorch's ``nn.init`` (Xavier, Kaiming, constants).
 Everything here is built from the core (``Tensor``, ``Function``, ``ops/``) and nothing else:
 read it after the engine.
@@ -32,7 +35,9 @@ from .activations import (
     Tanh,
 )
 from .conv import AvgPool2d, Conv2d, MaxPool2d
+from .dropconnect import DropConnectLinear
 from .embedding import Embedding
+from .group_lasso import group_lasso_penalty
 from .loss_modules import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -67,13 +72,9 @@ from .modules import (
     ModuleSequence,
     Sequential,
 )
+from .noise import GaussianNoise, WeightNoiseLinear
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
-from .regularizers import elastic_net_penalty, l1_penalty, l2_penalty
-
-# isort: split
-# After the modules above, which load the core through engine.py: ops/helpers.py, which
-# group_lasso.py imports, cannot be the core's first module.
-from .group_lasso import group_lasso_penalty
+from .regularizers import elastic_net_penalty, l1_penalty, l2_penalty, orthogonality_penalty
 
 __all__ = [
     "ACTIVATIONS",
@@ -88,9 +89,11 @@ __all__ = [
     "BatchNorm2d",
     "Conv2d",
     "CrossEntropyLoss",
+    "DropConnectLinear",
     "Dropout",
     "Embedding",
     "Flatten",
+    "GaussianNoise",
     "HuberLoss",
     "Identity",
     "KLDivLoss",
@@ -114,6 +117,7 @@ __all__ = [
     "Softmax",
     "Softplus",
     "Tanh",
+    "WeightNoiseLinear",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
@@ -127,5 +131,6 @@ __all__ = [
     "l2_penalty",
     "mse_loss",
     "nll_loss",
+    "orthogonality_penalty",
     "smooth_l1_loss",
 ]

@@ -1,11 +1,25 @@
-"""Weight penalties: L2, L1 and elastic net, each one graph node over all penalized tensors.
+"""Weight penalties: L2, L1, elastic net and orthogonality, each one graph node over all
+penalized tensors.
 
-    l2_penalty          λ/(2m)·Σ_W ΣW²                  ∂/∂W = λ/m·W
-    l1_penalty          λ/m·Σ_W Σ|W|                    ∂/∂W = λ/m·sign(W), sign(0) = 0
-    elastic_net_penalty λ1/m·Σ_W Σ|W| + λ2/(2m)·Σ_W ΣW²  ∂/∂W = λ1/m·sign(W) + λ2/m·W
+    l2_penalty            λ/(2m)·Σ_W ΣW²                  ∂/∂W = λ/m·W
+    l1_penalty            λ/m·Σ_W Σ|W|                    ∂/∂W = λ/m·sign(W), sign(0) = 0
+    elastic_net_penalty   λ1/m·Σ_W Σ|W| + λ2/(2m)·Σ_W ΣW²  ∂/∂W = λ1/m·sign(W) + λ2/m·W
+    orthogonality_penalty λ·Σ_W ‖W Wᵀ − I‖²_F              ∂/∂W = 4λ·(W Wᵀ − I)·W
 
-m is the number of training examples, so the penalty keeps the same weight against the mean
-cross-entropy whatever the dataset size (the course's convention).
+m is the number of training examples, so the first three keep the same weight against the
+mean cross-entropy whatever the dataset size (the course's convention). The orthogonality
+penalty has no m: it asks for a shape of W (its singular values all 1), not for small weights,
+and the course has no version of it to follow.
+
+**Orthogonality, W Wᵀ or Wᵀ W.** W (n_out, n_in) is taken as a matrix, a conv weight
+(out, in, kh, kw) as (out, in·kh·kw), one filter a row. A wide W (n_out <= n_in) can have
+orthonormal rows, W Wᵀ = I (n_out × n_out); a tall one can only have orthonormal columns,
+Wᵀ W = I (n_in × n_in). With σ_j the singular values, ‖W Wᵀ − I‖²_F = Σ_j (σ_j² − 1)² plus 1
+for each of the max(0, n_out − n_in) zero eigenvalues W Wᵀ is bound to have, and Wᵀ W is the
+same with n_in and n_out swapped: the two differ by a constant, so they have the same gradient,
+4·(W Wᵀ − I)·W = 4·W·(Wᵀ W − I). The penalty uses the smaller of the two Gram matrices
+(W Wᵀ for a wide W, Wᵀ W for a tall one): it is then 0 exactly at the semi-orthogonal
+matrices, and the product is the cheaper one.
 
 What is penalized: ``params`` is a Module, a dict name → Tensor or a list of Tensors.
 - By default, the weights only (``named_weights``): in a Module, each layer says which of its
@@ -101,6 +115,34 @@ class ElasticNet(Function):
         l1 = self.l1.backward(g, out, *weights)
         l2 = self.l2.backward(g, out, *weights)
         return tuple(a + b for a, b in zip(l1, l2))
+
+
+def _as_matrix(w: Any) -> Any:
+    """W as a matrix (n_out, everything else): a conv filter is one row."""
+    return w.reshape(w.shape[0], -1)
+
+
+class Orthogonality(WeightedSum):
+    """Σ_i c_i·‖G_i − I‖²_F, G_i the smaller Gram matrix of W_i (W Wᵀ wide, Wᵀ W tall)"""
+
+    __slots__ = ()
+
+    def term(self, w: np.ndarray) -> np.ndarray:
+        matrix = _as_matrix(w)
+        wide = matrix.shape[0] <= matrix.shape[1]
+        gram = matrix @ matrix.T if wide else matrix.T @ matrix
+        off = gram - np.eye(len(gram), dtype=gram.dtype)
+        return np.vdot(off, off)
+
+    def backward(self, g: Any, out: Any, *weights: Any) -> tuple[Any, ...]:
+        """d/dW_i = 4·g·c_i·(W Wᵀ − I)·W = 4·g·c_i·W·(Wᵀ W − I)"""
+        gradients = []
+        for c, w in zip(self.coefficients, weights):
+            a = _as_matrix(w)
+            wide = a.shape[0] <= a.shape[1]
+            product = (a @ a.T) @ a if wide else a @ (a.T @ a)
+            gradients.append((g * (4 * c) * (product - a)).reshape(w.shape))
+        return tuple(gradients)
 
 
 def is_weight(name: str) -> bool:
@@ -257,12 +299,26 @@ def elastic_net_penalty(params: Params, l1: Lambda, l2: Lambda, m: int) -> Tenso
     )(*tensors)
 
 
-PENALTIES = ("none", "l2", "l1", "elastic")
+def orthogonality_penalty(params: Params, lambd: Lambda) -> Tensor:
+    """λ·Σ_W ‖W Wᵀ − I‖²_F (weights only by default; the smaller Gram matrix, see the module's
+    docstring); its gradient is 4λ·(W Wᵀ − I)·W. One graph node. Every selected tensor must
+    have 2 or more dimensions (a conv weight is taken as (out, in·kh·kw))."""
+    tensors, lambdas = _selected(params, lambd, "orthogonality_penalty")
+    for t in tensors:
+        if t.ndim < 2:
+            raise ValueError(
+                f"orthogonality_penalty: a tensor of shape {t.shape} is not a matrix; W Wᵀ "
+                "needs 2 or more dimensions (leave biases out: see named_weights)."
+            )
+    return Orthogonality(lambdas)(*tensors)
+
+
+PENALTIES = ("none", "l2", "l1", "elastic", "orthogonality")
 
 
 def penalty(kind: str, params: Params, lambd: Lambda | tuple[Lambda, Lambda], m: int) -> Tensor:
-    """The penalty named ``kind``: "none" (a constant 0), "l2", "l1" or "elastic" (``lambd`` is
-    one λ for both parts or a pair (λ1, λ2))."""
+    """The penalty named ``kind``: "none" (a constant 0), "l2", "l1", "elastic" (``lambd`` is
+    one λ for both parts or a pair (λ1, λ2)) or "orthogonality" (which does not use m)."""
     if kind == "none":  # a constant 0 of the parameters' dtype (float64 would promote float32)
         if isinstance(params, Module):
             params = params.parameters()
@@ -280,4 +336,6 @@ def penalty(kind: str, params: Params, lambd: Lambda | tuple[Lambda, Lambda], m:
             )
         l1, l2 = lambd if isinstance(lambd, (tuple, list)) else (lambd, lambd)
         return elastic_net_penalty(params, l1, l2, m)
+    if kind == "orthogonality":
+        return orthogonality_penalty(params, lambd)  # type: ignore[arg-type]
     raise ValueError(f"penalty: unknown kind {kind!r}; expected one of {', '.join(PENALTIES)}.")

@@ -1,11 +1,12 @@
 """The techniques the sweep sweeps: what each one's value means and how a run is built from it.
 
 ``TECHNIQUES`` has one ``Technique`` per name of ``sweep(penalty=...)`` and ``sweep --penalty``:
-the penalties added to the cost (L2, L1, elastic net), dropout and DropConnect (keep_prob),
-group lasso by its proximal step, the gradient penalties, label smoothing on the loss, and
-Gaussian noise on the inputs or on the weights. Each entry says how the demo's network is
-changed for a value (a model keyword, a wrapper, layers swapped, fit's keywords) and which
-values are valid; ``regularization_path.py`` trains and measures the runs.
+the penalties added to the cost (L2, L1, elastic net, orthogonality), dropout and DropConnect
+(keep_prob), group lasso by its proximal step, the spectral-norm constraint (its bound c), the
+gradient penalties, label smoothing on the loss, and Gaussian noise on the inputs or on the
+weights. Each entry says how the demo's network is changed for a value (a model keyword, a
+wrapper, layers swapped, fit's keywords) and which values are valid;
+``regularization_path.py`` trains and measures the runs.
 """
 
 from __future__ import annotations
@@ -127,6 +128,18 @@ def _gradient_technique(kind: str, meaning: str) -> Technique:
     )
 
 
+def _bound(value: float) -> bool:
+    return 0 < value < math.inf
+
+
+#: The orthogonality penalty's strengths; from λ = 0.3 the demo's run diverges (lr 0.3).
+ORTHOGONALITY_GRID = log_grid(-4, -1)
+
+#: The spectral-norm bounds: the first is above every σ_max of the unconstrained demo network
+#: (so, no constraint), the last well below.
+SPECTRAL_GRID = (8.0, 4.0, 3.0, 2.0, 1.5, 1.0, 0.7)
+
+
 def _fraction(value: float) -> bool:
     return 0 <= value <= 1
 
@@ -208,6 +221,23 @@ TECHNIQUES: dict[str, Technique] = {
             "dropout",
             "inverted dropout after each hidden layer",
             model_keywords=lambda value: {"keep_prob": value},
+        ),
+        _strength_technique(
+            "orthogonality",
+            "orthogonality penalty λ·Σ‖W Wᵀ − I‖²_F (the smaller Gram matrix of each W)",
+            ORTHOGONALITY_GRID,
+            fit_keywords=_penalty("orthogonality"),
+        ),
+        Technique(
+            "spectral_norm",
+            "max_norm",
+            "c",
+            "spectral-norm constraint: each W scaled down to largest singular value c after a step",
+            SPECTRAL_GRID,
+            _bound,
+            "bounds c > 0",
+            fit_keywords=lambda value, model, m: {"spectral_norm": value},
+            decreasing=True,
         ),
         _strength_technique(
             "group_lasso",
