@@ -429,8 +429,11 @@ def backpropagate(
         for i, (parent, gx, shape) in enumerate(zip(parents, grads, fn.input_shapes)):
             if parent is None or gx is None:
                 continue
-            if type(gx) is not np.ndarray or gx.shape != shape:  # else nothing to check or undo
+            if type(gx) is not np.ndarray:
                 gx = checked_gradient(fn, i, gx, shape)
+            elif gx.shape != shape:  # a bias's (n, m): the axes are worked out once per shapes
+                axes = summed_axes(gx.shape, shape)
+                gx = checked_gradient(fn, i, gx, shape) if axes is None else sum_to(gx, axes, shape)
             key = id(parent)
             earlier = pending.get(key)
             if earlier is None:

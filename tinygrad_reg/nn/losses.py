@@ -120,9 +120,10 @@ class BinaryCrossEntropyWithLogits(Function):
         terms = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
         # Terms each at most max/(2m) cannot overflow their sum (rounding grows it by a factor
         # below (1 + ε)^m < 2), so the common case needs no np.errstate; NaN fails the test.
+        # np.maximum.reduce and np.add.reduce: what .max() and .sum() call, minus a wrapper.
         largest = _LARGEST.get(terms.dtype) or np.finfo(terms.dtype).max
-        if terms.max() <= largest / (2 * m):
-            return terms.sum() / m
+        if np.maximum.reduce(terms, axis=None) <= largest / (2 * m):
+            return np.add.reduce(terms, axis=None) / m
         with np.errstate(over="ignore"):  # an overflowing sum is redone below
             total = terms.sum()
         if np.isfinite(total) or not np.isfinite(terms).all():
