@@ -18,6 +18,7 @@ backward pass is itself being recorded (``grad(..., create_graph=True)``).
 from __future__ import annotations
 
 import functools
+import operator
 import threading
 import weakref
 from collections.abc import Callable, Sequence
@@ -142,6 +143,9 @@ hooks = _Hooks()
 # ---------------------------------------------------------------------------------------------
 
 
+_data_of, _shape_of = operator.attrgetter("_data"), operator.attrgetter("shape")
+
+
 class Function:
     """One op: its numpy ``forward`` and its ``backward`` rule (a vector-Jacobian product).
 
@@ -205,11 +209,11 @@ class Function:
         return type(self).__name__
 
     def __call__(self, *inputs: Any) -> Tensor:
-        try:
-            arrays = tuple([x._data for x in inputs])
+        try:  # map with attrgetter: no Python frame per op (a comprehension is one)
+            arrays = tuple(map(_data_of, inputs))
         except AttributeError:  # numbers or numpy arrays among the inputs: constants
             inputs = as_tensors(self.name, inputs)
-            arrays = tuple([x._data for x in inputs])
+            arrays = tuple(map(_data_of, inputs))
         recorder, observer = hooks.recorder, hooks.observer  # compile's, anomaly's, or None
         if recorder is not None:
             arrays = recorder.arrays_of(inputs)
@@ -229,7 +233,7 @@ class Function:
             needs = tuple([p is not None for p in parents])
             if True in needs:
                 self.parents, self.needs_input_grad = parents, needs
-                self.input_shapes = tuple([a.shape for a in arrays])
+                self.input_shapes = tuple(map(_shape_of, arrays))
                 self.saved = arrays if self.save_inputs else (None,) * len(arrays)
                 self.out = out if self.save_out else None
                 self.out_name = self.retained = None
