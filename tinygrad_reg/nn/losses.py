@@ -112,6 +112,9 @@ class BinaryCrossEntropyWithLogits(Function):
     """
 
     save_inputs, save_out = True, False
+    # forward's branch (overflowing sum or not) only chooses how the loss is computed, so a
+    # compiled step that never reads the loss drops it with the loss (jit/tape_optimizer.py)
+    guards_choose_only_out = True
 
     expects = "Z and Y of the same shape, at least one example along the last axis"
 
