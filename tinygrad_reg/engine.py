@@ -468,19 +468,19 @@ def _accumulate_grad(tensor: Tensor, g: np.ndarray, stored: set[int]) -> None:
     """
     if hooks.recorder is not None:
         return hooks.recorder.store_grad(tensor, g, stored)
-    previous = tensor.grad
+    previous, dtype = tensor.grad, tensor._data.dtype
     if previous is not None:
-        tensor.grad = (previous + g).astype(tensor.dtype, copy=False)
+        tensor.grad = (previous + g).astype(dtype, copy=False)
     elif (
         type(g) is np.ndarray
         and g.flags.writeable
         and g.base is None
         and id(g) not in stored
-        and g.dtype == tensor.dtype
+        and g.dtype == dtype
     ):
         tensor.grad = g
     else:
-        tensor.grad = np.array(g, dtype=tensor.dtype)
+        tensor.grad = np.array(g, dtype=dtype)
     stored.add(id(tensor.grad))
 
 

@@ -42,8 +42,8 @@ def _prediction_and_targets(where: str, prediction: Any, Y: Any) -> tuple[Tensor
             f"{where}: the prediction has shape {prediction.shape}; expected at least one "
             "example along the last axis."
         )
-    y = Y.data
-    if not (y.min() >= 0 and y.max() <= 1):  # also catches NaN
+    y = Y.data  # NaN fails the test; np.minimum.reduce is y.min() without its Python wrapper
+    if not (np.minimum.reduce(y, axis=None) >= 0 and np.maximum.reduce(y, axis=None) <= 1):
         raise ValueError(
             f"{where}: Y has values in [{y.min()}, {y.max()}]; expected labels (or "
             "probabilities) in [0, 1]. Labels in {-1, 1} need mapping to {0, 1}."
