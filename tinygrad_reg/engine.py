@@ -18,6 +18,7 @@ backward pass is itself being recorded (``grad(..., create_graph=True)``).
 from __future__ import annotations
 
 import functools
+import itertools
 import operator
 import threading
 import weakref
@@ -144,6 +145,7 @@ hooks = _Hooks()
 
 
 _data_of, _shape_of = operator.attrgetter("_data"), operator.attrgetter("shape")
+_nones = itertools.repeat(None)  # None forever (no state to share between threads)
 
 
 class Function:
@@ -230,7 +232,7 @@ class Function:
         if _grad_mode.enabled:
             # Per input: the node that made it, or the leaf itself if it needs a gradient.
             parents = tuple([x.grad_fn or (x if x.requires_grad else None) for x in inputs])
-            needs = tuple([p is not None for p in parents])
+            needs = tuple(map(operator.is_not, parents, _nones))  # p is not None, per input
             if True in needs:
                 self.parents, self.needs_input_grad = parents, needs
                 self.input_shapes = tuple(map(_shape_of, arrays))
