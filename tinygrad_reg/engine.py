@@ -18,6 +18,8 @@ backward pass is itself being recorded (``grad(..., create_graph=True)``).
 from __future__ import annotations
 
 import functools
+import itertools
+import operator
 import threading
 import weakref
 from collections.abc import Callable, Sequence
@@ -142,6 +144,10 @@ hooks = _Hooks()
 # ---------------------------------------------------------------------------------------------
 
 
+_data_of, _shape_of = operator.attrgetter("_data"), operator.attrgetter("shape")
+_nones = itertools.repeat(None)  # None forever (no state to share between threads)
+
+
 class Function:
     """One op: its numpy ``forward`` and its ``backward`` rule (a vector-Jacobian product).
 
@@ -205,11 +211,11 @@ class Function:
         return type(self).__name__
 
     def __call__(self, *inputs: Any) -> Tensor:
-        try:
-            arrays = tuple([x._data for x in inputs])
+        try:  # map with attrgetter: no Python frame per op (a comprehension is one)
+            arrays = tuple(map(_data_of, inputs))
         except AttributeError:  # numbers or numpy arrays among the inputs: constants
             inputs = as_tensors(self.name, inputs)
-            arrays = tuple([x._data for x in inputs])
+            arrays = tuple(map(_data_of, inputs))
         recorder, observer = hooks.recorder, hooks.observer  # compile's, anomaly's, or None
         if recorder is not None:
             arrays = recorder.arrays_of(inputs)
@@ -226,10 +232,10 @@ class Function:
         if _grad_mode.enabled:
             # Per input: the node that made it, or the leaf itself if it needs a gradient.
             parents = tuple([x.grad_fn or (x if x.requires_grad else None) for x in inputs])
-            needs = tuple([p is not None for p in parents])
+            needs = tuple(map(operator.is_not, parents, _nones))  # p is not None, per input
             if True in needs:
                 self.parents, self.needs_input_grad = parents, needs
-                self.input_shapes = tuple([a.shape for a in arrays])
+                self.input_shapes = tuple(map(_shape_of, arrays))
                 self.saved = arrays if self.save_inputs else (None,) * len(arrays)
                 self.out = out if self.save_out else None
                 self.out_name = self.retained = None
@@ -429,8 +435,11 @@ def backpropagate(
         for i, (parent, gx, shape) in enumerate(zip(parents, grads, fn.input_shapes)):
             if parent is None or gx is None:
                 continue
-            if type(gx) is not np.ndarray or gx.shape != shape:  # else nothing to check or undo
+            if type(gx) is not np.ndarray:
                 gx = checked_gradient(fn, i, gx, shape)
+            elif gx.shape != shape:  # a bias's (n, m): the axes are worked out once per shapes
+                axes = summed_axes(gx.shape, shape)
+                gx = checked_gradient(fn, i, gx, shape) if axes is None else sum_to(gx, axes, shape)
             key = id(parent)
             earlier = pending.get(key)
             if earlier is None:
@@ -461,19 +470,19 @@ def _accumulate_grad(tensor: Tensor, g: np.ndarray, stored: set[int]) -> None:
     """
     if hooks.recorder is not None:
         return hooks.recorder.store_grad(tensor, g, stored)
-    previous = tensor.grad
+    previous, dtype = tensor.grad, tensor._data.dtype
     if previous is not None:
-        tensor.grad = (previous + g).astype(tensor.dtype, copy=False)
+        tensor.grad = (previous + g).astype(dtype, copy=False)
     elif (
         type(g) is np.ndarray
         and g.flags.writeable
         and g.base is None
         and id(g) not in stored
-        and g.dtype == tensor.dtype
+        and g.dtype == dtype
     ):
         tensor.grad = g
     else:
-        tensor.grad = np.array(g, dtype=tensor.dtype)
+        tensor.grad = np.array(g, dtype=dtype)
     stored.add(id(tensor.grad))
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from tinygrad_reg.app import bench
 from tinygrad_reg.app.cli import main
+from tinygrad_reg.jit.compiler import compile as compile_step
 from tinygrad_reg.testing.reference import initialize_parameters
 
 
@@ -38,6 +39,16 @@ def test_quick_bench_prints_the_table_and_the_scaling_lines(capsys):
         assert f"| S: [2, 20, 3, 1], m=211 | {row} |" in out
     assert "| S: [2, 20, 3, 1], m=211 | raw Tensors |" in out
     assert "Backward through a chain" in out and "Traced memory" in out
+    # the replayed calls are the compiled step's tape entries, fewer than the recording made
+    for name, dtype in [("compiled", np.float64), ("compiled, float32", np.float32)]:
+        found = re.search(rf"S {name}: (\d+) \((\d+)\)", out)
+        step = compile_step(bench.AutodiffStep(bench.make_problem("S", dtype=dtype)))
+        step()
+        (trace,) = [t for paths in step.traces.values() for t in paths]
+        assert (int(found[1]), int(found[2])) == (trace.calls, trace.recorded_calls)
+        assert trace.calls < trace.recorded_calls
+    assert ("torch.compile is not" in out) == bench.torch_available()
+    assert ("| PyTorch eager |" in out) == bench.torch_available()
 
 
 def test_unknown_sizes_are_a_usage_error(capsys):

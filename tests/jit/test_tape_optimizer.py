@@ -71,3 +71,37 @@ def test_an_entry_with_effects_is_kept_even_if_unread() -> None:
     pure = [(np.exp, (np.ones(3), buffer))]
     assert tape_optimizer.without_unread_results(pure, [buffer], [], []) == []
     assert tape_optimizer.without_unread_results(pure, [buffer], [], [buffer]) == pure
+
+
+def bce_step(returns_cost):
+    w = tg.Tensor(np.ones((1, 7)), requires_grad=True)
+    sgd = SGD([w], lr=1e-310)  # w stays near 1, so w * 5e307 stays finite
+
+    def step(Z, Y):
+        sgd.zero_grad()
+        cost = binary_cross_entropy_with_logits(w * Z, Y)
+        cost.backward()
+        sgd.step()
+        return cost if returns_cost else None
+
+    return w, step
+
+
+def test_the_loss_guard_goes_with_an_unread_loss_and_stays_with_a_returned_one() -> None:
+    # 5e307 in every column: the terms' sum overflows, so the loss takes its other path
+    small, huge = rng.randn(1, 7), np.full((1, 7), 5e307)
+    guards = {}
+    for returns_cost in (False, True):
+        w, step = bce_step(returns_cost)
+        eager_w, eager_step = bce_step(returns_cost)
+        compiled = tg.compile(step)
+        for Z in (small, small, huge, huge):
+            got, expected = compiled(Z, Y), eager_step(Z, Y)
+            assert np.array_equal(w.data, eager_w.data) and np.array_equal(w.grad, eager_w.grad)
+            if returns_cost:
+                assert np.array_equal(got.data, expected.data) and np.isfinite(got.item())
+        traces = next(iter(compiled.traces.values()))
+        guards[returns_cost] = [f for f, _ in traces[-1].entries].count(tape_optimizer.check)
+        # unread: one trace serves both paths; returned: the loss's guard chose anew
+        assert compiled.recordings == (2 if returns_cost else 1)
+    assert guards[True] == guards[False] + 1  # on the first path; the others check Y (labels)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib.util
 import statistics
 import time
 import tracemalloc
@@ -172,13 +173,17 @@ class RawTensorStep:
         self.params = {k: Tensor(t.data - LR * t.grad, requires_grad=True) for k, t in p.items()}
 
 
+def torch_available() -> bool:
+    return importlib.util.find_spec("torch") is not None
+
+
 def torch_step_or_none(problem: Problem) -> Callable[[], object] | None:
     """The same step in PyTorch eager float64, if torch is importable (never required), checked
     to compute the tight step's update before it is timed."""
-    try:
-        import torch
-    except ImportError:
+    if not torch_available():
         return None
+    import torch
+
     torch.set_num_threads(1)
     params = initialize_parameters(problem.layer_dims, seed=3)
     tensors = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
@@ -244,6 +249,7 @@ class Row:
     seconds: float  # median per step
     ratio: float  # median of per-round ratios to the reference (the tight hand-written step)
     peak_bytes: int | None = None
+    calls: tuple[int, int] | None = None  # a compiled row: calls per replay, and recorded
 
 
 REFERENCE = "hand-written numpy, tight"
@@ -328,6 +334,7 @@ def compare(size: str, rounds: int, min_time: float) -> list[Row]:
             compiled = contenders[row.name]
             traces = [t for paths in compiled.traces.values() for t in paths]  # type: ignore
             row.peak_bytes += sum(t.nbytes() for t in traces)
+            row.calls = (traces[0].calls, traces[0].recorded_calls)
     return rows
 
 
@@ -411,9 +418,15 @@ def run(sizes: list[str], quick: bool, rounds: int | None = None) -> str:
         "| size | step | time per step | ratio to tight hand-written | peak memory (ratio) |",
         "|---|---|---|---|---|",
     ]
+    replays = []  # the compiled rows' calls per replay
     for size in sizes:
         dims, m = SIZES[size]
         rows = compare(size, rounds, min_time)
+        replays += [
+            f"{size} {r.name.removeprefix('tinygrad_reg, ')}: {r.calls[0]} ({r.calls[1]})"
+            for r in rows
+            if r.calls
+        ]
         peaks = {row.name: row.peak_bytes or 1 for row in rows}
         for row in rows:
             memory = ""
@@ -425,6 +438,17 @@ def run(sizes: list[str], quick: bool, rounds: int | None = None) -> str:
                 f"| {size}: {dims}, m={m} | {row.name.strip()} | {format_time(row.seconds)} "
                 f"| {row.ratio:.2f} | {memory} |"
             )
+    lines += [
+        "",
+        "Calls per compiled replay (the tape's entries after tape_optimizer; in parentheses, "
+        "the calls the recording made): " + ", ".join(replays) + ".",
+    ]
+    if torch_available():
+        lines.append(
+            "PyTorch eager is timed (float64, one thread, checked to compute the tight step's "
+            "update first); torch.compile is not: compiling even a small step took over a "
+            "minute on a 2-core machine, longer than this whole benchmark."
+        )
     short, long = (1_000, 10_000) if quick else (10_000, 100_000)
     t_short, t_long = chain_backward_seconds(short), chain_backward_seconds(long)
     lines += [

@@ -150,7 +150,7 @@ class Trace:
         for optimizer, ids in self.optimizers:
             if list(map(id, optimizer.params)) != ids:
                 raise Retrace
-            optimizer.check_param_groups()  # a bad value set in a group raises as step() would
+            optimizer.check_changed_param_groups()  # a bad value in a group raises as in step()
         for settings in self.settings:
             settings.follow()
         run = self.runs[self.turn]

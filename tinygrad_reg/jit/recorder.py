@@ -32,7 +32,17 @@ import numpy as np
 
 from ..engine import Function, hooks
 from ..tensor import Tensor
-from .tape import GuardFailed, Setting, Tape, Traced, TraceError, plain, step_in_place
+from .tape import (
+    GuardFailed,
+    Setting,
+    Tape,
+    Traced,
+    TraceError,
+    check,
+    check_choosing,
+    plain,
+    step_in_place,
+)
 from .tape_optimizer import optimize
 
 
@@ -294,9 +304,16 @@ class Recorder(Tape):
         return external.traced
 
     def forward(self, fn: Function, arrays: tuple[Traced, ...]) -> Any:
-        if type(fn).__module__.startswith("tinygrad_reg."):
-            return fn.forward(*arrays)
-        return self.python_call(fn.forward, arrays)
+        if not type(fn).__module__.startswith("tinygrad_reg."):
+            return self.python_call(fn.forward, arrays)
+        start = len(self.entries)
+        out = fn.forward(*arrays)
+        if getattr(fn, "guards_choose_only_out", False) and isinstance(out, Traced):
+            self.entries[start:] = [
+                (check_choosing, (out, *args)) if function is check else (function, args)
+                for function, args in self.entries[start:]
+            ]
+        return out
 
     def backward(self, fn: Function, g: Any, out: Any, saved: tuple[Any, ...]) -> Any:
         if type(fn).__module__.startswith("tinygrad_reg."):

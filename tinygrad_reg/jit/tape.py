@@ -157,6 +157,15 @@ def check(expected: Any, function: Callable[..., Any], *args: Any) -> None:
         raise GuardFailed
 
 
+def check_choosing(
+    out: np.ndarray, expected: Any, function: Callable[..., Any], *args: Any
+) -> None:
+    """A guard in an op's forward that only chooses how the op's result ``out`` is computed
+    (its op class sets ``guards_choose_only_out``, as BCE with logits does): a ``check``, which
+    ``tape_optimizer`` drops when nothing reads ``out`` (either path leaves all else the same)."""
+    check(expected, function, *args)
+
+
 class Traced(np.ndarray):
     """An array that tells the current thread's tape about every numpy call made on it.
 

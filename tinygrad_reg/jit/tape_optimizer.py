@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from .memory import roots
-from .tape import check, into, into_each, step_in_place
+from .tape import check, check_choosing, into, into_each, step_in_place
 
 Entry = tuple[Callable[..., Any], tuple[Any, ...]]
 
@@ -76,6 +76,9 @@ def without_unread_results(
     an optimizer's Python step), and calls that write into part of a buffer (``x[i] = v``,
     ``np.add.at``, ``where=``).
 
+    A guard that only chooses how an op's result is computed (``check_choosing``) counts as
+    pure, writing that result: with the result unread, either path leaves the same values.
+
     Bit-identical: a kept entry reads exactly the buffers it read before, and every writer of
     those buffers is kept, in its place."""
     number = {id(b): k for k, b in enumerate(buffers)}
@@ -92,6 +95,8 @@ def without_unread_results(
             )  # each a whole buffer of the tape's own
             if own and not any(id(t[0]) in live for t in targets):
                 continue  # nobody reads what it computes
+        if function is check_choosing:  # kept: a plain guard (it does not read its result)
+            function, args = check, args[1:]
         live.update(id(b) for b in roots((function, args), number))
         kept.append((function, args))
     return kept[::-1]
@@ -103,6 +108,8 @@ PURE_CALLS = (np.ufunc, type(np.where))  # ufuncs and numpy functions (their dis
 def pure_outputs(function: Callable[..., Any], args: tuple[Any, ...]) -> list[Any] | None:
     """The arrays a pure entry writes whole, or None if the entry is not pure (or writes only
     part of an array)."""
+    if function is check_choosing:
+        return [args[0]]
     if function is into:
         return [args[0]] if pure_call(args[1]) else None
     if function is into_each:

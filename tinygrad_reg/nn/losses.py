@@ -42,8 +42,8 @@ def _prediction_and_targets(where: str, prediction: Any, Y: Any) -> tuple[Tensor
             f"{where}: the prediction has shape {prediction.shape}; expected at least one "
             "example along the last axis."
         )
-    y = Y.data
-    if not (y.min() >= 0 and y.max() <= 1):  # also catches NaN
+    y = Y.data  # NaN fails the test; np.minimum.reduce is y.min() without its Python wrapper
+    if not (np.minimum.reduce(y, axis=None) >= 0 and np.maximum.reduce(y, axis=None) <= 1):
         raise ValueError(
             f"{where}: Y has values in [{y.min()}, {y.max()}]; expected labels (or "
             "probabilities) in [0, 1]. Labels in {-1, 1} need mapping to {0, 1}."
@@ -112,6 +112,9 @@ class BinaryCrossEntropyWithLogits(Function):
     """
 
     save_inputs, save_out = True, False
+    # forward's branch (overflowing sum or not) only chooses how the loss is computed, so a
+    # compiled step that never reads the loss drops it with the loss (jit/tape_optimizer.py)
+    guards_choose_only_out = True
 
     expects = "Z and Y of the same shape, at least one example along the last axis"
 
@@ -120,9 +123,10 @@ class BinaryCrossEntropyWithLogits(Function):
         terms = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
         # Terms each at most max/(2m) cannot overflow their sum (rounding grows it by a factor
         # below (1 + ε)^m < 2), so the common case needs no np.errstate; NaN fails the test.
+        # np.maximum.reduce and np.add.reduce: what .max() and .sum() call, minus a wrapper.
         largest = _LARGEST.get(terms.dtype) or np.finfo(terms.dtype).max
-        if terms.max() <= largest / (2 * m):
-            return terms.sum() / m
+        if np.maximum.reduce(terms, axis=None) <= largest / (2 * m):
+            return np.add.reduce(terms, axis=None) / m
         with np.errstate(over="ignore"):  # an overflowing sum is redone below
             total = terms.sum()
         if np.isfinite(total) or not np.isfinite(terms).all():

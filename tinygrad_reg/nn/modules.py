@@ -119,7 +119,8 @@ class Linear(Module):
     def checked_input(self, x: Any) -> Tensor:
         """x as a Tensor, refused if its float dtype is not the parameters'."""
         x = _as_tensor(x)
-        if x.dtype.kind == "f" and x.dtype != self.W.dtype:
+        dtype = x._data.dtype  # read once: this runs on every forward
+        if dtype != self.W._data.dtype and dtype.kind == "f":
             raise TypeError(
                 f"Linear: the input is {x.dtype} but the parameters are {self.W.dtype}; expected "
                 f"the same float dtype (numpy would silently compute in the wider one). Convert "

@@ -11,6 +11,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+import numpy as np
+
 
 @functools.lru_cache(maxsize=1024)
 def summed_axes(g_shape: tuple[int, ...], shape: tuple[int, ...]) -> tuple[int, ...] | None:
@@ -41,5 +43,11 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
 
 def sum_to(g: Any, axes: tuple[int, ...], shape: tuple[int, ...]) -> Any:
     """``g`` summed over ``axes`` (from ``summed_axes``) and given ``shape``."""
-    g = g.sum(axis=axes, keepdims=True)
+    # np.add.reduce is what ndarray.sum calls (the same sum, bit for bit), without the
+    # Python wrapper in between; a Tensor (a recorded backward pass) sums as an op.
+    g = (
+        np.add.reduce(g, axis=axes, keepdims=True)
+        if type(g) is np.ndarray
+        else g.sum(axis=axes, keepdims=True)
+    )
     return g.reshape(shape) if g.ndim != len(shape) else g

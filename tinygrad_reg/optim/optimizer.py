@@ -247,6 +247,17 @@ class Optimizer:
                 raise KeyError(f"{where}: param_groups[{i}] has no {missing}; it was deleted.")
             self.checked(group, where, lambda name, i=i: f"param_groups[{i}][{name!r}]")
 
+    def check_changed_param_groups(self) -> None:
+        """``check_param_groups``, when some value in the groups is another object than at the
+        last check (a number is immutable: the same object, the same checked value); ``step``
+        and a compiled step's replay call it."""
+        names = self.hyperparameters
+        values = [v for g in self.param_groups for v in (g, *[g.get(n, g) for n in names])]
+        if not _same_objects(values, vars(self).get("_checked_values")):
+            self.check_param_groups()
+            if all(map(_immutable, values)):
+                self._checked_values = values
+
     def __getattr__(self, name: str) -> Any:
         # Only for names not found otherwise: a hyperparameter, as the groups' common value.
         groups = vars(self).get("param_groups")
@@ -279,14 +290,7 @@ class Optimizer:
     def step(self) -> None:
         """Update every parameter that has a gradient (the groups' hyperparameters and all
         gradients are checked first, so a bad one leaves every parameter unchanged)."""
-        # The groups are checked again only when some value in them is another object than at
-        # the last check (a number is immutable: the same object, the same checked value).
-        names = self.hyperparameters
-        values = [v for g in self.param_groups for v in (g, *[g.get(n, g) for n in names])]
-        if not _same_objects(values, vars(self).get("_checked_values")):
-            self.check_param_groups()
-            if all(map(_immutable, values)):
-                self._checked_values = values
+        self.check_changed_param_groups()
         if hooks.recorder is not None:  # compile records it (see replays_update)
             return hooks.recorder.optimizer_step(self)
         for i, p in enumerate(self.params):
