@@ -43,6 +43,16 @@ def test_conv2d_matches_torch(data, seed):
     assert_layer_matches_torch(ours, theirs, x, seed)
 
 
+def any_window_of_padding_alone(size, output_size, kernel, stride, padding, dilation) -> bool:
+    """Whether a window, of those torch lays out, skips every pixel (in the rows or columns)."""
+    stride = kernel if stride is None else stride
+    return any(
+        not any(0 <= p * s - pad + i * d < n for i in range(k))
+        for n, out, k, s, pad, d in zip(size, output_size, kernel, stride, padding, dilation)
+        for p in range(out)
+    )
+
+
 @settings(max_examples=15)
 @given(data=st.data(), seed=seeds)
 def test_pooling_matches_torch(data, seed):
@@ -50,21 +60,40 @@ def test_pooling_matches_torch(data, seed):
     stride = data.draw(st.none() | small_pairs)
     spans = [d * (k - 1) + 1 for d, k in zip(dilation, kernel)]
     batch = () if data.draw(st.booleans()) else (data.draw(st.integers(1, 2)),)  # () unbatched
-    # torch pads at most half the dilated kernel, but half the kernel for one image (C, H, W)
-    limits = spans if batch else kernel
-    padding = tuple(data.draw(st.integers(0, limit // 2)) for limit in limits)
+    # torch pads at most half the kernel (some of its paths half the dilated kernel, as ours)
+    padding = tuple(data.draw(st.integers(0, k // 2)) for k in kernel)
     h, w = (image_side(data, s, p) for s, p in zip(spans, padding))
     channels, ceil_mode = data.draw(st.integers(1, 2)), data.draw(st.booleans())
     x = data.draw(grid((*batch, channels, h, w), unique=True))  # no ties inside a window
     options = (kernel, stride, padding, dilation)
-    ours, theirs = MaxPool2d(*options, ceil_mode=ceil_mode), torch.nn.MaxPool2d
-    assert_layer_matches_torch(ours, theirs(*options, ceil_mode=ceil_mode), x, seed)
+    ours, theirs = (
+        MaxPool2d(*options, ceil_mode=ceil_mode),
+        torch.nn.MaxPool2d(*options, ceil_mode=ceil_mode),
+    )
+    output_size = theirs(torch.tensor(x)).shape[-2:]
+    if any_window_of_padding_alone(x.shape[-2:], output_size, kernel, stride, padding, dilation):
+        with pytest.raises(ValueError, match="reads only padding"):
+            ours(x)  # where torch returns -inf with a gradient on some pixel
+    else:
+        assert_layer_matches_torch(ours, theirs, x, seed)
     # AvgPool2d has no dilation; the padded zeros count in the mean with count_include_pad
     avg_padding = tuple(data.draw(st.integers(0, k // 2)) for k in kernel)
     h, w = (image_side(data, k, p) for k, p in zip(kernel, avg_padding))
     x = data.draw(floats((*batch, channels, h, w)))
     options = (kernel, stride, avg_padding, ceil_mode, data.draw(st.booleans()))
     assert_layer_matches_torch(AvgPool2d(*options), torch.nn.AvgPool2d(*options), x, seed)
+
+
+def test_a_dilated_max_pool2d_window_that_reads_only_padding_is_an_error():
+    # one pixel, padded by one on each side; a window of two taps two apart reads both pads
+    pool = MaxPool2d((1, 2), padding=(0, 1), dilation=(1, 2))
+    with pytest.raises(ValueError, match=r"output column 0 reads only padding \(columns \[-1, 1\]"):
+        pool(np.array([[[0.0]], [[0.01]]]))
+    assert (
+        torch.nn.MaxPool2d((1, 2), padding=(0, 1), dilation=(1, 2))(torch.zeros(2, 1, 1))
+        .isinf()
+        .all()
+    )
 
 
 def test_max_pool2d_tie_sends_the_gradient_to_the_first_largest_element():

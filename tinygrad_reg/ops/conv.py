@@ -157,7 +157,40 @@ def window_settings(
         if (windows - 1) * stride[d] >= shape[2 + d] + widths[d][0]:
             windows -= 1  # PyTorch: the last window must start inside the image or its padding
         extra[d] = max(0, (windows - 1) * stride[d] + spans[d] - sizes[d])
+    for d in (0, 1) if pooling else ():
+        if dilation[d] > 1:  # without gaps, padding <= half the span keeps a pixel in each window
+            refuse_windows_of_padding_alone(
+                d, shape[2 + d], kernel, stride, dilation, widths, extra, where
+            )
     return kernel, stride, dilation, widths, (extra[0], extra[1])
+
+
+def refuse_windows_of_padding_alone(
+    d: int,
+    size: int,
+    kernel: Pair,
+    stride: Pair,
+    dilation: Pair,
+    widths: tuple[Pair, Pair],
+    extra: list[int],
+    where: str,
+) -> None:
+    """A dilated window can step over every pixel of a small image and read padding alone:
+    its max would be -inf (PyTorch then returns -inf with a gradient on some pixel). Refuse."""
+    span = dilation[d] * (kernel[d] - 1) + 1
+    padded = size + widths[d][0] + widths[d][1] + extra[d]
+    starts = np.arange(0, padded - span + 1, stride[d]) - widths[d][0]  # in image coordinates
+    taps = starts[:, None] + dilation[d] * np.arange(kernel[d])
+    empty = ~((taps >= 0) & (taps < size)).any(axis=1)
+    if empty.any():
+        axis, extent = ("row", "height") if d == 0 else ("column", "width")
+        first = int(np.argmax(empty))
+        raise ValueError(
+            f"{where}: the window at output {axis} {first} reads only padding ({axis}s "
+            f"{taps[first].tolist()} of an image of {extent} {size}, with dilation {dilation} "
+            f"and padding {widths[d][0]}); expected every window to hold a pixel: less padding "
+            "or dilation, or a larger image."
+        )
 
 
 def windows_of(
