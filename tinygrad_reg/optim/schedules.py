@@ -289,7 +289,8 @@ class LinearLR(LRScheduler):
       \eta_t = \eta_{t-1}\left(1 + \frac{e - s}{n\,s + (t-1)(e - s)}\right)\ (0 < t \le n),
       \qquad \eta_t = \eta_{t-1}\ (t > n)$$
     with $s$ = ``start_factor``, $e$ = ``end_factor``, $n$ = ``total_iters``; unchanged by
-    hand, $\eta_t = \eta_{base}\,(s + (e - s)\min(t, n)/n)$.
+    hand, $\eta_t = \eta_{base}\,(s + (e - s)\min(t, n)/n)$. A rate that this product
+    rounds below 0 (a decay to ``end_factor=0`` can end at -3e-17) is 0, where PyTorch keeps it.
     """
 
     settings = ("start_factor", "end_factor", "total_iters")
@@ -315,7 +316,9 @@ class LinearLR(LRScheduler):
             return [lr * s for lr in self.current_lrs()]
         if self.initial or t > n:
             return self.current_lrs()
-        return [lr * (1.0 + (e - s) / (n * s + (t - 1) * (e - s))) for lr in self.current_lrs()]
+        # a decay to e = 0 can round to -3e-17 at t = n (PyTorch keeps that): a rate is >= 0
+        rule = (lr * (1.0 + (e - s) / (n * s + (t - 1) * (e - s))) for lr in self.current_lrs())
+        return [max(lr, 0.0) for lr in rule]
 
 
 class ReduceLROnPlateau(LRScheduler):
